@@ -1,0 +1,56 @@
+# nhi: build, test, demo, install. Needs Swift 6 and the SQLite and OpenSSL development packages.
+SWIFT   ?= swift
+PREFIX  ?= /usr/local
+BINDIR   = $(PREFIX)/bin
+MANDIR   = $(PREFIX)/share/man/man1
+DEBUG_BIN   = .build/debug/nhi
+RELEASE_BIN = .build/release/nhi
+APT_PACKAGES = libsqlite3-dev libssl-dev pkg-config sqlite3
+
+.PHONY: all deps build release test demo install uninstall bench stress clean
+
+all: build
+
+# Installs the system libraries when it can (root with apt-get); otherwise says exactly what to run.
+deps:
+	@missing=""; \
+	pkg-config --exists sqlite3 2>/dev/null || missing="$$missing libsqlite3-dev"; \
+	pkg-config --exists libcrypto 2>/dev/null || missing="$$missing libssl-dev"; \
+	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
+	command -v sqlite3 >/dev/null 2>&1 || missing="$$missing sqlite3"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing >/dev/null || \
+	      { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing >/dev/null; }; \
+	  else \
+	    echo "nhi needs:$$missing"; echo "install them with: sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+	@command -v $(SWIFT) >/dev/null 2>&1 || { echo "nhi needs Swift 6 (https://swift.org/install); 'swift' is not on PATH"; exit 1; }
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+# Unit tests against the library and end-to-end tests against the built binary.
+test: deps
+	$(SWIFT) build --build-tests
+	NHI_BIN=$(CURDIR)/$(DEBUG_BIN) $(SWIFT) test --skip-build
+
+# An example inventory in a temporary store (or DEMO_DB=path), then the listing and what a CI gate would say.
+demo: build
+	@NHI=$(CURDIR)/$(DEBUG_BIN) sh scripts/demo.sh
+
+install: release
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)
+	install -m 0755 $(RELEASE_BIN) $(DESTDIR)$(BINDIR)/nhi
+	if [ -f Docs/nhi.1 ]; then install -m 0644 Docs/nhi.1 $(DESTDIR)$(MANDIR)/nhi.1; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/nhi $(DESTDIR)$(MANDIR)/nhi.1
+
+clean:
+	rm -rf .build

@@ -1,0 +1,200 @@
+/// Reads and changes owners, agents and tokens. Every change runs inside the caller's write transaction and
+/// appends its audit entry there, so the change and its record commit together or not at all.
+public enum Registry {
+    // MARK: Reading
+
+    public static func owner(_ db: Database, _ id: String) throws -> Owner? {
+        try db.row("SELECT * FROM owners WHERE id = ?", [.text(id)]).map(Owner.init(row:))
+    }
+
+    public static func agent(_ db: Database, _ id: String) throws -> Agent? {
+        try db.row("SELECT * FROM agents WHERE id = ?", [.text(id)]).map(Agent.init(row:))
+    }
+
+    public static func token(_ db: Database, _ id: String) throws -> Token? {
+        try db.row("SELECT * FROM tokens WHERE id = ?", [.text(id)]).map(Token.init(row:))
+    }
+
+    public static func requireOwner(_ db: Database, _ id: String) throws -> Owner {
+        guard let owner = try owner(db, id) else {
+            throw NHIError.data("unknown owner '\(Validation.printable(id))' (add it with: nhi owner add \(Validation.printable(id)) --name NAME --email EMAIL)")
+        }
+        return owner
+    }
+
+    public static func requireAgent(_ db: Database, _ id: String) throws -> Agent {
+        guard let agent = try agent(db, id) else {
+            throw NHIError.data("unknown agent '\(Validation.printable(id))' (add it with: nhi agent add \(Validation.printable(id)) --system SYSTEM --owner OWNER)")
+        }
+        return agent
+    }
+
+    public static func requireToken(_ db: Database, _ id: String) throws -> Token {
+        guard let token = try token(db, id) else {
+            throw NHIError.data("unknown token '\(Validation.printable(id))' (see: nhi token list)")
+        }
+        return token
+    }
+
+    public static func owners(_ db: Database, status: String? = nil) throws -> [Owner] {
+        try db.rows("SELECT * FROM owners WHERE (?1 IS NULL OR status = ?1) ORDER BY id", [status.sql]).map(Owner.init(row:))
+    }
+
+    public static func agents(_ db: Database, owner: String? = nil, status: String? = nil) throws -> [Agent] {
+        try db.rows("""
+            SELECT * FROM agents WHERE (?1 IS NULL OR owner_id = ?1) AND (?2 IS NULL OR status = ?2) ORDER BY id
+            """, [owner.sql, status.sql]).map(Agent.init(row:))
+    }
+
+    public struct TokenFilter: Sendable {
+        public var owner: String?
+        public var system: String?
+        public var agent: String?
+        public var status: String?
+        public var environment: String?
+        public init(owner: String? = nil, system: String? = nil, agent: String? = nil, status: String? = nil,
+                    environment: String? = nil) {
+            self.owner = owner; self.system = system; self.agent = agent; self.status = status
+            self.environment = environment
+        }
+    }
+
+    public static func forEachToken(_ db: Database, _ filter: TokenFilter = .init(), _ body: (Token) throws -> Void) throws {
+        try db.forEachRow("""
+            SELECT * FROM tokens
+            WHERE (?1 IS NULL OR owner_id = ?1) AND (?2 IS NULL OR system = ?2) AND (?3 IS NULL OR agent_id = ?3)
+              AND (?4 IS NULL OR status = ?4) AND (?5 IS NULL OR environment = ?5)
+            ORDER BY id
+            """, [filter.owner.sql, filter.system.sql, filter.agent.sql, filter.status.sql, filter.environment.sql]) {
+            try body(Token(row: $0))
+        }
+    }
+
+    public static func tokenCount(_ db: Database) throws -> Int64 {
+        try db.scalar("SELECT count(*) FROM tokens").int ?? 0
+    }
+
+    // MARK: Owners and agents
+
+    public static func addOwner(_ db: Database, _ owner: Owner, audit: AuditContext) throws {
+        if try self.owner(db, owner.id) != nil {
+            throw NHIError.data("owner '\(owner.id)' already exists (see: nhi owner show \(owner.id))")
+        }
+        try insert(db, owner)
+        try AuditLog.append(db, audit, action: "owner.add", entityKind: "owner", entityID: owner.id,
+                            before: nil, after: owner.snapshot)
+    }
+
+    static func insert(_ db: Database, _ owner: Owner) throws {
+        try db.execute("""
+            INSERT INTO owners (id, name, email, team, status, departed_at, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.text(owner.id), .text(owner.name), .text(owner.email), owner.team.sql, .text(owner.status),
+                  owner.departedAt.sql, .int(owner.createdAt), .int(owner.updatedAt)])
+    }
+
+    public static func addAgent(_ db: Database, _ agent: Agent, audit: AuditContext) throws {
+        if try self.agent(db, agent.id) != nil {
+            throw NHIError.data("agent '\(agent.id)' already exists (see: nhi agent show \(agent.id))")
+        }
+        let owner = try requireOwner(db, agent.ownerID)
+        if owner.status != "active" {
+            throw NHIError.data("owner '\(owner.id)' has departed; bind the agent to an active owner")
+        }
+        try insert(db, agent)
+        try AuditLog.append(db, audit, action: "agent.add", entityKind: "agent", entityID: agent.id,
+                            before: nil, after: agent.snapshot)
+    }
+
+    static func insert(_ db: Database, _ agent: Agent) throws {
+        try db.execute("""
+            INSERT INTO agents (id, system, owner_id, status, decommissioned_at, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, [.text(agent.id), .text(agent.system), .text(agent.ownerID), .text(agent.status),
+                  agent.decommissionedAt.sql, .int(agent.createdAt), .int(agent.updatedAt)])
+    }
+
+    /// Writes an owner's changed state and its audit entry.
+    public static func save(_ db: Database, _ owner: Owner, before: Owner, action: String, audit: AuditContext) throws {
+        try db.execute("""
+            UPDATE owners SET name = ?, email = ?, team = ?, status = ?, departed_at = ?, updated_at = ? WHERE id = ?
+            """, [.text(owner.name), .text(owner.email), owner.team.sql, .text(owner.status), owner.departedAt.sql,
+                  .int(owner.updatedAt), .text(owner.id)])
+        try AuditLog.append(db, audit, action: action, entityKind: "owner", entityID: owner.id,
+                            before: before.snapshot, after: owner.snapshot)
+    }
+
+    public static func save(_ db: Database, _ agent: Agent, before: Agent, action: String, audit: AuditContext) throws {
+        try db.execute("""
+            UPDATE agents SET system = ?, owner_id = ?, status = ?, decommissioned_at = ?, updated_at = ? WHERE id = ?
+            """, [.text(agent.system), .text(agent.ownerID), .text(agent.status), agent.decommissionedAt.sql,
+                  .int(agent.updatedAt), .text(agent.id)])
+        try AuditLog.append(db, audit, action: action, entityKind: "agent", entityID: agent.id,
+                            before: before.snapshot, after: agent.snapshot)
+    }
+
+    // MARK: Tokens
+
+    /// Checks what a token refers to and what it must not collide with.
+    /// Owner and agent must be active when a token is registered or moved to them; an existing orphaned token
+    /// can still be changed (e.g. relabelled or revoked) without first fixing its owner.
+    static func checkReferences(_ db: Database, _ token: Token, before: Token?) throws {
+        let owner = try requireOwner(db, token.ownerID)
+        if owner.status != "active" && token.status == "active" && token.ownerID != before?.ownerID {
+            throw NHIError.data("owner '\(owner.id)' has departed; an active token needs an active owner")
+        }
+        let agent = try requireAgent(db, token.agentID)
+        if agent.status != "active" && token.status == "active" && token.agentID != before?.agentID {
+            throw NHIError.data("agent '\(agent.id)' is decommissioned; an active token needs an active agent")
+        }
+        if let expires = token.expiresAt, expires <= token.issuedAt {
+            throw NHIError.data("--expires (\(Time.iso(expires))) must be after the issue time (\(Time.iso(token.issuedAt)))")
+        }
+        if let fingerprint = token.fingerprint,
+           let other = try db.scalar("SELECT id FROM tokens WHERE fingerprint = ? AND id <> ?",
+                                     [.text(fingerprint), .text(token.id)]).text {
+            throw NHIError.data("this secret is already registered as token '\(other)': one credential must not be shared between tokens (OWASP NHI9, NHI reuse)")
+        }
+    }
+
+    public static func register(_ db: Database, _ token: Token, audit: AuditContext) throws {
+        if try self.token(db, token.id) != nil {
+            throw NHIError.data("token '\(token.id)' already exists (change it with: nhi token update \(token.id) ...)")
+        }
+        try checkReferences(db, token, before: nil)
+        try insert(db, token)
+        try AuditLog.append(db, audit, action: "token.register", entityKind: "token", entityID: token.id,
+                            before: nil, after: token.snapshot)
+    }
+
+    static func insert(_ db: Database, _ token: Token) throws {
+        try db.execute("""
+            INSERT INTO tokens (id, owner_id, purpose, system, agent_id, environment, scopes, issued_at, expires_at,
+                rotate_every, last_rotated_at, review_every, last_reviewed_at, fingerprint, labels, status, revoked_at,
+                revoke_reason, last_used_at, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, values(token))
+    }
+
+    static func values(_ t: Token) -> [SQLValue] {
+        [.text(t.id), .text(t.ownerID), .text(t.purpose), .text(t.system), .text(t.agentID), t.environment.sql,
+         .text(t.scopes.joined(separator: ",")), .int(t.issuedAt), t.expiresAt.sql, .int(t.rotateEvery),
+         t.lastRotatedAt.sql, .int(t.reviewEvery), t.lastReviewedAt.sql, t.fingerprint.sql,
+         .text(Token.encodeLabels(t.labels)), .text(t.status), t.revokedAt.sql, t.revokeReason.sql, t.lastUsedAt.sql,
+         .int(t.createdAt), .int(t.updatedAt)]
+    }
+
+    /// Writes a token's changed state (after checking it) and its audit entry.
+    public static func save(_ db: Database, _ token: Token, before: Token, action: String, audit: AuditContext) throws {
+        try checkReferences(db, token, before: before)
+        try db.execute("""
+            UPDATE tokens SET owner_id = ?2, purpose = ?3, system = ?4, agent_id = ?5, environment = ?6, scopes = ?7,
+                issued_at = ?8, expires_at = ?9, rotate_every = ?10, last_rotated_at = ?11, review_every = ?12,
+                last_reviewed_at = ?13, fingerprint = ?14, labels = ?15, status = ?16, revoked_at = ?17,
+                revoke_reason = ?18, last_used_at = ?19, created_at = ?20, updated_at = ?21
+            WHERE id = ?1
+            """, values(token))
+        try AuditLog.append(db, audit, action: action, entityKind: "token", entityID: token.id,
+                            before: before.snapshot, after: token.snapshot)
+    }
+}

@@ -1,0 +1,132 @@
+/// A column of a listing: the JSON key, and the header tables print.
+public struct Column: Sendable {
+    public let key: String
+    public let header: String
+    public init(_ key: String, _ header: String? = nil) {
+        self.key = key
+        self.header = header ?? key.uppercased()
+    }
+}
+
+/// Writes records as table, json, csv or ndjson. Machine formats stream (a million-row export never sits in
+/// memory); a table must see every row to size its columns.
+public final class RecordWriter {
+    let format: String
+    let columns: [Column]
+    let sink: OutputSink
+    let colour: Bool
+    private var count = 0
+    private var tableRows: [[String]] = []
+
+    public init(format: String, columns: [Column], sink: OutputSink, colour: Bool = false) {
+        self.format = format
+        self.columns = columns
+        self.sink = sink
+        self.colour = colour
+        if format == "csv" { sink.write(CSVWriter.line(columns.map(\.key))) }
+    }
+
+    public func write(_ record: JSONObject) {
+        switch format {
+        case "json":
+            sink.write(count == 0 ? "[\n  " : ",\n  ")
+            sink.write(JSON.object(record).serialized())
+        case "ndjson":
+            sink.write(JSON.object(record).serialized())
+            sink.write("\n")
+        case "csv":
+            sink.write(CSVWriter.line(columns.map { Render.csvCell(record[$0.key]) }))
+        default:
+            tableRows.append(columns.map { Render.display(record[$0.key]) })
+        }
+        count += 1
+    }
+
+    public func finish(emptyMessage: String? = nil) {
+        switch format {
+        case "json": sink.write(count == 0 ? "[]\n" : "\n]\n")
+        case "ndjson", "csv": break
+        default:
+            if tableRows.isEmpty, let emptyMessage {
+                sink.line(emptyMessage)
+            } else {
+                sink.write(Render.table(headers: columns.map(\.header), rows: tableRows, colour: colour))
+            }
+        }
+    }
+}
+
+public enum Render {
+    /// One record shown vertically (`show` commands in table format); machine formats as for lists.
+    public static func show(_ record: JSONObject, format: String, sink: OutputSink) {
+        switch format {
+        case "json": sink.line(JSON.object(record).serialized(pretty: true))
+        case "ndjson": sink.line(JSON.object(record).serialized())
+        case "csv":
+            sink.write(CSVWriter.line(record.keys))
+            sink.write(CSVWriter.line(record.keys.map { csvCell(record[$0]) }))
+        default:
+            let width = (record.keys.map(\.count).max() ?? 0) + 1
+            for key in record.keys {
+                sink.line(key + ":" + String(repeating: " ", count: width - key.count) + " " + display(record[key]))
+            }
+        }
+    }
+
+    public static func table(headers: [String], rows: [[String]], colour: Bool) -> String {
+        var widths = headers.map(\.count)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        func line(_ cells: [String]) -> String {
+            var text = ""
+            for (i, cell) in cells.enumerated() {
+                if i == cells.count - 1 { text += cell } else {
+                    text += cell + String(repeating: " ", count: widths[i] - cell.count + 2)
+                }
+            }
+            return text
+        }
+        let header = line(headers)
+        var out = (colour ? "\u{1B}[1m" + header + "\u{1B}[0m" : header) + "\n"
+        for row in rows { out += line(row) + "\n" }
+        return out
+    }
+
+    /// How a value reads in a table: dates as days (and minutes when not midnight), lists joined, null as "-".
+    public static func display(_ value: JSON?) -> String {
+        guard let value else { return "-" }
+        switch value {
+        case .null: return "-"
+        case .bool(let b): return b ? "yes" : "no"
+        case .int(let i): return String(i)
+        case .double(let d): return String(d)
+        case .string(let s):
+            if s.count == 20, s.hasSuffix("Z"), s.dropFirst(10).first == "T" {
+                return s.hasSuffix("T00:00:00Z") ? String(s.prefix(10)) : String(s.prefix(16)).replacingOccurrences("T", " ")
+            }
+            return s.isEmpty ? "-" : s
+        case .array(let items): return items.isEmpty ? "-" : items.map { display($0) }.joined(separator: ",")
+        case .object(let object):
+            return object.keys.isEmpty ? "-" : object.keys.map { "\($0)=\(display(object[$0]))" }.joined(separator: ",")
+        }
+    }
+
+    /// A CSV cell: strings neutralised against spreadsheet formulas, lists comma-joined, objects as JSON.
+    public static func csvCell(_ value: JSON?) -> String {
+        guard let value else { return "" }
+        switch value {
+        case .null: return ""
+        case .bool(let b): return b ? "true" : "false"
+        case .int(let i): return String(i)
+        case .double(let d): return String(d)
+        case .string(let s): return CSVFormula.neutralise(s)
+        case .array(let items): return CSVFormula.neutralise(items.map { $0.stringValue ?? $0.serialized() }.joined(separator: ","))
+        case .object: return CSVFormula.neutralise(value.serialized(sortedKeys: true))
+        }
+    }
+}
+
+extension String {
+    func replacingOccurrences(_ target: Character, _ replacement: Character) -> String {
+        String(map { $0 == target ? replacement : $0 })
+    }
+}

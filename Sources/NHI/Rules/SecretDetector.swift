@@ -1,0 +1,150 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Decides whether a value looks like a live secret. One definition serves validation of every id, text field
+/// and label, and `nhi scan`. The exact rule is documented in Docs/validation.md; it errs towards letting ordinary
+/// identifiers through (ids such as `svc-github-prod-2027`, UUIDs, emails, dates, hex digests).
+public enum SecretDetector {
+    public struct KnownPrefix: Sendable {
+        public let prefix: String
+        public let label: String
+        /// How many credential characters must follow the prefix, so `sk-team` is not a key but `sk-` + 20 is.
+        public let minimumTail: Int
+        /// The characters a credential body is made of after the prefix.
+        public let tail: TailAlphabet
+    }
+
+    public enum TailAlphabet: Sendable { case token, upperAlnum, any }
+
+    /// Prefixes from published token formats (gitleaks rules, vendor docs; see Docs/references.md).
+    public static let knownPrefixes: [KnownPrefix] = [
+        .init(prefix: "github_pat_", label: "GitHub fine-grained token", minimumTail: 22, tail: .token),
+        .init(prefix: "ghp_", label: "GitHub token", minimumTail: 30, tail: .token),
+        .init(prefix: "gho_", label: "GitHub OAuth token", minimumTail: 30, tail: .token),
+        .init(prefix: "ghu_", label: "GitHub user-to-server token", minimumTail: 30, tail: .token),
+        .init(prefix: "ghs_", label: "GitHub server-to-server token", minimumTail: 30, tail: .token),
+        .init(prefix: "ghr_", label: "GitHub refresh token", minimumTail: 30, tail: .token),
+        .init(prefix: "glpat-", label: "GitLab token", minimumTail: 20, tail: .token),
+        .init(prefix: "xoxb-", label: "Slack bot token", minimumTail: 10, tail: .token),
+        .init(prefix: "xoxp-", label: "Slack user token", minimumTail: 10, tail: .token),
+        .init(prefix: "xoxa-", label: "Slack token", minimumTail: 10, tail: .token),
+        .init(prefix: "xoxr-", label: "Slack refresh token", minimumTail: 10, tail: .token),
+        .init(prefix: "xoxs-", label: "Slack token", minimumTail: 10, tail: .token),
+        .init(prefix: "xapp-", label: "Slack app token", minimumTail: 10, tail: .token),
+        .init(prefix: "sk-ant-", label: "Anthropic API key", minimumTail: 20, tail: .token),
+        .init(prefix: "sk-proj-", label: "OpenAI project key", minimumTail: 20, tail: .token),
+        .init(prefix: "sk-", label: "OpenAI-style secret key", minimumTail: 20, tail: .token),
+        .init(prefix: "sk_live_", label: "Stripe secret key", minimumTail: 16, tail: .token),
+        .init(prefix: "rk_live_", label: "Stripe restricted key", minimumTail: 16, tail: .token),
+        .init(prefix: "AKIA", label: "AWS access key id", minimumTail: 16, tail: .upperAlnum),
+        .init(prefix: "ASIA", label: "AWS temporary access key id", minimumTail: 16, tail: .upperAlnum),
+        .init(prefix: "AIza", label: "Google API key", minimumTail: 35, tail: .token),
+        .init(prefix: "npm_", label: "npm token", minimumTail: 36, tail: .token),
+        .init(prefix: "hf_", label: "Hugging Face token", minimumTail: 30, tail: .token),
+        .init(prefix: "-----BEGIN", label: "private key block", minimumTail: 0, tail: .any),
+    ]
+
+    /// Words at least this long, with letters and digits and at least this many bits of Shannon entropy
+    /// per character, are treated as random key material.
+    public static let entropyMinimumLength = 24
+    public static let entropyThreshold = 4.0
+
+    public enum Finding: Sendable, Equatable {
+        case knownPrefix(String)
+        case highEntropy
+        public var reason: String {
+            switch self {
+            case .knownPrefix(let label): return "it contains what looks like a \(label)"
+            case .highEntropy: return "it contains a long high-entropy string"
+            }
+        }
+    }
+
+    /// The first reason `value` looks like a secret, or nil. Never returns any part of the value itself.
+    public static func inspect(_ value: String) -> Finding? {
+        let bytes = Array(value.utf8)
+        for known in knownPrefixes where matchesPrefix(known, in: bytes) {
+            return .knownPrefix(known.label)
+        }
+        for word in words(bytes) where isHighEntropy(word) { return .highEntropy }
+        return nil
+    }
+
+    private static func isWordByte(_ b: UInt8) -> Bool {
+        (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 95
+    }
+
+    /// A prefix counts at the start of the value or after a non-word character (`task-sk-...` is not `sk-`).
+    private static func matchesPrefix(_ known: KnownPrefix, in bytes: [UInt8]) -> Bool {
+        let prefix = Array(known.prefix.utf8)
+        guard bytes.count >= prefix.count else { return false }
+        var start = 0
+        while start + prefix.count <= bytes.count {
+            if (start == 0 || !isWordByte(bytes[start - 1])) && bytes[start..<(start + prefix.count)].elementsEqual(prefix) {
+                var tail = 0
+                var i = start + prefix.count
+                while i < bytes.count, tail < known.minimumTail, inTail(bytes[i], known.tail) {
+                    tail += 1
+                    i += 1
+                }
+                if tail >= known.minimumTail { return true }
+            }
+            start += 1
+        }
+        return false
+    }
+
+    private static func inTail(_ b: UInt8, _ alphabet: TailAlphabet) -> Bool {
+        switch alphabet {
+        case .any: return true
+        case .upperAlnum: return (b >= 48 && b <= 57) || (b >= 65 && b <= 90)
+        case .token: return isWordByte(b) || b == 45 /* - */
+        }
+    }
+
+    /// Maximal runs of characters that make up encoded keys (base64/base64url alphabets and `.`, `~`).
+    static func words(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {
+        var result: [ArraySlice<UInt8>] = []
+        var start = -1
+        for (i, b) in bytes.enumerated() {
+            let inWord = isWordByte(b) || b == 45 || b == 43 || b == 47 || b == 61 || b == 46 || b == 126
+            if inWord { if start < 0 { start = i } } else if start >= 0 {
+                result.append(bytes[start..<i])
+                start = -1
+            }
+        }
+        if start >= 0 { result.append(bytes[start..<bytes.count]) }
+        return result
+    }
+
+    static func isHighEntropy(_ word: ArraySlice<UInt8>) -> Bool {
+        guard word.count >= entropyMinimumLength else { return false }
+        guard word.contains(where: { $0 >= 48 && $0 <= 57 }),
+              word.contains(where: { ($0 | 0x20) >= 97 && ($0 | 0x20) <= 122 }) else { return false }
+        if isUUID(word) { return false }
+        return shannonEntropy(word) >= entropyThreshold
+    }
+
+    /// Bits per character over the word's own character frequencies (as gitleaks computes it).
+    public static func shannonEntropy<C: Collection>(_ word: C) -> Double where C.Element == UInt8 {
+        var counts = [Int](repeating: 0, count: 256)
+        for b in word { counts[Int(b)] += 1 }
+        let n = Double(word.count)
+        var entropy = 0.0
+        for c in counts where c > 0 {
+            let p = Double(c) / n
+            entropy -= p * Glibc.log2(p)
+        }
+        return entropy
+    }
+
+    static func isUUID(_ word: ArraySlice<UInt8>) -> Bool {
+        guard word.count == 36 else { return false }
+        for (i, b) in word.enumerated() {
+            if [8, 13, 18, 23].contains(i) { if b != 45 { return false } }
+            else if !((b >= 48 && b <= 57) || ((b | 0x20) >= 97 && (b | 0x20) <= 102)) { return false }
+        }
+        return true
+    }
+}

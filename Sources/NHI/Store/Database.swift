@@ -1,0 +1,261 @@
+import CSQLite
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A value bound to, or read from, a SQL statement.
+public enum SQLValue: Sendable, Equatable {
+    case null
+    case int(Int64)
+    case double(Double)
+    case text(String)
+
+    public var int: Int64? { if case .int(let v) = self { return v }; return nil }
+    public var text: String? { if case .text(let v) = self { return v }; return nil }
+}
+
+extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByNilLiteral {
+    public init(stringLiteral value: String) { self = .text(value) }
+    public init(integerLiteral value: Int64) { self = .int(value) }
+    public init(nilLiteral: ()) { self = .null }
+}
+
+extension Optional where Wrapped == String {
+    var sql: SQLValue { map(SQLValue.text) ?? .null }
+}
+extension Optional where Wrapped == Int64 {
+    var sql: SQLValue { map(SQLValue.int) ?? .null }
+}
+
+/// One error type for everything SQLite reports: the extended result code, SQLite's message and the SQL.
+/// Arguments are never included: they may hold private values.
+public struct DatabaseError: Error, CustomStringConvertible, Sendable {
+    public let code: Int32
+    public let message: String
+    public let sql: String?
+
+    public var primaryCode: Int32 { code & 0xFF }
+    public var isConstraint: Bool { primaryCode == SQLITE_CONSTRAINT }
+    public var isBusy: Bool { primaryCode == SQLITE_BUSY || primaryCode == SQLITE_LOCKED }
+
+    public var description: String {
+        var text = "SQLite error \(code): \(message)"
+        if let sql { text += " - while executing `\(sql)`" }
+        return text
+    }
+}
+
+/// A prepared statement: prepared once, finalized in deinit. Not Sendable: it belongs to one connection.
+public final class Statement {
+    let handle: OpaquePointer
+    let sql: String
+    unowned let database: Database
+
+    init(database: Database, sql: String, persistent: Bool) throws(DatabaseError) {
+        var stmt: OpaquePointer?
+        let flags: UInt32 = persistent ? UInt32(SQLITE_PREPARE_PERSISTENT) : 0
+        let rc = sqlite3_prepare_v3(database.handle, sql, -1, flags, &stmt, nil)
+        guard rc == SQLITE_OK, let stmt else {
+            throw database.error(rc, sql: sql)
+        }
+        self.handle = stmt
+        self.sql = sql
+        self.database = database
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    func bind(_ values: [SQLValue]) throws(DatabaseError) {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            let rc: Int32
+            switch value {
+            case .null: rc = sqlite3_bind_null(handle, index)
+            case .int(let v): rc = sqlite3_bind_int64(handle, index, v)
+            case .double(let v): rc = sqlite3_bind_double(handle, index, v)
+            case .text(let v): rc = sqlite3_bind_text(handle, index, v, -1, nhi_sqlite_transient())
+            }
+            guard rc == SQLITE_OK else { throw database.error(rc, sql: sql) }
+        }
+    }
+
+    /// Steps once: true when a row is available.
+    func step() throws(DatabaseError) -> Bool {
+        let rc = sqlite3_step(handle)
+        switch rc {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default: throw database.error(rc, sql: sql)
+        }
+    }
+
+    var columnCount: Int32 { sqlite3_column_count(handle) }
+
+    func columnName(_ index: Int32) -> String { String(cString: sqlite3_column_name(handle, index)) }
+
+    func value(_ index: Int32) -> SQLValue {
+        switch sqlite3_column_type(handle, index) {
+        case SQLITE_NULL: return .null
+        case SQLITE_INTEGER: return .int(sqlite3_column_int64(handle, index))
+        case SQLITE_FLOAT: return .double(sqlite3_column_double(handle, index))
+        default:
+            guard let text = sqlite3_column_text(handle, index) else { return .null }
+            return .text(String(cString: text))
+        }
+    }
+}
+
+/// A row read from a statement, by column name or position.
+public struct Row: Sendable {
+    public let columns: [String]
+    public let values: [SQLValue]
+
+    public subscript(_ name: String) -> SQLValue {
+        guard let i = columns.firstIndex(of: name) else { return .null }
+        return values[i]
+    }
+    public func text(_ name: String) -> String? { self[name].text }
+    public func int(_ name: String) -> Int64? { self[name].int }
+    public func string(_ name: String) -> String { self[name].text ?? "" }
+}
+
+/// One SQLite connection. All SQL in nhi goes through this type (and the store types built on it).
+public final class Database {
+    let handle: OpaquePointer
+    public let path: String
+    private var cache: [String: Statement] = [:]
+    public private(set) var inTransaction = false
+
+    public enum OpenMode: Sendable { case readWrite, readWriteCreate, memory }
+
+    public init(path: String, mode: OpenMode, busyTimeoutMilliseconds: Int32 = 10_000) throws(DatabaseError) {
+        var db: OpaquePointer?
+        let flags: Int32
+        switch mode {
+        case .readWrite: flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
+        case .readWriteCreate, .memory: flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        }
+        let target = mode == .memory ? ":memory:" : path
+        let rc = sqlite3_open_v2(target, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            // The handle must be closed even when opening failed.
+            sqlite3_close(db)
+            throw DatabaseError(code: rc, message: message, sql: nil)
+        }
+        self.handle = db
+        self.path = path
+        sqlite3_extended_result_codes(db, 1)
+        sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
+    }
+
+    deinit {
+        // Unfinalized statements make close fail with SQLITE_BUSY.
+        cache.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    func error(_ rc: Int32, sql: String?) -> DatabaseError {
+        DatabaseError(code: sqlite3_extended_errcode(handle) != 0 ? sqlite3_extended_errcode(handle) : rc,
+                      message: String(cString: sqlite3_errmsg(handle)), sql: sql)
+    }
+
+    private func statement(_ sql: String) throws(DatabaseError) -> Statement {
+        if let cached = cache[sql] { return cached }
+        let stmt = try Statement(database: self, sql: sql, persistent: true)
+        cache[sql] = stmt
+        return stmt
+    }
+
+    /// Runs one or more statements that take no arguments (schema, pragmas).
+    public func executeScript(_ sql: String) throws(DatabaseError) {
+        var message: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &message)
+        if rc != SQLITE_OK {
+            let text = message.map { String(cString: $0) } ?? "error"
+            sqlite3_free(message)
+            throw DatabaseError(code: rc, message: text, sql: sql)
+        }
+    }
+
+    /// Runs a statement with bound arguments; returns the number of rows changed.
+    @discardableResult
+    public func execute(_ sql: String, _ arguments: [SQLValue] = []) throws(DatabaseError) -> Int {
+        let stmt = try statement(sql)
+        try stmt.bind(arguments)
+        defer { sqlite3_reset(stmt.handle) }
+        while try stmt.step() {}
+        return Int(sqlite3_changes(handle))
+    }
+
+    /// Calls `body` for each row, without collecting them (for large reports and exports).
+    public func forEachRow(_ sql: String, _ arguments: [SQLValue] = [], _ body: (Row) throws -> Void) throws {
+        let stmt = try statement(sql)
+        try stmt.bind(arguments)
+        defer { sqlite3_reset(stmt.handle) }
+        let count = stmt.columnCount
+        let names = (0..<count).map { stmt.columnName($0) }
+        while try stmt.step() {
+            try body(Row(columns: names, values: (0..<count).map { stmt.value($0) }))
+        }
+    }
+
+    public func rows(_ sql: String, _ arguments: [SQLValue] = []) throws -> [Row] {
+        var result: [Row] = []
+        try forEachRow(sql, arguments) { result.append($0) }
+        return result
+    }
+
+    public func row(_ sql: String, _ arguments: [SQLValue] = []) throws -> Row? {
+        var result: Row?
+        let stmt = try statement(sql)
+        try stmt.bind(arguments)
+        defer { sqlite3_reset(stmt.handle) }
+        if try stmt.step() {
+            let count = stmt.columnCount
+            result = Row(columns: (0..<count).map { stmt.columnName($0) }, values: (0..<count).map { stmt.value($0) })
+        }
+        return result
+    }
+
+    public func scalar(_ sql: String, _ arguments: [SQLValue] = []) throws -> SQLValue {
+        try row(sql, arguments)?.values.first ?? .null
+    }
+
+    /// A write transaction. BEGIN IMMEDIATE takes the write lock up front: a deferred transaction that later
+    /// upgrades can hit SQLITE_BUSY that no busy timeout cures. The first error is the one rethrown.
+    public func writeTransaction<T>(_ body: () throws -> T) throws -> T {
+        precondition(!inTransaction, "nested transaction")
+        try executeScript("BEGIN IMMEDIATE")
+        inTransaction = true
+        defer { inTransaction = false }
+        do {
+            let value = try body()
+            try executeScript("COMMIT")
+            return value
+        } catch {
+            try? executeScript("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// A read transaction, so a report sees one consistent snapshot.
+    public func readTransaction<T>(_ body: () throws -> T) throws -> T {
+        if inTransaction { return try body() }
+        try executeScript("BEGIN DEFERRED")
+        inTransaction = true
+        defer { inTransaction = false }
+        do {
+            let value = try body()
+            try executeScript("COMMIT")
+            return value
+        } catch {
+            try? executeScript("ROLLBACK")
+            throw error
+        }
+    }
+
+    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+}

@@ -1,0 +1,94 @@
+/// The store's schema, as ordered forward migrations. A migration that has shipped is never edited:
+/// a change is a new entry at the end. `PRAGMA user_version` records the last one applied.
+enum Schema {
+    static let migrations: [(version: Int32, sql: String)] = [
+        (1, """
+        CREATE TABLE owners (
+            id          TEXT PRIMARY KEY,
+            name        TEXT NOT NULL,
+            email       TEXT NOT NULL,
+            team        TEXT,
+            status      TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'departed')),
+            departed_at INTEGER,
+            created_at  INTEGER NOT NULL,
+            updated_at  INTEGER NOT NULL
+        );
+        CREATE TABLE agents (
+            id                TEXT PRIMARY KEY,
+            system            TEXT NOT NULL,
+            owner_id          TEXT NOT NULL REFERENCES owners(id),
+            status            TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'decommissioned')),
+            decommissioned_at INTEGER,
+            created_at        INTEGER NOT NULL,
+            updated_at        INTEGER NOT NULL
+        );
+        CREATE INDEX agents_by_owner ON agents(owner_id);
+        CREATE TABLE tokens (
+            id               TEXT PRIMARY KEY,
+            owner_id         TEXT NOT NULL REFERENCES owners(id),
+            purpose          TEXT NOT NULL,
+            system           TEXT NOT NULL,
+            agent_id         TEXT NOT NULL REFERENCES agents(id),
+            environment      TEXT,
+            scopes           TEXT NOT NULL DEFAULT '',
+            issued_at        INTEGER NOT NULL,
+            expires_at       INTEGER,
+            rotate_every     INTEGER NOT NULL,
+            last_rotated_at  INTEGER,
+            review_every     INTEGER NOT NULL,
+            last_reviewed_at INTEGER,
+            fingerprint      TEXT UNIQUE,
+            labels           TEXT NOT NULL DEFAULT '{}',
+            status           TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'revoked')),
+            revoked_at       INTEGER,
+            revoke_reason    TEXT,
+            last_used_at     INTEGER,
+            created_at       INTEGER NOT NULL,
+            updated_at       INTEGER NOT NULL,
+            rotation_due_at  INTEGER GENERATED ALWAYS AS (COALESCE(last_rotated_at, issued_at) + rotate_every) STORED,
+            review_due_at    INTEGER GENERATED ALWAYS AS (COALESCE(last_reviewed_at, issued_at) + review_every) STORED
+        );
+        CREATE INDEX tokens_by_owner ON tokens(owner_id);
+        CREATE INDEX tokens_by_agent ON tokens(agent_id);
+        CREATE INDEX tokens_by_system ON tokens(system);
+        CREATE INDEX tokens_by_expiry ON tokens(status, expires_at);
+        CREATE INDEX tokens_by_rotation_due ON tokens(status, rotation_due_at);
+        CREATE INDEX tokens_by_review_due ON tokens(status, review_due_at);
+        CREATE TABLE reviews (
+            id       INTEGER PRIMARY KEY,
+            token_id TEXT NOT NULL REFERENCES tokens(id),
+            decision TEXT NOT NULL CHECK (decision IN ('keep', 'revoke')),
+            note     TEXT,
+            actor    TEXT NOT NULL,
+            at       INTEGER NOT NULL
+        );
+        CREATE INDEX reviews_by_token ON reviews(token_id, at);
+        CREATE TABLE usage (
+            id          INTEGER PRIMARY KEY,
+            token_id    TEXT NOT NULL REFERENCES tokens(id),
+            agent_id    TEXT NOT NULL,
+            at          INTEGER NOT NULL,
+            tool        TEXT,
+            recorded_at INTEGER NOT NULL
+        );
+        CREATE INDEX usage_by_token ON usage(token_id, at);
+        CREATE TABLE audit_log (
+            seq         INTEGER PRIMARY KEY,
+            at          INTEGER NOT NULL,
+            actor       TEXT NOT NULL,
+            command     TEXT NOT NULL,
+            action      TEXT NOT NULL,
+            entity_kind TEXT NOT NULL,
+            entity_id   TEXT NOT NULL,
+            before      TEXT,
+            after       TEXT,
+            prev_hash   TEXT NOT NULL,
+            hash        TEXT NOT NULL UNIQUE
+        );
+        CREATE INDEX audit_by_entity ON audit_log(entity_kind, entity_id, seq);
+        CREATE INDEX audit_by_time ON audit_log(at);
+        """),
+    ]
+
+    static var currentVersion: Int32 { migrations.last!.version }
+}

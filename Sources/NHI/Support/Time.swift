@@ -1,0 +1,154 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Instants are Unix seconds (UTC) everywhere in nhi: in the store, in the rules and in the reports.
+public typealias Instant = Int64
+
+public enum Time {
+    /// The current time; `NHI_NOW` (an ISO 8601 date) pins it, so demos and end-to-end tests are reproducible.
+    public static func now(environment: [String: String]) throws(NHIError) -> Instant {
+        if let pinned = environment["NHI_NOW"], !pinned.isEmpty {
+            return try parseAbsolute(pinned, what: "NHI_NOW")
+        }
+        return Instant(time(nil))
+    }
+
+    // Howard Hinnant's days-from-civil: exact for the proleptic Gregorian calendar, no time zone database.
+    static func daysFromCivil(_ y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {
+        let y = m <= 2 ? y0 - 1 : y0
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (m + 9) % 12
+        let doy = (153 * mp + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func civilFromDays(_ z0: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let z = z0 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let y = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (m <= 2 ? y + 1 : y, m, d)
+    }
+
+    static func daysInMonth(_ year: Int64, _ month: Int64) -> Int64 {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    /// `2027-01-31T00:00:00Z`: the one machine format for instants.
+    public static func iso(_ t: Instant) -> String {
+        let days = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
+        let secs = t - days * 86_400
+        let (y, m, d) = civilFromDays(days)
+        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secs / 3600, 2)):\(pad(secs / 60 % 60, 2)):\(pad(secs % 60, 2))Z"
+    }
+
+    /// `2027-01-31`: how tables show an instant (the day is what a reader scans for).
+    public static func day(_ t: Instant) -> String { String(iso(t).prefix(10)) }
+
+    private static func pad(_ v: Int64, _ width: Int) -> String {
+        let s = String(v)
+        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+    }
+
+    /// A date as the SPEC writes it: `2027-01-31` (00:00 UTC), full ISO 8601, or relative `+30d` / `-7d`.
+    public static func parseDate(_ text: String, now: Instant, what: String) throws(NHIError) -> Instant {
+        if let first = text.first, first == "+" || first == "-" {
+            guard let amount = try? Duration.parse(String(text.dropFirst())) else {
+                throw .data("\(what): '\(text.prefix(40))' is not a date (use 2027-01-31, 2027-01-31T12:00:00Z or +30d)")
+            }
+            return first == "+" ? now + amount : now - amount
+        }
+        return try parseAbsolute(text, what: what)
+    }
+
+    /// ISO 8601: `YYYY-MM-DD`, optionally `THH:MM[:SS[.fraction]]` and `Z` or `±HH:MM` (UTC when absent).
+    public static func parseAbsolute(_ text: String, what: String) throws(NHIError) -> Instant {
+        let bad = NHIError.data("\(what): '\(text.prefix(40))' is not a date (use 2027-01-31, 2027-01-31T12:00:00Z or +30d)")
+        let b = Array(text.utf8)
+        var i = 0
+        func number(_ width: Int) -> Int64? {
+            guard i + width <= b.count else { return nil }
+            var v: Int64 = 0
+            for k in i..<(i + width) {
+                guard b[k] >= 48, b[k] <= 57 else { return nil }
+                v = v * 10 + Int64(b[k] - 48)
+            }
+            i += width
+            return v
+        }
+        func expect(_ c: UInt8) -> Bool {
+            guard i < b.count, b[i] == c else { return false }
+            i += 1
+            return true
+        }
+        guard let y = number(4), expect(45), let mo = number(2), expect(45), let d = number(2) else { throw bad }
+        guard (1...12).contains(mo), d >= 1, d <= daysInMonth(y, mo) else { throw bad }
+        var seconds: Int64 = 0
+        if i < b.count {
+            guard b[i] == UInt8(ascii: "T") || b[i] == UInt8(ascii: "t") || b[i] == UInt8(ascii: " ") else { throw bad }
+            i += 1
+            guard let h = number(2), expect(58), let mi = number(2), h < 24, mi < 60 else { throw bad }
+            var s: Int64 = 0
+            if expect(58) {
+                guard let sv = number(2), sv < 60 else { throw bad }
+                s = sv
+                if expect(46) || expect(44) {
+                    let start = i
+                    while i < b.count, b[i] >= 48, b[i] <= 57 { i += 1 }
+                    guard i > start else { throw bad }
+                }
+            }
+            seconds = h * 3600 + mi * 60 + s
+            if i < b.count {
+                if b[i] == UInt8(ascii: "Z") || b[i] == UInt8(ascii: "z") {
+                    i += 1
+                } else if b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
+                    let sign: Int64 = b[i] == UInt8(ascii: "+") ? 1 : -1
+                    i += 1
+                    guard let oh = number(2), oh < 24 else { throw bad }
+                    _ = expect(58)
+                    guard let om = number(2), om < 60 else { throw bad }
+                    seconds -= sign * (oh * 3600 + om * 60)
+                } else {
+                    throw bad
+                }
+            }
+            guard i == b.count else { throw bad }
+        }
+        return daysFromCivil(y, mo, d) * 86_400 + seconds
+    }
+}
+
+/// Durations as the SPEC writes them: `30d`, `12h`, `2w`, `90m`, held as seconds.
+public enum Duration {
+    static let units: [(suffix: Character, seconds: Int64)] = [("w", 604_800), ("d", 86_400), ("h", 3600), ("m", 60)]
+
+    public static func parse(_ text: String) throws(NHIError) -> Int64 {
+        let bad = NHIError.data("'\(text.prefix(40))' is not a duration (use 30d, 12h, 2w or 90m)")
+        guard let unit = text.last, let factor = units.first(where: { $0.suffix == unit })?.seconds else { throw bad }
+        let digits = text.dropLast()
+        guard !digits.isEmpty, digits.count <= 7, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
+              let amount = Int64(digits), amount > 0 else { throw bad }
+        return amount * factor
+    }
+
+    /// The largest unit that divides exactly, so `90d` prints back as `90d`.
+    public static func format(_ seconds: Int64) -> String {
+        for (suffix, size) in [("d", Int64(86_400)), ("h", 3600), ("m", 60)] where seconds >= size && seconds % size == 0 {
+            return "\(seconds / size)\(suffix)"
+        }
+        return "\(seconds)s"
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+
+/// Runs the built `nhi` binary (NHI_BIN, set by `make test`; else the debug build next to the sources).
+struct NHIBinary {
+    static let path: String = {
+        if let bin = ProcessInfo.processInfo.environment["NHI_BIN"], !bin.isEmpty { return bin }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/nhi").path
+    }()
+}
+
+struct RunResult {
+    let code: Int32
+    let out: String
+    let err: String
+}
+
+/// A temporary directory holding one store; removed when the test's scope ends.
+final class Sandbox {
+    let dir: URL
+    var db: String { dir.appendingPathComponent("nhi.db").path }
+    /// Pinned clock and actor so outputs are reproducible.
+    var environment: [String: String] = ["NHI_NOW": "2026-06-01T00:00:00Z", "NHI_ACTOR": "tester"]
+
+    init() {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("nhi-e2e-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: dir) }
+
+    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    /// Runs `nhi ARGS --db <store>` (unless the args name their own --db).
+    @discardableResult
+    func run(_ args: [String], stdin: String? = nil, env extra: [String: String] = [:], useDB: Bool = true) throws -> RunResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: NHIBinary.path)
+        process.arguments = (useDB && !args.contains("--db") ? ["--db", db] : []) + args
+        var env = ProcessInfo.processInfo.environment
+        for key in ["NHI_DB", "NHI_POLICY", "NHI_ACTOR", "NHI_NOW", "NO_COLOR"] { env[key] = nil }
+        env.merge(environment) { $1 }
+        env.merge(extra) { $1 }
+        process.environment = env
+        let outPipe = Pipe(), errPipe = Pipe(), inPipe = Pipe()
+        process.standardOutput = outPipe
+        process.standardError = errPipe
+        process.standardInput = inPipe
+        try process.run()
+        if let stdin { inPipe.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try inPipe.fileHandleForWriting.close()
+        // Read both pipes before waiting, so a large output cannot block the child.
+        var outData = Data(), errData = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async { errData = errPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        outData = outPipe.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        return RunResult(code: process.terminationStatus, out: String(decoding: outData, as: UTF8.self),
+                         err: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// Runs a command that must succeed; records an issue with its stderr otherwise.
+    @discardableResult
+    func ok(_ args: [String], stdin: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws -> RunResult {
+        let result = try run(args, stdin: stdin)
+        #expect(result.code == 0, "nhi \(args.joined(separator: " ")) failed: \(result.err)", sourceLocation: sourceLocation)
+        return result
+    }
+
+    /// The store's content, for "a failed command changed nothing" assertions (every table, every row).
+    func contentHash() throws -> String {
+        guard FileManager.default.fileExists(atPath: db) else { return "<no store>" }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["sqlite3", db, ".dump"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// A small inventory: owners alice (active) and bob, agent bot owned by alice.
+    func seedBasics() throws {
+        try ok(["owner", "add", "alice", "--name", "Alice Ng", "--email", "alice@example.com"])
+        try ok(["owner", "add", "bob", "--name", "Bob Ruiz", "--email", "bob@example.com"])
+        try ok(["agent", "add", "bot", "--system", "github", "--owner", "alice"])
+    }
+
+    func register(_ id: String, _ extra: [String] = [], stdin: String? = nil) throws -> RunResult {
+        try run(["token", "register", id, "--owner", "alice", "--purpose", "test", "--system", "github",
+                 "--agent", "bot", "--expires", "2026-12-31"] + extra, stdin: stdin)
+    }
+}
+
+func jsonArray(_ text: String) throws -> [[String: Any]] {
+    let value = try JSONSerialization.jsonObject(with: Data(text.utf8))
+    return try #require(value as? [[String: Any]])
+}
+
+func jsonObject(_ text: String) throws -> [String: Any] {
+    let value = try JSONSerialization.jsonObject(with: Data(text.utf8))
+    return try #require(value as? [String: Any])
+}
