@@ -10,6 +10,11 @@ struct NHIBinary {
     }()
 }
 
+/// Holds what the stderr reader thread collected; the DispatchGroup orders the write before the read.
+private final class DataBox: @unchecked Sendable {
+    var data = Data()
+}
+
 struct RunResult {
     let code: Int32
     let out: String
@@ -51,12 +56,13 @@ final class Sandbox {
         if let stdin { inPipe.fileHandleForWriting.write(Data(stdin.utf8)) }
         try inPipe.fileHandleForWriting.close()
         // Read both pipes before waiting, so a large output cannot block the child.
-        var outData = Data(), errData = Data()
+        let errBox = DataBox()
         let group = DispatchGroup()
         group.enter()
-        DispatchQueue.global().async { errData = errPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        outData = outPipe.fileHandleForReading.readDataToEndOfFile()
+        DispatchQueue.global().async { errBox.data = errPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        let outData = outPipe.fileHandleForReading.readDataToEndOfFile()
         group.wait()
+        let errData = errBox.data
         process.waitUntilExit()
         return RunResult(code: process.terminationStatus, out: String(decoding: outData, as: UTF8.self),
                          err: String(decoding: errData, as: UTF8.self))

@@ -261,9 +261,18 @@ private struct JSONWriter {
     var string = string  // withUTF8 needs a var; native strings are not copied
     out.append(UInt8(ascii: "\""))
     string.withUTF8 { bytes in
+      // Copy runs of bytes that need no escaping in bulk; per-byte appends dominated profiles.
+      var runStart = 0
       var i = 0
       while i < bytes.count {
         let b = bytes[i]
+        if b >= 0x20 && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") && b != 0xE2
+          && !(escapeHTML && (b == UInt8(ascii: "<") || b == UInt8(ascii: ">") || b == UInt8(ascii: "&")))
+        {
+          i += 1
+          continue
+        }
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i]))
         i += 1
         switch b {
         case UInt8(ascii: "\""): escape("\\\"")
@@ -273,17 +282,20 @@ private struct JSONWriter {
         case 0x09: escape("\\t")
         case 0x08: escape("\\b")
         case 0x0C: escape("\\f")
-        case 0x00..<0x20: unicodeEscape(UInt16(b))
-        case _ where escapeHTML && (b == UInt8(ascii: "<") || b == UInt8(ascii: ">") || b == UInt8(ascii: "&")):
-          unicodeEscape(UInt16(b))
         // U+2028/U+2029 (E2 80 A8/A9) are line terminators in JavaScript source; escape them so
         // the output is safe to embed in a script.
-        case 0xE2 where i + 1 < bytes.count && bytes[i] == 0x80 && (bytes[i + 1] == 0xA8 || bytes[i + 1] == 0xA9):
-          unicodeEscape(bytes[i + 1] == 0xA8 ? 0x2028 : 0x2029)
-          i += 2
-        default: out.append(b)
+        case 0xE2:
+          if i + 1 < bytes.count && bytes[i] == 0x80 && (bytes[i + 1] == 0xA8 || bytes[i + 1] == 0xA9) {
+            unicodeEscape(bytes[i + 1] == 0xA8 ? 0x2028 : 0x2029)
+            i += 2
+          } else {
+            out.append(b)
+          }
+        default: unicodeEscape(UInt16(b))  // other control characters, and < > & with escapeHTML
         }
+        runStart = i
       }
+      out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
     }
     out.append(UInt8(ascii: "\""))
   }
