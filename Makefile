@@ -44,6 +44,10 @@ test: deps
 demo: build
 	@NHI=$(CURDIR)/$(DEBUG_BIN) sh scripts/demo.sh
 
+# The reliability suite (not part of `make test`): concurrency, kill -9 during import, fuzz. Under 5 minutes.
+stress: release
+	NHI=$(CURDIR)/$(RELEASE_BIN) python3 scripts/stress.py
+
 install: release
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)
 	install -m 0755 $(RELEASE_BIN) $(DESTDIR)$(BINDIR)/nhi
