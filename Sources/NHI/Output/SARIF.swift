@@ -11,7 +11,7 @@ public enum SARIFOutput {
             "id": .string(kind), "name": .string(name),
             "shortDescription": ["text": .string(summary)],
             "fullDescription": ["text": .string("\(summary) See Docs/reports.md for the exact definition.")],
-            "help": ["text": .string("\(summary)\nFix: \(remedy)"), "markdown": .string("\(summary)\n\n**Fix:** `\(remedy)`")],
+            "help": ["text": .string("\(summary)\nFix: \(remedy)"), "markdown": .string("\(summary)\n\n**Fix:** \(remedy)")],
             "defaultConfiguration": ["level": .string(failing ? "error" : "warning")],
             "properties": ["tags": ["security", "non-human-identity"], "precision": "very-high"],
         ]

@@ -9,7 +9,9 @@ public enum Check {
 
     public enum Severity: String, Sendable { case failure, warning }
 
-    public struct Finding: Sendable, Equatable {
+    /// A class: a large inventory has hundreds of thousands of findings, and copying seven strings per move
+    /// dominated `check`'s time when this was a struct.
+    public final class Finding: Sendable {
         public let tokenID: String
         public let ownerID: String
         public let agentID: String
@@ -21,6 +23,12 @@ public enum Check {
         public let since: Instant?
         /// For policy violations: the rule's key (`max_ttl`).
         public let rule: String?
+
+        init(tokenID: String, ownerID: String, agentID: String, system: String, kind: String, severity: Severity,
+             reason: String, since: Instant?, rule: String?) {
+            self.tokenID = tokenID; self.ownerID = ownerID; self.agentID = agentID; self.system = system
+            self.kind = kind; self.severity = severity; self.reason = reason; self.since = since; self.rule = rule
+        }
     }
 
     /// An active token the gate looked at (JUnit writes one test case per token).
@@ -37,17 +45,18 @@ public enum Check {
         public let maxUnused: Int64
         public let totalTokens: Int64
         public let activeTokens: [TokenRef]
-        /// Failures first, then by kind (urgency order), then token id.
-        public let findings: [Finding]
+        /// Each ordered by kind (urgency order), then token id.
+        public let failures: [Finding]
+        public let warnings: [Finding]
 
-        public var failures: [Finding] { findings.filter { $0.severity == .failure } }
-        public var warnings: [Finding] { findings.filter { $0.severity == .warning } }
-        public var passed: Bool { !findings.contains { $0.severity == .failure } }
+        /// Failures first, then warnings.
+        public var findings: [Finding] { failures + warnings }
+        public var passed: Bool { failures.isEmpty }
 
         /// How many findings of each kind, in `Check.kinds` order, leaving out kinds with none.
         public func counts(_ severity: Severity) -> [(kind: String, count: Int)] {
             var byKind: [String: Int] = [:]
-            for f in findings where f.severity == severity { byKind[f.kind, default: 0] += 1 }
+            for f in severity == .failure ? failures : warnings { byKind[f.kind, default: 0] += 1 }
             return Check.kinds.compactMap { kind in byKind[kind].map { (kind, $0) } }
         }
     }
@@ -70,35 +79,38 @@ public enum Check {
                                    system: row.string("system")))
         }
         let failing = Set(failOn)
-        var findings: [Finding] = []
+        // One bucket per kind: StateQuery streams tokens in id order, so each bucket is already in order and the
+        // findings need no sort.
+        var buckets: [String: [Finding]] = [:]
         let query = StateQuery(asOf: asOf, maxUnused: maxUnused)
         try query.forEach(db) { ts in
             let t = ts.token
             for state in ts.states {
-                findings.append(Finding(tokenID: t.id, ownerID: t.ownerID, agentID: t.agentID, system: t.system,
-                                        kind: state.rawValue, severity: failing.contains(state.rawValue) ? .failure : .warning,
-                                        reason: ts.reason(state, maxUnused: maxUnused), since: ts.since(state, maxUnused: maxUnused),
-                                        rule: nil))
+                buckets[state.rawValue, default: []].append(
+                    Finding(tokenID: t.id, ownerID: t.ownerID, agentID: t.agentID, system: t.system, kind: state.rawValue,
+                            severity: failing.contains(state.rawValue) ? .failure : .warning,
+                            reason: ts.reason(state, maxUnused: maxUnused), since: ts.since(state, maxUnused: maxUnused),
+                            rule: nil))
             }
         }
         if let policy {
             let byID = Dictionary(tokens.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-            for v in try policy.violations(db, asOf: asOf) {
+            let violations = try policy.violations(db, asOf: asOf).sorted { ($0.tokenID, $0.rule) < ($1.tokenID, $1.rule) }
+            buckets[policyViolation] = violations.map { v in
                 let ref = byID[v.tokenID]
-                findings.append(Finding(tokenID: v.tokenID, ownerID: ref?.ownerID ?? "", agentID: ref?.agentID ?? "",
-                                        system: ref?.system ?? "", kind: policyViolation,
-                                        severity: failing.contains(policyViolation) ? .failure : .warning,
-                                        reason: v.message, since: nil, rule: v.rule))
+                return Finding(tokenID: v.tokenID, ownerID: ref?.ownerID ?? "", agentID: ref?.agentID ?? "",
+                               system: ref?.system ?? "", kind: policyViolation,
+                               severity: failing.contains(policyViolation) ? .failure : .warning,
+                               reason: v.message, since: nil, rule: v.rule)
             }
         }
-        let rank = Dictionary(uniqueKeysWithValues: kinds.enumerated().map { ($1, $0) })
-        findings.sort { a, b in
-            if a.severity != b.severity { return a.severity == .failure }
-            if a.kind != b.kind { return rank[a.kind]! < rank[b.kind]! }
-            return a.tokenID < b.tokenID
+        var failures: [Finding] = [], warnings: [Finding] = []
+        for kind in kinds {
+            guard let bucket = buckets[kind] else { continue }
+            if failing.contains(kind) { failures += bucket } else { warnings += bucket }
         }
         return Result(asOf: asOf, failOn: failOn, maxUnused: maxUnused, totalTokens: total, activeTokens: tokens,
-                      findings: findings)
+                      failures: failures, warnings: warnings)
     }
 
     /// What a finding kind means and how to fix it (SARIF rule help, the text output's hints).

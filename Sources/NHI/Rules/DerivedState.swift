@@ -155,6 +155,7 @@ public struct StateQuery {
         self.states = states
     }
 
+    /// `?2` is always selected (as `max_unused`), so the bound arguments match whichever states are chosen.
     public var sql: String {
         let flags = DerivedState.allCases.map { state in
             states.contains(state) ? "CASE WHEN \(state.predicate) THEN 1 ELSE 0 END AS \"s_\(state.rawValue)\"" : "0 AS \"s_\(state.rawValue)\""
@@ -171,7 +172,7 @@ public struct StateQuery {
             lookahead == 0 ? $0.predicate : $0.predicate.replacing("?1", with: horizon)
         }.joined(separator: " OR ")
         return """
-            SELECT t.*, o.status AS owner_status, o.departed_at AS owner_departed_at,
+            SELECT t.*, ?2 AS max_unused, o.status AS owner_status, o.departed_at AS owner_departed_at,
                    a.status AS agent_status, a.decommissioned_at AS agent_decommissioned_at,
                    \(foreign),
                    \(flags.joined(separator: ",\n       "))
