@@ -50,7 +50,7 @@ def main():
     with db:
         owners = []
         for i in range(1, n_owners):
-            departed = rnd.random() < 0.04
+            departed = rnd.random() < 0.02
             owners.append((f"owner{i:05d}", f"Owner {i}", f"owner{i:05d}@example.com", f"team-{i % 60}",
                            "departed" if departed else "active", now - rnd.randint(1, 200) * DAY if departed else None,
                            created, created))
@@ -60,7 +60,7 @@ def main():
 
         agents = []
         for i in range(n_agents):
-            decommissioned = rnd.random() < 0.03
+            decommissioned = rnd.random() < 0.01
             agents.append((f"agent-{i:06d}", rnd.choice(systems), rnd.choice(owner_ids),
                            "decommissioned" if decommissioned else "active",
                            now - rnd.randint(1, 200) * DAY if decommissioned else None, created, created))
@@ -71,14 +71,30 @@ def main():
         for i in range(args.tokens):
             agent = rnd.choice(agents)
             system = agent[1]
-            owner = agent[2] if rnd.random() < 0.9 else rnd.choice(owner_ids)
-            issued = now - rnd.randint(0, 400) * DAY - rnd.randint(0, DAY)
-            expires = None if rnd.random() < 0.08 else issued + rnd.choice([30, 60, 90, 180, 365]) * DAY
+            owner = agent[2] if rnd.random() < 0.95 else rnd.choice(owner_ids)
+            # A kept inventory with some rot: about 5% expired, 8% never expire, 15% overdue for rotation or
+            # review, 10% unused for months; the rest healthy.
+            issued = now - rnd.randint(1, 400) * DAY - rnd.randint(0, DAY)
+            roll = rnd.random()
+            if roll < 0.08:
+                expires = None
+            elif roll < 0.13:
+                expires = max(issued + DAY, now - rnd.randint(1, 120) * DAY)
+            else:
+                expires = now + rnd.randint(1, 365) * DAY
             rotate = rnd.choice([30, 90, 90, 180]) * DAY
             review = rnd.choice([90, 90, 180]) * DAY
-            rotated = issued + rnd.randint(1, max(1, (now - issued) // DAY)) * DAY if rnd.random() < 0.5 and now - issued > DAY else None
-            reviewed = issued + rnd.randint(1, max(1, (now - issued) // DAY)) * DAY if rnd.random() < 0.5 and now - issued > DAY else None
-            used = now - rnd.randint(0, 200) * DAY if rnd.random() < 0.7 else None
+            def last(every, overdue_share):
+                """When it was last done: within its interval, or (overdue_share of the time) before it."""
+                if rnd.random() < overdue_share:
+                    at = now - every - rnd.randint(1, 120) * DAY
+                else:
+                    at = now - rnd.randint(0, every // DAY - 1) * DAY
+                return at if at > issued else None
+            rotated = last(rotate, 0.15)
+            reviewed = last(review, 0.15)
+            used = now - rnd.randint(0, 200) * DAY if rnd.random() < 0.1 else now - rnd.randint(0, 30) * DAY
+            used = used if used > issued else None
             revoked = rnd.random() < 0.12
             fingerprint = "sha256:" + "%064x" % rnd.getrandbits(256) if rnd.random() < 0.3 else None
             labels = json.dumps({"cost-center": f"cc-{i % 97}"}, separators=(",", ":")) if rnd.random() < 0.4 else "{}"
