@@ -50,6 +50,22 @@ struct ReportsUnitTests {
         #expect(total.active == 4 && total.orphaned == 3 && total.expired == 0)
     }
 
+    @Test("StateQuery lookahead chooses rows at as-of + lookahead, flags stay at as-of, with extra arguments")
+    func lookahead() throws {
+        let db = try store().db
+        var query = StateQuery(asOf: Self.asOf, states: [.expired])
+        query.extraCondition = "t.owner_id = ?3"
+        query.extraArguments = [.text("alice")]
+        #expect(try query.all(db).isEmpty)
+        // Every token expires at as-of + 100d: chosen at 101d, not at exactly 100d (strictly before).
+        query.lookahead = 100 * Self.day
+        #expect(try query.all(db).isEmpty)
+        query.lookahead = 101 * Self.day
+        let rows = try query.all(db)
+        #expect(rows.map(\.token.id) == ["fine", "no-agent", "on-old-agent"])
+        #expect(rows.allSatisfy { $0.states.isEmpty })
+    }
+
     @Test("days round towards the past")
     func days() {
         #expect(Reports.days(from: 0, to: 0) == 0)
