@@ -33,6 +33,8 @@ public enum UsageImport {
         let db: Database
         let now: Instant
         let errorLimit: Int
+        let validated = ValidatedValues()
+        /// Per-token state: bounded by the inventory, not by the file.
         var knownTokens: [String: Bool] = [:]
         var latestUse: [String: Instant] = [:]
         var problems: [String] = []
@@ -55,7 +57,8 @@ public enum UsageImport {
             let use: UsageRecord
             do {
                 let at = try Time.parseAbsolute(atText, what: "at")
-                use = try UsageLog.validate(token: token, agent: agent, at: at, tool: tool?.isEmpty == true ? nil : tool, now: now)
+                use = try UsageLog.validate(token: token, agent: agent, at: at, tool: tool?.isEmpty == true ? nil : tool, now: now,
+                                            cache: validated)
                 if try !tokenExists(use.token) {
                     throw NHIError.data("unknown token '\(Validation.printable(use.token))'")
                 }
@@ -77,7 +80,7 @@ public enum UsageImport {
         func tokenExists(_ id: String) throws -> Bool {
             if let known = knownTokens[id] { return known }
             let exists = try db.row("SELECT 1 FROM tokens WHERE id = ?", [.text(id)]) != nil
-            knownTokens[id] = exists
+            if knownTokens.count < 100_000 { knownTokens[id] = exists }
             return exists
         }
     }
@@ -132,37 +135,48 @@ public enum UsageImport {
         do throws(CSVError) { reader = try LineReader(path: path) } catch { throw openError(error, path: path) }
         while true {
             // Parse inside the borrowed buffer; only the four small strings leave it.
-            let next = reader.withNextLine { bytes, line -> (line: Int, parsed: Result<[String: String?], NHIError>?) in
+            let next = reader.withNextLine { bytes, line -> (line: Int, parsed: Result<LineFields, NHIError>?) in
                 if bytes.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { return (line, nil) }
-                return (line, Result { () throws(NHIError) -> [String: String?] in try fields(ofJSONLine: bytes) })
+                return (line, Result { () throws(NHIError) -> LineFields in try fields(ofJSONLine: bytes) })
             }
             guard let next else { break }
             guard let parsed = next.parsed else { continue }
             switch parsed {
             case .failure(let error): batch.fail(line: next.line, error.message)
             case .success(let values):
-                try batch.accept(line: next.line, token: values["token"]!!, agent: values["agent"]!!, at: values["at"]!!,
-                                 tool: values["tool"] ?? nil)
+                try batch.accept(line: next.line, token: values.token, agent: values.agent, at: values.at, tool: values.tool)
             }
         }
         if let error = reader.readError { throw openError(error, path: path) }
     }
 
+    struct LineFields {
+        var token = "", agent = "", at = ""
+        var tool: String?
+    }
+
     /// One ndjson line as its fields: an object with string values for token, agent, at, and tool (or null).
-    static func fields(ofJSONLine bytes: UnsafeBufferPointer<UInt8>) throws(NHIError) -> [String: String?] {
+    static func fields(ofJSONLine bytes: UnsafeBufferPointer<UInt8>) throws(NHIError) -> LineFields {
         let value: JSON
         do { value = try JSONParser.parse(bytes: bytes) } catch { throw .data("not JSON: \(error.message)") }
         guard let object = value.objectValue else { throw .data("not a JSON object (each line is {\"token\": ..., \"agent\": ..., \"at\": ...})") }
-        var result: [String: String?] = [:]
+        var result = LineFields()
+        var present: Set<String> = []
         for (key, item) in object {
             guard fields.contains(key) else {
                 throw .data("unknown field '\(Validation.printable(key))' (fields: \(fields.joined(separator: ", ")))")
             }
-            if key == "tool" && item.isNull { result[key] = .some(nil); continue }
+            present.insert(key)
+            if key == "tool" && item.isNull { continue }
             guard let text = item.stringValue else { throw .data("\(key) must be a string") }
-            result[key] = .some(text)
+            switch key {
+            case "token": result.token = text
+            case "agent": result.agent = text
+            case "at": result.at = text
+            default: result.tool = text
+            }
         }
-        for name in fields where requiredFields.contains(name) && result[name] == nil {
+        for name in fields where requiredFields.contains(name) && !present.contains(name) {
             throw .data("missing \(name)")
         }
         return result

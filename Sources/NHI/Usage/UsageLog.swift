@@ -22,10 +22,15 @@ public enum UsageLog {
     public static let clockSkew: Int64 = 300
 
     /// Checks one use's values; `at` is already parsed. The token's existence is checked against the store.
-    public static func validate(token: String, agent: String, at: Instant, tool: String?, now: Instant) throws(NHIError) -> UsageRecord {
-        let token = try Validation.id(token, field: "token")
-        let agent = try Validation.id(agent, field: "agent")
-        let tool = try tool.map { v throws(NHIError) in try Validation.text(v, field: "tool", limit: Validation.Limit.tool) }
+    /// `cache` remembers values that passed, for imports that name the same few tokens and agents many times.
+    public static func validate(token: String, agent: String, at: Instant, tool: String?, now: Instant,
+                                cache: ValidatedValues? = nil) throws(NHIError) -> UsageRecord {
+        let ids = cache?.ids, tools = cache?.tools
+        let token = try ValidatedValues.check(token, in: ids) { v throws(NHIError) in try Validation.id(v, field: "token") }
+        let agent = try ValidatedValues.check(agent, in: ids) { v throws(NHIError) in try Validation.id(v, field: "agent") }
+        let tool = try tool.map { v throws(NHIError) in
+            try ValidatedValues.check(v, in: tools) { v throws(NHIError) in try Validation.text(v, field: "tool", limit: Validation.Limit.tool) }
+        }
         if at > now + clockSkew {
             throw .data("at \(Time.iso(at)) is in the future (now is \(Time.iso(now)))")
         }
@@ -72,5 +77,25 @@ public enum UsageLog {
         }
         let wanted = tokens.map(Set.init)
         return try query.all(db).filter { $0.states.contains(.foreignUse) && (wanted?.contains($0.token.id) ?? true) }
+    }
+}
+
+/// Values that already passed validation (ids; tool names), so a log naming the same tokens and agents a million
+/// times checks each once. Bounded, so memory stays flat whatever the input.
+public final class ValidatedValues {
+    public final class Seen {
+        static let limit = 10_000
+        var values: Set<String> = []
+    }
+    let ids = Seen()
+    let tools = Seen()
+
+    public init() {}
+
+    static func check(_ value: String, in seen: Seen?, _ validate: (String) throws(NHIError) -> String) throws(NHIError) -> String {
+        if let seen, seen.values.contains(value) { return value }
+        let valid = try validate(value)
+        if let seen, seen.values.count < Seen.limit { seen.values.insert(valid) }
+        return valid
     }
 }
