@@ -18,19 +18,31 @@ public struct AuditQuery: Sendable {
 
     /// Streams matching entries, newest first.
     public func forEach(_ db: Database, _ body: (AuditLog.Entry) throws -> Void) throws {
+        // With --token the entity index narrows the scan; otherwise the log is read newest first by seq.
+        let sql = token != nil
+            ? """
+              SELECT * FROM audit_log
+              WHERE entity_kind IN ('token', 'usage') AND entity_id = ?1
+                AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR at >= ?3) AND (?4 IS NULL OR at <= ?4)
+              ORDER BY seq DESC
+              """
+            : """
+              SELECT * FROM audit_log
+              WHERE (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR at >= ?3) AND (?4 IS NULL OR at <= ?4) AND ?1 IS NULL
+              ORDER BY seq DESC
+              """
         var emitted: Int64 = 0
-        try db.forEachRow("""
-            SELECT * FROM audit_log
-            WHERE (?1 IS NULL OR (entity_kind IN ('token', 'usage') AND entity_id = ?1))
-              AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR at >= ?3) AND (?4 IS NULL OR at <= ?4)
-            ORDER BY seq DESC
-            """, [token.sql, actor.sql, since.sql, until.sql]) { row in
-            if let limit, emitted >= limit { return }
-            let entry = AuditLog.Entry(row: row)
-            if let owner, !entry.concerns(owner: owner) { return }
-            emitted += 1
-            try body(entry)
-        }
+        // Thrown to stop the scan once `limit` entries are out, rather than stepping through the rest of the log.
+        struct Enough: Error {}
+        do {
+            try db.forEachRow(sql, [token.sql, actor.sql, since.sql, until.sql]) { row in
+                let entry = AuditLog.Entry(row: row)
+                if let owner, !entry.concerns(owner: owner) { return }
+                emitted += 1
+                try body(entry)
+                if let limit, emitted >= limit { throw Enough() }
+            }
+        } catch is Enough {}
     }
 }
 
