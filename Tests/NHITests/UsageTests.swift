@@ -168,6 +168,19 @@ import Testing
         #expect(try fixture.db.scalar("SELECT count(*) FROM usage").int == 0)
     }
 
+    @Test func usageRowsChangedBehindNhisBackFailVerify() throws {
+        let fixture = try AuditFixture()
+        try record(fixture.db, "t1", agent: "bot", at: Self.t0 + Self.day, now: Self.t0 + Self.day)
+        try record(fixture.db, "t2", agent: "bot", at: Self.t0 + Self.day, now: Self.t0 + Self.day)
+        #expect(try AuditVerifier.verify(fixture.db).ok)
+        try fixture.db.execute("INSERT INTO usage (token_id, agent_id, at, recorded_at) VALUES ('t1', 'ghost', 1, 1)")
+        var result = try AuditVerifier.verify(fixture.db)
+        #expect(result.problems.map(\.description) == ["usage log: holds 3 uses but its audit entries account for 2 (rows inserted directly)"])
+        try fixture.db.execute("DELETE FROM usage WHERE agent_id = 'ghost' OR token_id = 't2'")
+        result = try AuditVerifier.verify(fixture.db)
+        #expect(result.problems.map(\.description) == ["entry 7: 1 of the 1 uses it recorded are missing from the usage log (deleted directly)"])
+    }
+
     @Test func formatFromExtension() {
         #expect(UsageImport.Format.detect(path: "a/b/uses.CSV") == .csv)
         #expect(UsageImport.Format.detect(path: "uses.jsonl") == .ndjson)

@@ -1,5 +1,9 @@
 /// The check side of the hash chain: recomputes every entry's hash, follows the links, and compares the current
 /// owners, agents and tokens with the last audit entry written for each (Docs/audit.md).
+///
+/// The contract every writer keeps: an entry of kind `owner`, `agent` or `token` has as `after` that entity's full
+/// `snapshot` after the change (NULL only when it was removed). A record that is not an entity snapshot (a usage
+/// summary, a review note) needs a kind of its own, or verify reports the entity as edited.
 public enum AuditVerifier {
     /// One thing that does not match. `seq` names the entry, `entity` the row (`token gh-1`), when they apply.
     public struct Problem: Sendable, Equatable, CustomStringConvertible {
