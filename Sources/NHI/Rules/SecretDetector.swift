@@ -55,7 +55,7 @@ public enum SecretDetector {
         case highEntropy
         public var reason: String {
             switch self {
-            case .knownPrefix(let label): return "it contains what looks like a \(label)"
+            case .knownPrefix(let label): return "it contains what looks like a credential: \(label)"
             case .highEntropy: return "it contains a long high-entropy string"
             }
         }

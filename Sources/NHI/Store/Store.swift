@@ -84,12 +84,15 @@ public final class Store {
 
     private func prepare(access: Access) throws {
         try db.executeScript("PRAGMA foreign_keys = ON")
-        let version = Int32(try db.scalar("PRAGMA user_version").int ?? 0)
+        // Version and table count in one statement, so both come from one snapshot: read separately, another
+        // process could finish creating the schema in between and the file would look foreign.
+        let state = try db.row("SELECT (SELECT user_version FROM pragma_user_version) AS version, (SELECT count(*) FROM sqlite_schema) AS tables")
+        let version = Int32(truncatingIfNeeded: state?.int("version") ?? 0)
+        let tables = state?.int("tables") ?? 0
         if version > Schema.currentVersion {
             throw NHIError.store("'\(path)' was written by a newer nhi (schema version \(version); this nhi knows up to \(Schema.currentVersion)); upgrade nhi")
         }
         if version == 0 {
-            let tables = try db.scalar("SELECT count(*) FROM sqlite_schema").int ?? 0
             if tables > 0 {
                 throw NHIError.store("'\(path)' is a SQLite file but not an nhi store")
             }
@@ -116,7 +119,7 @@ public final class Store {
         }
     }
 
-    public var schemaVersion: Int32 { Int32((try? db.scalar("PRAGMA user_version").int) ?? 0) ?? 0 }
+    public var schemaVersion: Int32 { Int32(truncatingIfNeeded: (try? db.scalar("PRAGMA user_version").int) ?? 0) }
 
     /// Removes a file this process created (and its WAL companions): a failed command leaves no new store behind.
     public func removeFiles() { Store.removeFiles(path) }
