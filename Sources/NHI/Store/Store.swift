@@ -108,8 +108,9 @@ public final class Store {
 
     /// Applies each pending migration in its own immediate transaction together with the version bump,
     /// re-reading the version inside it so two processes opening an old file migrate it once.
-    func migrate() throws {
-        for migration in Schema.migrations {
+    /// `migrations` is a parameter only so tests can add a later step to an existing file.
+    func migrate(_ migrations: [(version: Int32, sql: String)] = Schema.migrations) throws {
+        for migration in migrations {
             try db.writeTransaction {
                 let current = Int32(try db.scalar("PRAGMA user_version").int ?? 0)
                 guard current < migration.version else { return }
