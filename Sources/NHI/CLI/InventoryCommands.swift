@@ -33,7 +33,8 @@ public enum InventoryCommands {
             return .success
         },
         CommandSpec(["owner", "show"], abstract: "Show one owner, with their agents and token counts.",
-                    arguments: [ArgumentSpec("ID", help: "The owner's id.")], formats: listFormats) { inv in
+                    arguments: [ArgumentSpec("ID", help: "The owner's id.")], formats: listFormats,
+                    examples: ["nhi owner show alice --format json"]) { inv in
             let record = try inv.read { db -> JSONObject in
                 let owner = try Registry.requireOwner(db, inv.required("ID"))
                 var record = owner.record
@@ -67,7 +68,7 @@ public enum InventoryCommands {
         CommandSpec(["agent", "list"], abstract: "List agents.",
                     options: [OptionSpec("owner", value: "OWNER", help: "Only this owner's agents."),
                               OptionSpec("status", value: "STATUS", help: "Only agents with this status.", choices: ["active", "decommissioned"])],
-                    formats: listFormats) { inv in
+                    formats: listFormats, examples: ["nhi agent list --owner alice --format csv"]) { inv in
             let agents = try inv.read { db in try Registry.agents(db, owner: inv.value("owner"), status: inv.value("status")) }
             let writer = RecordWriter(format: inv.format, columns: Agent.columns, sink: inv.out, colour: inv.colour)
             agents.forEach { writer.write($0.record) }
@@ -75,7 +76,8 @@ public enum InventoryCommands {
             return .success
         },
         CommandSpec(["agent", "show"], abstract: "Show one agent, with the tokens bound to it.",
-                    arguments: [ArgumentSpec("ID", help: "The agent's id.")], formats: listFormats) { inv in
+                    arguments: [ArgumentSpec("ID", help: "The agent's id.")], formats: listFormats,
+                    examples: ["nhi agent show support-bot"]) { inv in
             let record = try inv.read { db -> JSONObject in
                 let agent = try Registry.requireAgent(db, inv.required("ID"))
                 var record = agent.record
@@ -179,7 +181,8 @@ public enum InventoryCommands {
             return .success
         },
         CommandSpec(["token", "show"], abstract: "Show one token.",
-                    arguments: [ArgumentSpec("ID", help: "The token's identifier.")], formats: listFormats) { inv in
+                    arguments: [ArgumentSpec("ID", help: "The token's identifier.")], formats: listFormats,
+                    examples: ["nhi token show gh-support-bot --format json"]) { inv in
             let token = try inv.read { db in try Registry.requireToken(db, inv.required("ID")) }
             Render.show(token.record, format: inv.format, sink: inv.out)
             return .success
