@@ -149,9 +149,6 @@ public final class Database {
         self.path = path
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
-        // Every nhi command is a short-lived process: without this, each one's close would checkpoint the WAL
-        // (four fdatasyncs) and delete it, which dominated the time of a `token register`.
-        if mode != .memory { _ = nhi_sqlite_no_checkpoint_on_close(db) }
     }
 
     deinit {
