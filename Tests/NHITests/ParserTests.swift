@@ -103,6 +103,8 @@ import Testing
         #expect(leaf == ["owner", "add"])
         guard case .help(let viaWord) = try parser.parse(["help", "owner", "add"]) else { Issue.record("no help"); return }
         #expect(viaWord == ["owner", "add"])
+        guard case .help(let withGlobal) = try parser.parse(["help", "owner", "add", "--db", "x.db"]) else { Issue.record("no help"); return }
+        #expect(withGlobal == ["owner", "add"])
         guard case .help(let group) = try parser.parse(["owner", "-h"]) else { Issue.record("no help"); return }
         #expect(group == ["owner"])
         guard case .version = try parser.parse(["--version"]) else { Issue.record("no version"); return }

@@ -85,7 +85,8 @@ public struct CommandLineParser {
             if leafSpec == nil {
                 if path.isEmpty && word == "help" && !onlyPositionals {
                     // `nhi help token register`
-                    let rest = argv[i...].filter { !$0.hasPrefix("-") }
+                    // The command words up to the first option (`nhi help token register --db x`).
+                    let rest = argv[i...].prefix { !$0.hasPrefix("-") }
                     return .help(Array(rest))
                 }
                 let next = path + [word]
