@@ -154,6 +154,9 @@ import Testing
         try expectFailure(s, ["token", "rotate", "t1", "--secret-stdin"], stdin: "s3cret-value", code: 3, message: "same as the current one")
         try expectFailure(s, ["token", "register", "t3", "--owner", "bob", "--purpose", "p", "--system", "github", "--agent", "bot2",
                               "--expires", "never", "--secret-stdin"], stdin: "", code: 3, message: "standard input was empty")
+        try expectFailure(s, ["token", "register", "t3", "--owner", "bob", "--purpose", "p", "--system", "github", "--agent", "bot2",
+                              "--expires", "never", "--secret-stdin"], stdin: String(repeating: "x", count: (1 << 20) + 10),
+                          code: 3, message: "larger than 1 MiB")
     }
 
     @Test func actorComesFromTheFlagThenTheEnvironment() throws {

@@ -46,6 +46,10 @@ import Testing
         #expect(tables == ["agents", "audit_log", "owners", "reviews", "tokens", "usage"])
     }
 
+    @Test func migrationsAreNumberedInOrderFromOne() {
+        #expect(Schema.migrations.map(\.version) == Array(1...Int32(Schema.migrations.count)))
+    }
+
     @Test func indexesForTheReportQueriesExist() throws {
         let store = try Store.inMemory()
         let indexes = Set(try store.db.rows("SELECT name FROM sqlite_schema WHERE type = 'index' AND name NOT LIKE 'sqlite_%'").map { $0.string("name") })

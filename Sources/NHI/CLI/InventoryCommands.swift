@@ -114,6 +114,8 @@ public enum InventoryCommands {
     /// Reads the secret from stdin: one trailing newline is dropped; the value itself is never kept or printed.
     static func fingerprintFromStdin(_ inv: Invocation) throws(NHIError) -> String {
         guard var bytes = inv.environment.readStdin() else { throw .data("--secret-stdin: nothing on standard input") }
+        // The reader stops just past 1 MiB: fingerprinting a cut-off prefix would record the wrong value.
+        guard bytes.count <= 1 << 20 else { throw .data("--secret-stdin: standard input is larger than 1 MiB; pipe only the token's value") }
         if bytes.last == 10 { bytes.removeLast(); if bytes.last == 13 { bytes.removeLast() } }
         guard !bytes.isEmpty else { throw .data("--secret-stdin: standard input was empty (pipe the token's value in)") }
         return SHA256.fingerprint(ofSecret: bytes)
