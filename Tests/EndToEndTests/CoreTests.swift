@@ -449,6 +449,35 @@ import Testing
         #expect(!(try s.run(["token", "list"], env: ["NO_COLOR": "1"]).out.contains("\u{1B}")))
     }
 
+    /// Runs nhi on a pseudo-terminal through util-linux `script`, so stdout is a terminal.
+    func onTerminal(_ sandbox: Sandbox, _ args: [String], env extra: [String: String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", ([NHIBinary.path, "--db", sandbox.db] + args).joined(separator: " "), "/dev/null"]
+        var env = ProcessInfo.processInfo.environment
+        env["NO_COLOR"] = nil
+        env.merge(sandbox.environment) { $1 }
+        env.merge(extra) { $1 }
+        process.environment = env
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script")))
+    func colourOnlyOnATerminalAndNeverWithNO_COLOR() throws {
+        let s = Sandbox()
+        try s.seedBasics()
+        #expect(try onTerminal(s, ["owner", "list"], env: [:]).hasPrefix("\u{1B}[1mID"))
+        let plain = try onTerminal(s, ["owner", "list"], env: ["NO_COLOR": "1"])
+        #expect(plain.hasPrefix("ID"))
+        #expect(!plain.contains("\u{1B}"))
+    }
+
     // MARK: concurrency
 
     /// Runs `script` with sh in `count` processes at once; returns each one's stderr.
