@@ -144,6 +144,29 @@ import Testing
         #expect(try store.db.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'added'").int == 0)
     }
 
+    @Test func aCreatedFileIsRemovedAfterAFailureUnlessAnotherProcessWroteToIt() throws {
+        let dir = TempDir()
+        let path = dir.file("nhi.db")
+        do {
+            let store = try Store.open(path: path, access: .write)
+            store.removeIfCreatedAndUnused()
+        }
+        #expect(!FileManager.default.fileExists(atPath: path))
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+
+        let creator = try Store.open(path: path, access: .write)
+        let other = try Store.open(path: path, access: .write)
+        #expect(!other.createdFile)
+        try other.db.writeTransaction {
+            try Registry.addOwner(other.db, Owner(id: "alice", name: "A", email: "a@example.com", team: nil, createdAt: 0, updatedAt: 0),
+                                  audit: AuditContext(actor: "t", command: "owner add", at: 0))
+        }
+        creator.removeIfCreatedAndUnused()
+        #expect(FileManager.default.fileExists(atPath: path))
+        other.removeIfCreatedAndUnused()
+        #expect(FileManager.default.fileExists(atPath: path))
+    }
+
     @Test func aStoreOpensAgainAndReads() throws {
         let dir = TempDir()
         let path = dir.file("nhi.db")

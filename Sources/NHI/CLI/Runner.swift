@@ -51,7 +51,7 @@ public enum CLI {
                 var withHelp = nhiError
                 if withHelp.kind == .usage && withHelp.helpCommand == nil { withHelp.helpCommand = "nhi " + spec.name }
                 // A failed command leaves no new store file behind.
-                if let store = invocation.openedStore, store.createdFile { store.removeFiles() }
+                invocation.openedStore?.removeIfCreatedAndUnused()
                 report(withHelp, environment: environment, parser: parser)
                 return nhiError.exitCode.rawValue
             }

@@ -125,6 +125,14 @@ public final class Store {
     /// Removes a file this process created (and its WAL companions): a failed command leaves no new store behind.
     public func removeFiles() { Store.removeFiles(path) }
 
+    /// After a failed command: removes the file this process created, unless another process has meanwhile
+    /// committed a write to it (every write appends an audit entry, so an empty log means nobody has).
+    public func removeIfCreatedAndUnused() {
+        guard createdFile else { return }
+        let entries = (try? db.scalar("SELECT count(*) FROM audit_log").int) ?? 0
+        if entries == 0 { removeFiles() }
+    }
+
     static func removeFiles(_ path: String) {
         for suffix in ["", "-wal", "-shm", "-journal"] { unlink(path + suffix) }
     }
