@@ -35,6 +35,7 @@ public struct ScanProblem: Sendable {
 }
 
 public struct ScanResult: Sendable {
+    /// Files read and parsed (whether or not they turned out to be MCP configs).
     public var filesScanned = 0
     public var findings: [ScanFinding] = []
     public var problems: [ScanProblem] = []
@@ -67,9 +68,9 @@ public enum Scanner {
                     case .failure(.system(let message)):
                         problem(file, message, isError: true)
                     case .success(let bytes):
-                        result.filesScanned += 1
                         do {
                             let document = try MCPConfig.read(String(decoding: bytes, as: UTF8.self))
+                            result.filesScanned += 1
                             if !document.isMCPConfig {
                                 problem(file, "no mcpServers or servers object: not an MCP client config; nothing to check", isError: false)
                             }
