@@ -87,6 +87,18 @@ struct ScanTests {
         #expect(try summary(text) == [])
     }
 
+    @Test func lettersOnlyCountsWhereTheSlotHoldsOnlyACredential() throws {
+        let text = """
+            {"mcpServers": {"r": {"url": "https://bot:BynzRxyGDsaKOmUw@mcp.example.com/",
+                                  "headers": {"Authorization": "Bearer qWeRtYuIoPaSdFgH"},
+                                  "env": {"MODE_TOKEN": "qWeRtYuIoPaSdFgH"}}}}
+            """
+        #expect(try summary(text) == [
+            "r url password = BynzRxyGDsaKOmUw @1",
+            "r headers.Authorization = qWeRtYuIoPaSdFgH @2",
+        ])
+    }
+
     @Test func notAnMCPConfigAndEmptyFile() throws {
         #expect(try MCPConfig.read(#"{"name": "pkg", "version": "1.0.0"}"#).isMCPConfig == false)
         #expect(try MCPConfig.read("  \n").isMCPConfig == false)

@@ -12,7 +12,7 @@ public enum ScanCommands {
             Reads mcpServers configs (Claude Desktop, Claude Code, Cursor, Windsurf) and VS Code's servers/inputs, \
             finds credentials in env, headers, args and URLs, and matches their SHA-256 fingerprints against the \
             inventory. Values are shown redacted (at most the first 4 characters). Directories are searched for \
-            mcp.json, .mcp.json, claude_desktop_config.json and mcp_config.json (skipping .git and node_modules). \
+            mcp.json, .mcp.json, claude_desktop_config.json, .claude.json and mcp_config.json (skipping .git and node_modules). \
             Exits 1 when a credential is unregistered, or registered but revoked, expired or orphaned; 3 when a \
             file could not be read; 0 when every credential is registered and healthy, or referenced indirectly \
             (${input:...}, ${env:...}). The store is only read; without one, every credential is unregistered.

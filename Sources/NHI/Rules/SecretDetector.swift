@@ -191,26 +191,44 @@ public enum SecretDetector {
 
     /// Template text left in example configs, never a live credential (`<YOUR_TOKEN>`, `your-api-key`, `xxxx`, `...`).
     public static func isPlaceholder(_ value: String) -> Bool {
-        let lower = value.lowercased()
-        if lower.isEmpty || lower == "..." || lower.hasPrefix("<") && lower.hasSuffix(">") { return true }
-        for marker in ["your", "xxxx", "****", "changeme", "change_me", "placeholder", "replace", "redacted", "example", "<", "..."]
-        where lower.contains(marker) { return true }
+        // Byte search over the ASCII-lowercased value: scan calls this for every value it sees.
+        let lower = value.utf8.map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }
+        if lower.isEmpty || lower.first == 60 /* < */ { return true }
+        return placeholderMarkers.contains { contains(lower, $0) }
+    }
+
+    static let placeholderMarkers: [[UInt8]] = ["your", "xxxx", "****", "changeme", "change_me", "placeholder", "replace",
+                                                "redacted", "example", "<", "..."].map { Array($0.utf8) }
+
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard needle.count <= haystack.count else { return false }
+        var i = 0
+        while i + needle.count <= haystack.count {
+            if haystack[i] == needle[0] {
+                var j = 1
+                while j < needle.count && haystack[i + j] == needle[j] { j += 1 }
+                if j == needle.count { return true }
+            }
+            i += 1
+        }
         return false
     }
 
     /// The rule for a value found under `name`: a known prefix or high entropy anywhere counts, as for `inspect`;
     /// under a secret-ish name (`isSecretName`) a looser rule also counts a single word of 8 to 4096 characters that
     /// is not a placeholder, a path, a URL, a plain number, `true`/`false`, or letters only (a word of letters, `_`,
-    /// `.`, `-` is a setting such as `read-only`, as gitleaks' generic rule also drops it).
-    public static func inspect(_ value: String, underName name: String) -> Finding? {
+    /// `.`, `-` is a setting such as `read-only`, as gitleaks' generic rule also drops it). `wholeSlot` says the
+    /// place holds nothing but a credential (a URL's password, the rest of `Authorization: Bearer ...`): there a
+    /// letters-only word counts too.
+    public static func inspect(_ value: String, underName name: String, wholeSlot: Bool = false) -> Finding? {
         if isPlaceholder(value) { return nil }
         if let finding = inspect(value) { return finding }
         guard isSecretName(name), value.utf8.count >= secretKeyMinimumLength, value.utf8.count <= secretKeyMaximumLength else { return nil }
         let bytes = Array(value.utf8)
         if bytes.contains(where: { $0 <= 32 || $0 == 127 }) { return nil }
-        if bytes[0] == 47 /* / */ || bytes[0] == 126 /* ~ */ || value.hasPrefix("./") || value.hasPrefix("../") || value.contains("://") { return nil }
+        if bytes[0] == 47 /* / */ || bytes[0] == 126 /* ~ */ || value.hasPrefix("./") || value.hasPrefix("../") || contains(bytes, Array("://".utf8)) { return nil }
         if bytes.allSatisfy({ $0 >= 48 && $0 <= 57 }) { return nil }
         let settingLike = bytes.allSatisfy { ($0 | 0x20) >= 97 && ($0 | 0x20) <= 122 || $0 == 95 || $0 == 46 || $0 == 45 }
-        return settingLike ? nil : .secretKey
+        return settingLike && !wholeSlot ? nil : .secretKey
     }
 }

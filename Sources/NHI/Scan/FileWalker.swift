@@ -7,9 +7,10 @@ import Glibc
 /// `--include` glob) are. `.git` and `node_modules` are not entered; symbolic links to directories are not
 /// followed (no cycles, no leaving the tree), and a link to a file is read only when it resolves inside the tree.
 public struct FileWalker {
-    /// Names MCP clients use (Docs/references.md §6): Claude Desktop, Claude Code, Cursor and VS Code
-    /// (`.cursor/mcp.json`, `.vscode/mcp.json`), Windsurf (`mcp_config.json`).
-    public static let configNames: Set<String> = ["mcp.json", ".mcp.json", "claude_desktop_config.json", "mcp_config.json"]
+    /// Names MCP clients use (Docs/references.md §6): Claude Desktop, Claude Code (`.mcp.json`, and `~/.claude.json`
+    /// for the user and local scopes), Cursor and VS Code (`.cursor/mcp.json`, `.vscode/mcp.json`), Windsurf
+    /// (`mcp_config.json`).
+    public static let configNames: Set<String> = ["mcp.json", ".mcp.json", "claude_desktop_config.json", ".claude.json", "mcp_config.json"]
     public static let skippedDirectories: Set<String> = [".git", "node_modules"]
 
     public var includes: [String] = []

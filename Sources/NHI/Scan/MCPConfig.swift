@@ -119,7 +119,7 @@ public enum MCPConfig {
             while i < items.count {
                 defer { i += 1 }
                 guard let arg = items[i], !arg.isEmpty else { continue }
-                if arg.contains("://") {
+                if MCPConfig.hasScheme(arg) {
                     readURL(arg, key: key(i), pointer: pointer(i))
                     continue
                 }
@@ -158,7 +158,7 @@ public enum MCPConfig {
                 let userinfo = authority[..<at]
                 if let colon = userinfo.firstIndex(of: ":") {
                     let password = MCPConfig.percentDecoded(userinfo[userinfo.index(after: colon)...])
-                    if !password.isEmpty { check(password, name: "password", key: "\(key) password", pointer: pointer) }
+                    if !password.isEmpty { check(password, name: "password", key: "\(key) password", pointer: pointer, wholeSlot: true) }
                 } else {
                     check(MCPConfig.percentDecoded(userinfo), name: "user", key: "\(key) user", pointer: pointer)
                 }
@@ -173,7 +173,7 @@ public enum MCPConfig {
         }
 
         /// Classifies one value found under `name`: a literal credential, an indirect reference, or nothing.
-        mutating func check(_ raw: String, name: String, key: String, pointer: String) {
+        mutating func check(_ raw: String, name: String, key: String, pointer: String, wholeSlot: Bool = false) {
             var value = raw
             if value.hasSuffix("\n") { value.removeLast() }  // as `--secret-stdin` strips one trailing newline
             var scheme = false
@@ -184,8 +184,8 @@ public enum MCPConfig {
             }
             let references = MCPConfig.references(in: value)
             guard !references.isEmpty else {
-                let finding = scheme ? SecretDetector.inspect(value, underName: "authorization")
-                                     : SecretDetector.inspect(value, underName: name)
+                let finding = scheme ? SecretDetector.inspect(value, underName: "authorization", wholeSlot: true)
+                                     : SecretDetector.inspect(value, underName: name, wholeSlot: wholeSlot)
                 if let finding { add(key: key, pointer: pointer, .credential(value: value, finding: finding)) }
                 return
             }
@@ -230,6 +230,7 @@ public enum MCPConfig {
 
     static func references(in value: String) -> [Reference] {
         var result: [Reference] = []
+        guard value.utf8.contains(36 /* $ */) else { return result }
         var search = value.startIndex
         while let open = value[search...].firstRange(of: "${") {
             guard let close = value[open.upperBound...].firstIndex(of: "}") else { break }
@@ -250,6 +251,15 @@ public enum MCPConfig {
             result.append(Reference(range: value.startIndex..<value.endIndex, kind: "var", name: String(value.dropFirst()), fallback: nil))
         }
         return result
+    }
+
+    /// Whether `text` contains `://` (a URL), without a generic substring search.
+    static func hasScheme(_ text: String) -> Bool {
+        var colon = 0
+        for b in text.utf8 {
+            if b == 58 { colon = 1 } else if b == 47 && colon > 0 { colon += 1; if colon == 3 { return true } } else { colon = 0 }
+        }
+        return false
     }
 
     static func isVariableName(_ text: Substring) -> Bool {

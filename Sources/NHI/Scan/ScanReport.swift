@@ -13,7 +13,8 @@ public enum ScanReport {
 
     /// One line of counts, for stderr.
     public static func summary(_ result: ScanResult) -> String {
-        let counts = ScanStatus.allCases.map { "\(result.count($0)) \($0.rawValue)" }.joined(separator: ", ")
+        let tally = result.counts()
+        let counts = ScanStatus.allCases.map { "\(tally[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
         let files = result.filesScanned == 1 ? "1 file" : "\(result.filesScanned) files"
         var text = "scanned \(files): \(counts)"
         if result.errors > 0 { text += "; \(result.errors) could not be scanned" }
@@ -58,7 +59,8 @@ public enum ScanReport {
 
     static func json(_ result: ScanResult) -> JSON {
         var summary = JSONObject()
-        for status in ScanStatus.allCases { summary[status.rawValue] = .int(Int64(result.count(status))) }
+        let tally = result.counts()
+        for status in ScanStatus.allCases { summary[status.rawValue] = .int(Int64(tally[status] ?? 0)) }
         var o = JSONObject()
         o["files_scanned"] = .int(Int64(result.filesScanned))
         o["summary"] = .object(summary)

@@ -40,10 +40,17 @@ public struct ScanResult: Sendable {
     public var findings: [ScanFinding] = []
     public var problems: [ScanProblem] = []
 
-    public var failing: Int { findings.filter { $0.status.fails }.count }
-    public var errors: Int { problems.filter(\.isError).count }
+    public var failing: Int { findings.reduce(0) { $0 + ($1.status.fails ? 1 : 0) } }
+    public var errors: Int { problems.reduce(0) { $0 + ($1.isError ? 1 : 0) } }
 
-    public func count(_ status: ScanStatus) -> Int { findings.filter { $0.status == status }.count }
+    public func count(_ status: ScanStatus) -> Int { counts()[status] ?? 0 }
+
+    /// Findings per status, in one pass (reports print all six).
+    public func counts() -> [ScanStatus: Int] {
+        var counts: [ScanStatus: Int] = [:]
+        for i in findings.indices { counts[findings[i].status, default: 0] += 1 }
+        return counts
+    }
 }
 
 public enum Scanner {
