@@ -91,11 +91,13 @@ struct ScanTests {
         let text = """
             {"mcpServers": {"r": {"url": "https://bot:BynzRxyGDsaKOmUw@mcp.example.com/",
                                   "headers": {"Authorization": "Bearer qWeRtYuIoPaSdFgH"},
-                                  "env": {"MODE_TOKEN": "qWeRtYuIoPaSdFgH"}}}}
+                                  "env": {"MODE_TOKEN": "qWeRtYuIoPaSdFgH", "SHORT_TOKEN": "qWeRtYuIoP",
+                                          "NAME_TOKEN": "ReadOnlyAccessTokenForTheBot"}}}}
             """
         #expect(try summary(text) == [
             "r url password = BynzRxyGDsaKOmUw @1",
             "r headers.Authorization = qWeRtYuIoPaSdFgH @2",
+            "r env.MODE_TOKEN = qWeRtYuIoPaSdFgH @3",  // 16 mixed-case letters, 4 bits each
         ])
     }
 

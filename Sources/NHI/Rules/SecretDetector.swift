@@ -217,7 +217,8 @@ public enum SecretDetector {
     /// The rule for a value found under `name`: a known prefix or high entropy anywhere counts, as for `inspect`;
     /// under a secret-ish name (`isSecretName`) a looser rule also counts a single word of 8 to 4096 characters that
     /// is not a placeholder, a path, a URL, a plain number, `true`/`false`, or letters only (a word of letters, `_`,
-    /// `.`, `-` is a setting such as `read-only`, as gitleaks' generic rule also drops it). `wholeSlot` says the
+    /// `.`, `-` is a setting such as `read-only`, as gitleaks' generic rule also drops it, unless it is a word of 16
+    /// or more characters, over 25% and under 75% of them capitals, with at least 3.5 bits of entropy per character). `wholeSlot` says the
     /// place holds nothing but a credential (a URL's password, the rest of `Authorization: Bearer ...`): there a
     /// letters-only word counts too.
     public static func inspect(_ value: String, underName name: String, wholeSlot: Bool = false) -> Finding? {
@@ -229,6 +230,11 @@ public enum SecretDetector {
         if bytes[0] == 47 /* / */ || bytes[0] == 126 /* ~ */ || value.hasPrefix("./") || value.hasPrefix("../") || contains(bytes, Array("://".utf8)) { return nil }
         if bytes.allSatisfy({ $0 >= 48 && $0 <= 57 }) { return nil }
         let settingLike = bytes.allSatisfy { ($0 | 0x20) >= 97 && ($0 | 0x20) <= 122 || $0 == 95 || $0 == 46 || $0 == 45 }
-        return settingLike && !wholeSlot ? nil : .secretKey
+        if !settingLike || wholeSlot { return .secretKey }
+        // Letters only: a long random mix of cases is still a key (`qWeRtYuIoPaSdFgH`); CamelCase words
+        // (`ReadOnlyAccessToken`, about one capital in five) and settings are not.
+        let upper = bytes.reduce(0) { $0 + ($1 >= 65 && $1 <= 90 ? 1 : 0) }
+        let randomCase = upper * 4 > bytes.count && upper * 4 < bytes.count * 3
+        return randomCase && bytes.count >= 16 && shannonEntropy(bytes) >= 3.5 ? .secretKey : nil
     }
 }
