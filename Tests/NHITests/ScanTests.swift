@@ -78,6 +78,18 @@ struct ScanTests {
         ])
     }
 
+    @Test func headersPassedAsArguments() throws {
+        let text = """
+            {"mcpServers": {"remote": {"command": "npx",
+              "args": ["mcp-remote", "https://mcp.example.com/sse", "--header", "Authorization: Bearer Hq7pL2mX9vR4tK8w",
+                       "--header", "X-Api-Key:${API_KEY}", "--header=X-Trace: abc123def456"]}}}
+            """
+        #expect(try summary(text) == [
+            "remote args[3] header Authorization = Hq7pL2mX9vR4tK8w @2",
+            "remote args[5] header X-Api-Key -> ${API_KEY} @3",
+        ])
+    }
+
     @Test func placeholdersSettingsAndPathsAreNotCredentials() throws {
         let text = """
             {"mcpServers": {"s": {"args": ["--api-key", "<YOUR_API_KEY>", "--password", "--verbose", "/Users/me/Desktop/projects-2024-archive-v2"],

@@ -125,6 +125,16 @@ public enum MCPConfig {
                 }
                 if arg.hasPrefix("-") {
                     let flag = String(arg.drop { $0 == "-" })
+                    // `--header "Authorization: Bearer X"` (mcp-remote, curl -H): the header's own name decides.
+                    if flag == "header" || flag == "H", i + 1 < items.count, let next = items[i + 1], !next.hasPrefix("-") {
+                        i += 1
+                        readHeader(next, key: key(i), pointer: pointer(i))
+                        continue
+                    }
+                    if flag.hasPrefix("header=") {
+                        readHeader(String(flag.dropFirst(7)), key: key(i), pointer: pointer(i))
+                        continue
+                    }
                     if let eq = flag.firstIndex(of: "=") {
                         let name = String(flag[..<eq])
                         check(String(flag[flag.index(after: eq)...]), name: name, key: "\(key(i)) --\(name)", pointer: pointer(i))
@@ -146,6 +156,14 @@ public enum MCPConfig {
                     add(key: key(i), pointer: pointer(i), .credential(value: arg, finding: finding))
                 }
             }
+        }
+
+        /// `Name: value` given as an argument.
+        mutating func readHeader(_ header: String, key: String, pointer: String) {
+            guard let colon = header.firstIndex(of: ":") else { return }
+            let name = String(header[..<colon])
+            let value = String(header[header.index(after: colon)...].drop { $0 == " " })
+            check(value, name: name, key: "\(key) header \(name)", pointer: pointer)
         }
 
         /// `scheme://user:password@host/path?token=X`: the password and secret-ish query parameters.
