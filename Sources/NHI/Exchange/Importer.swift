@@ -17,6 +17,9 @@ public enum ExchangeShape {
         }
     }
 
+    static let keySets = Dictionary(uniqueKeysWithValues: kinds.map { ($0, Set(keys(of: $0))) })
+    static func keySet(of kind: String) -> Set<String> { keySets[kind] ?? [] }
+
     /// One CSV header for several kinds: the union of their keys, `kind` first, in record order.
     public static func columns(for kinds: [String]) -> [String] {
         var result: [String] = []
@@ -122,8 +125,9 @@ public final class Importer {
         } else {
             return reader.fail(nil, "no kind: give a kind column (owner, agent or token) or pass --kind", into: self)
         }
-        let allowed = ExchangeShape.keys(of: kind)
-        for key in record.fields.keys.sorted() where !allowed.contains(key) {
+        let allowed = ExchangeShape.keySet(of: kind)
+        let foreign = record.fields.keys.filter { !allowed.contains($0) }
+        for key in foreign.sorted() {
             if record.csvColumns != nil {
                 // A whole-inventory CSV has every kind's columns; only this kind's may hold a value.
                 if record.fields[key] != .null { reader.problem(key, "column '\(key)' does not apply to \(kind) records") }
