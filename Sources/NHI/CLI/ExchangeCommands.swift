@@ -1,6 +1,10 @@
 /// `import` and `export`: the whole inventory in and out as CSV, JSON or ndjson (Docs/import-export.md).
 public enum ExchangeCommands {
-    public static var all: [CommandSpec] { [importCommand, exportCommand] }
+    public static var all: [CommandSpec] {
+        var importSpec = importCommand
+        importSpec.formatHelp = "Input format: csv|json|ndjson (default: from the file name's extension)."
+        return [importSpec, exportCommand]
+    }
 
     static let kindChoices = ["owners", "agents", "tokens"]
 
