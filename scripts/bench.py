@@ -10,7 +10,7 @@ sqlite3 alternating:
   the sqlite3 CLI then replays exactly that file against the same store, output to /dev/null as nhi's is. So the
   "raw SQL" side runs the same predicates, the same page-cache setting and the same snapshot, and only the Swift
   work (building findings, reasons, formatting) is nhi's extra.
-- import: `nhi export` of the generated store is the import file; the same rows, as the store's columns, are loaded
+- import: the generator's --import-csv (`nhi export` of the generated store) is the import file; the same rows, as the store's columns, are loaded
   by sqlite3's `.import` into an empty store with nhi's schema (through views whose INSTEAD OF triggers turn empty
   fields into NULL, since `.import` cannot fill generated columns), with the page cache and synchronous setting
   nhi import uses. One run at 1M tokens (BENCH_IMPORT_RUNS), each into a fresh file.
@@ -112,7 +112,7 @@ class Table:
             notes.append(f"over {fmt_time(wall_limit)}")
         if nhi.rss_kb > 100 * 1024:
             notes.append("over 100 MB")
-        self.rows.append([f"{size:,}", op, fmt_time(nhi.wall), fmt_time(nhi.cpu), fmt_mb(nhi.rss_kb),
+        self.rows.append([f"{size:,}" if size else "-", op, fmt_time(nhi.wall), fmt_time(nhi.cpu), fmt_mb(nhi.rss_kb),
                           fmt_time(sql.wall) if sql else "-", fmt_time(sql.cpu) if sql else "-",
                           fmt_mb(sql.rss_kb) if sql else "-", f"{ratio:.2f}x" if ratio is not None else "-",
                           "; ".join(notes) if notes else "met"])
@@ -200,8 +200,7 @@ def bench_import(table, size, db, work):
     if not has_import():
         table.unavailable(size, "import", "this nhi has no import command")
         return
-    data = os.path.join(work, "inventory.csv")
-    run([NHI, "--db", db, "export", "--format", "csv"], stdout_path=data)
+    data = os.path.join(work, "inventory.csv")  # written by gen-inventory.py --import-csv
     for name in STORE_COLUMNS:
         with open(os.path.join(work, f"{name}.csv"), "wb") as f:
             subprocess.run([SQLITE, "-csv", "-header", db, f"SELECT {', '.join(STORE_COLUMNS[name])} FROM {name} ORDER BY rowid"],
@@ -289,7 +288,8 @@ def main():
         db = os.path.join(work, "store.db")
         t0 = time.time()
         subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "gen-inventory.py"), "--tokens", str(size),
-                        "--db", db, "--nhi", NHI], check=True, env=ENV)
+                        "--db", db, "--nhi", NHI]
+                       + (["--import-csv", os.path.join(work, "inventory.csv")] if has_import() else []), check=True, env=ENV)
         print(f"generated {size:,} tokens in {time.time() - t0:.0f}s", flush=True)
         bench_reads(table, size, db, work)
         bench_import(table, size, db, work)

@@ -165,6 +165,8 @@ public struct StateQuery {
     }
 
     /// `?2` is always selected (as `max_unused`), so the bound arguments match whichever states are chosen.
+    /// The owner and agent joins name their covering indexes (migration 2): without statistics SQLite prefers the
+    /// primary-key index, which costs a second seek per token into the table (half the join time at 1M tokens).
     public var sql: String {
         let flags = DerivedState.allCases.map { state in
             states.contains(state) ? "CASE WHEN \(state.predicate) THEN 1 ELSE 0 END AS \"s_\(state.rawValue)\"" : "0 AS \"s_\(state.rawValue)\""
@@ -185,7 +187,8 @@ public struct StateQuery {
                    a.status AS agent_status, a.decommissioned_at AS agent_decommissioned_at,
                    \(foreign),
                    \(flags.joined(separator: ",\n       "))
-            FROM tokens t LEFT JOIN owners o ON o.id = t.owner_id LEFT JOIN agents a ON a.id = t.agent_id
+            FROM tokens t LEFT JOIN owners o INDEXED BY owners_state ON o.id = t.owner_id
+                 LEFT JOIN agents a INDEXED BY agents_state ON a.id = t.agent_id
             WHERE \(DerivedState.activeSQL) AND (\(any))\(extraCondition.map { " AND (\($0))" } ?? "")
             ORDER BY t.id
             """
