@@ -44,7 +44,7 @@ public struct Control: Sendable, Hashable, Comparable {
     public var tag: String {
         switch framework {
         case .owaspNHI, .owaspAgentic: return "OWASP-\(id)"
-        case .nistAIRMF: return "NIST-AI-RMF-\(id.replacingOccurrences(" ", "-"))"
+        case .nistAIRMF: return "NIST-AI-RMF-\(id.replacingAll(" ", with: "-"))"
         case .nistCSF: return "NIST-CSF-\(id)"
         }
     }
