@@ -53,6 +53,10 @@ BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR  = $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR = $(PREFIX)/share/fish/vendor_completions.d
 
+# The reliability suite (not part of `make test`): concurrency, kill -9 during import, fuzz. Under 5 minutes.
+stress: release
+	NHI=$(CURDIR)/$(RELEASE_BIN) python3 scripts/stress.py
+
 install: release
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
 	install -m 0755 $(RELEASE_BIN) $(DESTDIR)$(BINDIR)/nhi

@@ -1,73 +1,124 @@
 #!/usr/bin/env python3
-"""Generate a large synthetic nhi store for measurements (HTML report size and time at 10k/100k tokens).
+"""Writes a large, realistic nhi store for timing reports and `check` (seeded, so every run is the same).
 
-Usage: scripts/gen-inventory.py STORE TOKENS [--nhi PATH]
-The store is created by `nhi owner add` (so the schema is nhi's own), then owners, agents, tokens and usage rows
-are inserted directly in one transaction. Deterministic (seeded). The inventory is pinned around 2026-06-01:
-a spread of expired, orphaned, overdue, never-expiring, stale and foreign-use tokens. Writes no audit entries for
-the bulk rows: this is a load fixture, not a history.
+The schema comes from nhi itself (`nhi owner add` creates the store and runs its migrations); owners, agents,
+tokens and a little usage are then bulk-inserted with the sqlite3 module. The bulk rows have no audit entries
+(the audit log records commands, and these rows were not made by commands); everything else is as nhi writes it.
+
+    python3 scripts/gen-inventory.py --tokens 100000 --db /tmp/nhi-100k.db --nhi .build/release/nhi
 """
-import os, random, sqlite3, subprocess, sys
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+
+DAY = 86400
+
 
 def main():
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    nhi = "nhi"
-    if "--nhi" in sys.argv:
-        nhi = sys.argv[sys.argv.index("--nhi") + 1]
-        args = [a for a in args if a != nhi]
-    if len(args) != 2:
-        sys.exit(__doc__)
-    store, n = args[0], int(args[1])
-    if os.path.exists(store):
-        sys.exit(f"{store} exists; give a new path")
-    env = dict(os.environ, NHI_NOW="2026-06-01T00:00:00Z", NHI_ACTOR="generator")
-    subprocess.run([nhi, "--db", store, "owner", "add", "seed", "--name", "Seed Owner", "--email", "seed@example.com"],
-                   check=True, env=env, stdout=subprocess.DEVNULL)
-    rng = random.Random(42)
-    day = 86400
-    now = 1780272000  # 2026-06-01T00:00:00Z
-    owners = max(n // 10, 1)
-    agents = max(n // 5, 1)
-    db = sqlite3.connect(store)
-    db.execute("BEGIN")
-    db.executemany(
-        "INSERT INTO owners (id, name, email, team, status, departed_at, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)",
-        [(f"owner-{i:06d}", f"Owner {i}", f"owner{i}@example.com", f"team-{i % 40}",
-          "departed" if i % 50 == 0 else "active", now - 30 * day if i % 50 == 0 else None, now - 400 * day, now - 400 * day)
-         for i in range(owners)])
-    db.executemany(
-        "INSERT INTO agents (id, system, owner_id, status, decommissioned_at, created_at, updated_at) VALUES (?,?,?,?,?,?,?)",
-        [(f"agent-{i:06d}", ["github", "slack", "jira", "aws", "zendesk"][i % 5], f"owner-{i % owners:06d}",
-          "decommissioned" if i % 97 == 0 else "active", now - 10 * day if i % 97 == 0 else None, now - 400 * day, now - 400 * day)
-         for i in range(agents)])
-    rows = []
-    for i in range(n):
-        agent = rng.randrange(agents)
-        owner = agent % owners
-        issued = now - rng.randrange(0, 900) * day
-        r = rng.random()
-        expires = None if r < 0.08 else issued + rng.randrange(30, 800) * day
-        rotated = None if rng.random() < 0.5 else issued + rng.randrange(0, max((now - issued) // day, 1)) * day
-        reviewed = None if rng.random() < 0.4 else now - rng.randrange(0, 200) * day
-        used = None if rng.random() < 0.2 else now - rng.randrange(0, 200) * day
-        status = "revoked" if rng.random() < 0.1 else "active"
-        rows.append((f"tok-{i:07d}", f"owner-{owner:06d}", "synthetic load", ["github", "slack", "jira", "aws", "zendesk"][agent % 5],
-                     f"agent-{agent:06d}", ["prod", "staging", "dev"][i % 3], "repo:read", issued, expires, 90 * day, rotated,
-                     90 * day, reviewed, status, now - day if status == "revoked" else None, used, issued, issued))
-    db.executemany(
-        "INSERT INTO tokens (id, owner_id, purpose, system, agent_id, environment, scopes, issued_at, expires_at, rotate_every,"
-        " last_rotated_at, review_every, last_reviewed_at, status, revoked_at, last_used_at, created_at, updated_at)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-    # Foreign use: about 1% of tokens used by another agent.
-    usage = []
-    for i in range(0, n, 100):
-        usage.append((f"tok-{i:07d}", f"agent-{(i + 1) % agents:06d}", now - 5 * day))
-    cols = [r[1] for r in db.execute("PRAGMA table_info(usage)")]
-    if "token_id" in cols and "agent_id" in cols and "at" in cols:
-        db.executemany("INSERT INTO usage (token_id, agent_id, at, recorded_at) VALUES (?,?,?,?)", [u + (u[2],) for u in usage])
-    db.execute("COMMIT")
-    db.execute("PRAGMA optimize")
-    db.close()
-    print(f"{store}: {n} tokens, {owners} owners, {agents} agents, {len(usage)} foreign uses")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tokens", type=int, default=100_000)
+    ap.add_argument("--db", required=True)
+    ap.add_argument("--nhi", default=".build/release/nhi", help="the nhi binary that creates the schema")
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--as-of", default="2026-06-01", help="the 'now' the mix of states is built around")
+    args = ap.parse_args()
 
-main()
+    if os.path.exists(args.db):
+        sys.exit(f"{args.db} exists; give a new path")
+    rnd = random.Random(args.seed)
+    now = int(dt.datetime.fromisoformat(args.as_of).replace(tzinfo=dt.timezone.utc).timestamp())
+    env = dict(os.environ, NHI_NOW=dt.datetime.fromtimestamp(now - 500 * DAY, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+               NHI_ACTOR="gen-inventory")
+    subprocess.run([args.nhi, "--db", args.db, "owner", "add", "owner00000", "--name", "Owner 0",
+                    "--email", "owner00000@example.com", "--team", "team-0"], check=True, env=env, stdout=subprocess.DEVNULL)
+
+    n_owners = max(2, args.tokens // 40)
+    n_agents = max(2, args.tokens // 8)
+    systems = ["github", "gitlab", "slack", "zendesk", "snowflake", "confluence", "jira", "aws", "openai", "notion"]
+    envs = ["prod", "prod", "prod", "staging", "dev", "ci", None]
+    scopes = ["repo:read", "repo:write", "issues:write", "tickets:read", "chat:write", "files:read", "admin"]
+
+    db = sqlite3.connect(args.db)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = OFF")
+    created = now - 500 * DAY
+    with db:
+        owners = []
+        for i in range(1, n_owners):
+            departed = rnd.random() < 0.02
+            owners.append((f"owner{i:05d}", f"Owner {i}", f"owner{i:05d}@example.com", f"team-{i % 60}",
+                           "departed" if departed else "active", now - rnd.randint(1, 200) * DAY if departed else None,
+                           created, created))
+        db.executemany("INSERT INTO owners (id, name, email, team, status, departed_at, created_at, updated_at) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", owners)
+        owner_ids = ["owner00000"] + [o[0] for o in owners]
+
+        agents = []
+        for i in range(n_agents):
+            decommissioned = rnd.random() < 0.01
+            agents.append((f"agent-{i:06d}", rnd.choice(systems), rnd.choice(owner_ids),
+                           "decommissioned" if decommissioned else "active",
+                           now - rnd.randint(1, 200) * DAY if decommissioned else None, created, created))
+        db.executemany("INSERT INTO agents (id, system, owner_id, status, decommissioned_at, created_at, updated_at) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)", agents)
+
+        tokens, usage = [], []
+        for i in range(args.tokens):
+            agent = rnd.choice(agents)
+            system = agent[1]
+            owner = agent[2] if rnd.random() < 0.95 else rnd.choice(owner_ids)
+            # A kept inventory with some rot: about 5% expired, 8% never expire, 15% overdue for rotation or
+            # review, 10% unused for months; the rest healthy.
+            issued = now - rnd.randint(1, 400) * DAY - rnd.randint(0, DAY)
+            roll = rnd.random()
+            if roll < 0.08:
+                expires = None
+            elif roll < 0.13:
+                expires = max(issued + DAY, now - rnd.randint(1, 120) * DAY)
+            else:
+                expires = now + rnd.randint(1, 365) * DAY
+            rotate = rnd.choice([30, 90, 90, 180]) * DAY
+            review = rnd.choice([90, 90, 180]) * DAY
+            def last(every, overdue_share):
+                """When it was last done: within its interval, or (overdue_share of the time) before it."""
+                if rnd.random() < overdue_share:
+                    at = now - every - rnd.randint(1, 120) * DAY
+                else:
+                    at = now - rnd.randint(0, every // DAY - 1) * DAY
+                return at if at > issued else None
+            rotated = last(rotate, 0.15)
+            reviewed = last(review, 0.15)
+            used = now - rnd.randint(0, 200) * DAY if rnd.random() < 0.1 else now - rnd.randint(0, 30) * DAY
+            used = used if used > issued else None
+            revoked = rnd.random() < 0.12
+            fingerprint = "sha256:" + "%064x" % rnd.getrandbits(256) if rnd.random() < 0.3 else None
+            labels = json.dumps({"cost-center": f"cc-{i % 97}"}, separators=(",", ":")) if rnd.random() < 0.4 else "{}"
+            tid = f"tok-{i:07d}-{system}"
+            tokens.append((tid, owner, f"{system} automation {i % 500}", system, agent[0], rnd.choice(envs),
+                           ",".join(rnd.sample(scopes, rnd.randint(0, 3))), issued, expires, rotate, rotated, review,
+                           reviewed, fingerprint, labels, "revoked" if revoked else "active",
+                           now - rnd.randint(1, 100) * DAY if revoked else None, "rotated out" if revoked else None,
+                           used, issued, issued))
+            if used is not None and rnd.random() < 0.05:
+                other = agent[0] if rnd.random() < 0.9 else rnd.choice(agents)[0]
+                usage.append((tid, other, used, "search", used))
+        db.executemany("""INSERT INTO tokens (id, owner_id, purpose, system, agent_id, environment, scopes, issued_at,
+                          expires_at, rotate_every, last_rotated_at, review_every, last_reviewed_at, fingerprint, labels,
+                          status, revoked_at, revoke_reason, last_used_at, created_at, updated_at)
+                          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""", tokens)
+        db.executemany("INSERT INTO usage (token_id, agent_id, at, tool, recorded_at) VALUES (?, ?, ?, ?, ?)", usage)
+    # What `PRAGMA optimize` would do after bulk writes: fresh statistics for the query planner.
+    db.execute("ANALYZE")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    print(f"wrote {args.db}: {n_owners} owners, {n_agents} agents, {args.tokens} tokens, {len(usage)} usage records "
+          f"(states built around {args.as_of})")
+
+
+if __name__ == "__main__":
+    main()

@@ -92,7 +92,8 @@ private func text(ofID id: String, in html: String) -> String? {
         #expect(text(ofID: "count-no-expiry", in: dom) == "1no-expiry")
         #expect(text(ofID: "count-orphaned", in: dom) == "0orphaned")
         let audit = try #require(text(ofID: "audit", in: dom))
-        #expect(audit.contains("7 entries"))
+        #expect(audit.contains("verified audit verify: chain ok; 7 entries; head "))
+        #expect(text(ofID: "audit-head", in: dom) == (try sandbox.ok(["audit", "head"])).out.trimmingCharacters(in: .whitespacesAndNewlines))
         // Findings, most urgent first: expired before no-expiry.
         let findings = try #require(text(ofID: "findings", in: dom))
         #expect(findings.contains("5 findings (most urgent first)."))
@@ -129,6 +130,48 @@ private func text(ofID id: String, in html: String) -> String? {
         // the rules run over the inventory as recorded, so t-never is still no-expiry.
         let result = try sandbox.ok(["report", "html", "--out", out, "--as-of", "2025-02-01"])
         #expect(result.out.contains(": 1 findings on 1 of 3 active tokens, as of 2025-02-01T00:00:00Z"))
+    }
+
+    /// Token ids of a section's table rows, in page order.
+    func tokenColumn(_ section: String, _ page: String) -> [String] {
+        guard let start = page.range(of: "<section id=\"\(section)\">"),
+              let end = page[start.upperBound...].range(of: "</section>") else { return [] }
+        return page[start.upperBound..<end.lowerBound].components(separatedBy: "<tr><td>").dropFirst()
+            .map { String($0.prefix { $0 != "<" }) }
+    }
+
+    @Test func agreesWithTheOffboardingAndOwnersReports() throws {
+        let sandbox = try seeded()
+        try sandbox.ok(["owner", "depart", "mallory"])
+        try sandbox.ok(["token", "register", "t-old", "--owner", "alice", "--purpose", "ci", "--system", "github",
+                        "--agent", "bot", "--expires", "2026-03-01", "--issued-at", "2025-01-01"])
+        let out = sandbox.path("report.html")
+        try sandbox.ok(["report", "html", "--out", out, "--as-of", "2026-06-01"])
+        let page = try String(contentsOfFile: out, encoding: .utf8)
+        let offboarding = try jsonArray(try sandbox.ok(["report", "offboarding", "--format", "json", "--as-of", "2026-06-01"]).out)
+        #expect(tokenColumn("offboarding", page) == ["t-old", "t-exp", "t-never"])
+        #expect(tokenColumn("offboarding", page) == offboarding.map { $0["token"] as? String ?? "" })
+        let owners = try jsonArray(try sandbox.ok(["report", "owners", "--format", "json", "--as-of", "2026-06-01"]).out)
+            .filter { $0["owner"] as? String != "(total)" }
+        #expect(tokenColumn("owners", page) == owners.map { $0["owner"] as? String ?? "" })
+        #expect(page.contains("<tr><td>alice</td><td>Alice Ng</td><td>platform</td><td>active</td><td class=\"n\">3</td><td class=\"n hot\">2</td><td class=\"n\">0</td>"))
+        #expect(page.contains("<span class=\"st s-orphaned\">departed</span>"))
+    }
+
+    @Test func aTamperedChainIsShownAsFailed() throws {
+        let sandbox = try seeded()
+        let sqlite = Process()
+        sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        sqlite.arguments = ["sqlite3", sandbox.db, "UPDATE audit_log SET actor = 'someone-else' WHERE seq = 2"]
+        try sqlite.run()
+        sqlite.waitUntilExit()
+        let out = sandbox.path("report.html")
+        try sandbox.ok(["report", "html", "--out", out])
+        let page = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(page.contains("<span class=\"badge bad\">FAILED</span> audit verify: 1 problems; the first: entry 2:"))
+        try sandbox.ok(["report", "html", "--out", out, "--no-verify"])
+        let unverified = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(unverified.contains("<span class=\"badge warn\">not verified</span> not verified (--no-verify); run nhi audit verify; 7 entries"))
     }
 
     @Test func badInvocationsWriteNothing() throws {

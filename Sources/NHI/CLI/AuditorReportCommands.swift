@@ -10,7 +10,8 @@ extension ReportCommands {
         ["report", "html"], abstract: "Write a self-contained HTML report for auditors (charts, findings, owners, offboarding).",
         discussion: "One file with inline CSS and SVG and no script: it opens offline and prints. Findings, owners and offboarding rows are listed in full up to --max-rows each, with the totals stated.",
         options: [OptionSpec("out", value: "FILE", help: "Where to write the page ('-' for standard output).", required: true),
-                  OptionSpec("max-rows", value: "N", help: "Rows per table before the page states the total and stops listing (default 5000).")],
+                  OptionSpec("max-rows", value: "N", help: "Rows per table before the page states the total and stops listing (default 5000)."),
+                  OptionSpec("no-verify", help: "Show the audit chain's head without verifying the chain (verification reads every entry).")],
         examples: ["nhi report html --out inventory.html --as-of 2026-06-30"]) { inv in
         let out = inv.value("out")!
         var maxRows = HTMLReport.defaultMaxRows
@@ -23,7 +24,7 @@ extension ReportCommands {
         let policy = try PolicyGate.load(inv)
         let report = try inv.read { db in
             try HTMLReport.build(db, asOf: asOf, generatedAt: now, storePath: inv.dbPath, policy: policy,
-                                 policyPath: inv.policyPath, maxRows: maxRows)
+                                 policyPath: inv.policyPath, maxRows: maxRows, verifyAudit: !inv.flag("no-verify"))
         }
         let page = report.render()
         if out == "-" {
@@ -45,7 +46,7 @@ extension ReportCommands {
         let policy = try PolicyGate.load(inv)
         let report = try inv.read { db in
             try HTMLReport.build(db, asOf: asOf, generatedAt: now, storePath: inv.dbPath, policy: policy,
-                                 policyPath: inv.policyPath, maxRows: 0)
+                                 policyPath: inv.policyPath, maxRows: 0, verifyAudit: false)
         }
         let columns = [Column("framework"), Column("control"), Column("title"), Column("function"),
                        Column("evidenced_by", "EVIDENCED BY"), Column("failing_tokens", "FAILING")]

@@ -54,6 +54,8 @@ public struct CommandSpec: Sendable {
     /// `--format` values this command accepts; the first is the default. Empty: the command has no output format.
     public var formats: [String]
     public var examples: [String]
+    /// What `--format` means when it is not the output format (an import's input format); help prints it.
+    public var formatHelp: String?
     public let run: @Sendable (Invocation) throws -> ExitCode
 
     public init(_ path: [String], abstract: String, discussion: String = "", arguments: [ArgumentSpec] = [],

@@ -33,7 +33,7 @@ public enum Help {
             return (option.synopsis, text)
         }
         if !spec.formats.isEmpty {
-            options.append(("--format FORMAT", "Output format: \(spec.formats.joined(separator: "|")) (default: \(spec.formats[0]))."))
+            options.append(("--format FORMAT", spec.formatHelp ?? "Output format: \(spec.formats.joined(separator: "|")) (default: \(spec.formats[0]))."))
         }
         if !options.isEmpty { lines += ["", "OPTIONS:"] + column(options) }
         let globals = GlobalOptions.all.filter { $0.name != "format" && $0.name != "version" }

@@ -180,8 +180,21 @@ public enum InventoryCommands {
         },
         CommandSpec(["token", "show"], abstract: "Show one token.",
                     arguments: [ArgumentSpec("ID", help: "The token's identifier.")], formats: listFormats) { inv in
-            let token = try inv.read { db in try Registry.requireToken(db, inv.required("ID")) }
-            Render.show(token.record, format: inv.format, sink: inv.out)
+            let asOf = try inv.asOf()
+            let record = try inv.read { db -> JSONObject in
+                let token = try Registry.requireToken(db, inv.required("ID"))
+                var record = token.record
+                // The token's derived states as of --as-of, from the one definition (StateQuery).
+                var query = StateQuery(asOf: asOf)
+                query.extraCondition = "t.id = ?3"
+                query.extraArguments = [.text(token.id)]
+                let states = try query.all(db).first
+                record["states"] = .array((states?.states ?? []).map { .string($0.rawValue) })
+                record["state_reasons"] = .array((states?.states ?? []).map { .string("\($0.rawValue): \(states!.reason($0, maxUnused: query.maxUnused))") })
+                record["reviews"] = .array(try Reviews.history(db, tokenID: token.id).map { .object($0.record) })
+                return record
+            }
+            Render.show(record, format: inv.format, sink: inv.out)
             return .success
         },
         CommandSpec(["token", "update"], abstract: "Change a token's recorded fields.",

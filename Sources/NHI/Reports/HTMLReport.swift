@@ -78,11 +78,12 @@ public struct HTMLReport {
     // MARK: gathering
 
     public static func build(_ db: Database, asOf: Instant, generatedAt: Instant, storePath: String,
-                             policy: PolicyGate?, policyPath: String?, maxRows: Int = defaultMaxRows) throws -> HTMLReport {
+                             policy: PolicyGate?, policyPath: String?, maxRows: Int = defaultMaxRows,
+                             verifyAudit: Bool = true) throws -> HTMLReport {
         // A report reads the whole inventory: a 64 MiB page cache instead of the 2 MiB default (this connection only).
         try db.execute("PRAGMA cache_size = -65536")
         var report = HTMLReport(storePath: storePath, asOf: asOf, generatedAt: generatedAt,
-                                audit: try auditState(db), policyPath: policyPath, maxRows: maxRows)
+                                audit: try auditState(db, verify: verifyAudit), policyPath: policyPath, maxRows: maxRows)
         let counts = try db.row("""
             SELECT count(*) AS total, sum(status = 'active') AS active, sum(status = 'revoked') AS revoked,
                    (SELECT count(*) FROM owners) AS owners, (SELECT count(*) FROM agents) AS agents
@@ -198,19 +199,41 @@ public struct HTMLReport {
             }
         }
 
-        // Offboarding: active tokens that must go (orphaned or expired), one row per token.
-        for item in flagged where item.states.contains(.orphaned) || item.states.contains(.expired) {
-            report.offboardingTotal += 1
-            guard report.offboarding.count < maxRows else { continue }
+        // Offboarding: active tokens that must go (orphaned or expired), one row per token, in the order
+        // `nhi report offboarding` lists them: expired before orphaned, longest in the state first, then id.
+        var leaving: [(rank: Int, since: Int64?, index: Int)] = []
+        for (index, item) in flagged.enumerated() {
+            guard let primary = item.states.first(where: { $0 == .expired || $0 == .orphaned }) else { continue }
+            leaving.append((primary.severityRank, item.since(primary, maxUnused: maxUnused), index))
+        }
+        leaving.sort { a, b in
+            if a.rank != b.rank { return a.rank < b.rank }
+            switch (a.since, b.since) {
+            case let (x?, y?) where x != y: return x < y
+            case (nil, _?): return true
+            case (_?, nil): return false
+            default: return a.index < b.index
+            }
+        }
+        report.offboardingTotal = leaving.count
+        for entry in leaving.prefix(maxRows) {
+            let item = flagged[entry.index]
             let states = item.states.filter { $0 == .orphaned || $0 == .expired }
             report.offboarding.append(Finding(tokenID: item.token.id, owner: item.token.ownerID, system: item.token.system,
                                               agent: item.token.agentID, state: states.map(\.rawValue).joined(separator: ", "),
                                               reason: states.map { item.reason($0, maxUnused: maxUnused) }.joined(separator: "; "),
-                                              since: states.compactMap { item.since($0, maxUnused: maxUnused) }.min(), rank: 0))
+                                              since: item.since(states[0], maxUnused: maxUnused), rank: entry.rank))
         }
 
-        // Owners: those with flagged tokens first (most first), then the rest by id; capped.
-        report.owners.sort { a, b in a.flagged != b.flagged ? a.flagged > b.flagged : a.id < b.id }
+        // Owners in the order of `nhi report owners`: most tokens that must go (expired + orphaned) first, then
+        // most overdue, then id.
+        report.owners.sort { a, b in
+            let mustGo = { (o: OwnerRow) in (o.byState[.expired] ?? 0) + (o.byState[.orphaned] ?? 0) }
+            let overdue = { (o: OwnerRow) in (o.byState[.rotationOverdue] ?? 0) + (o.byState[.reviewOverdue] ?? 0) }
+            if mustGo(a) != mustGo(b) { return mustGo(a) > mustGo(b) }
+            if overdue(a) != overdue(b) { return overdue(a) > overdue(b) }
+            return a.id < b.id
+        }
         report.ownersShownTotal = report.owners.count
 
         report.controls = allControls.enumerated().map { ($1, Controls.subjects(evidencing: $1), controlFailing[$0]) }
@@ -223,13 +246,18 @@ public struct HTMLReport {
         return ageBuckets.count - 1
     }
 
-    /// The audit chain's state: its head and size. Verification of the chain is reported by `nhi audit verify`;
-    /// where this build has no verifier, the page says so rather than claiming a result.
-    static func auditState(_ db: Database) throws -> AuditState {
-        let head = try AuditLog.head(db)
-        let entries = try db.scalar("SELECT count(*) FROM audit_log").int ?? 0
-        return AuditState(verified: nil, entries: entries, head: head.hash,
-                          detail: "audit verification unavailable in this build; run nhi audit verify")
+    /// The audit chain's state, from `nhi audit verify`'s own verifier (or only its head, when told not to verify).
+    static func auditState(_ db: Database, verify: Bool) throws -> AuditState {
+        guard verify else {
+            let head = try AuditLog.head(db)
+            return AuditState(verified: nil, entries: head.seq, head: head.hash,
+                              detail: "not verified (--no-verify); run nhi audit verify")
+        }
+        let result = try AuditVerifier.verify(db, problemLimit: 1)
+        let detail = result.ok
+            ? "audit verify: chain ok"
+            : "audit verify: \(result.problemCount) problems; the first: \(result.problems.first.map(\.description) ?? "?")"
+        return AuditState(verified: result.ok, entries: result.entries, head: result.head, detail: detail)
     }
 
     // MARK: rendering
@@ -312,7 +340,8 @@ public struct HTMLReport {
     }
 
     func ownersChart(_ h: inout HTMLBuilder) {
-        let top = owners.filter { $0.flagged > 0 }.prefix(HTMLReport.topOwners)
+        let top = owners.filter { $0.flagged > 0 }
+            .sorted { a, b in a.flagged != b.flagged ? a.flagged > b.flagged : a.id < b.id }.prefix(HTMLReport.topOwners)
         h.raw("<figure id=\"chart-owners\">\n<figcaption>Tokens by state per owner (top \(HTMLReport.topOwners) owners by tokens with findings)</figcaption>\n")
         guard !top.isEmpty else {
             h.raw("<p class=\"empty\">No owner has a token in any state.</p>\n</figure>\n")
@@ -396,7 +425,7 @@ public struct HTMLReport {
     func ownersTable(_ h: inout HTMLBuilder) {
         h.raw("<section id=\"owners\">\n<h2>Owners</h2>\n")
         let shown = owners.prefix(maxRows)
-        capNote(&h, shown: shown.count, total: ownersShownTotal, what: "owners (those with findings first)",
+        capNote(&h, shown: shown.count, total: ownersShownTotal, what: "owners (most tokens that must go first)",
                 full: "nhi report owners --format csv \(asOfArgument)")
         guard !shown.isEmpty else { h.raw("<p class=\"empty\">No owners.</p>\n</section>\n"); return }
         h.raw("<table>\n<thead><tr><th>Owner</th><th>Name</th><th>Team</th><th>Status</th><th>Active</th>")

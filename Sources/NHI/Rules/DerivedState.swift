@@ -145,6 +145,9 @@ public struct StateQuery {
     /// Extra conditions on `t`, `o`, `a` (constant SQL text with `?3`, `?4`... placeholders) and their values.
     public var extraCondition: String?
     public var extraArguments: [SQLValue] = []
+    /// Choose rows as if the states were evaluated this much later (reports "due within 14d": would be in the
+    /// state at as-of + lookahead); the per-state flags of each row stay evaluated at `asOf`.
+    public var lookahead: Int64 = 0
 
     public init(asOf: Instant, maxUnused: Int64 = 90 * 86_400, states: [DerivedState] = DerivedState.allCases) {
         self.asOf = asOf
@@ -152,6 +155,7 @@ public struct StateQuery {
         self.states = states
     }
 
+    /// `?2` is always selected (as `max_unused`), so the bound arguments match whichever states are chosen.
     public var sql: String {
         let flags = DerivedState.allCases.map { state in
             states.contains(state) ? "CASE WHEN \(state.predicate) THEN 1 ELSE 0 END AS \"s_\(state.rawValue)\"" : "0 AS \"s_\(state.rawValue)\""
@@ -162,9 +166,13 @@ public struct StateQuery {
               (SELECT max(u.at) FROM usage u WHERE u.token_id = t.id AND u.agent_id <> t.agent_id AND u.at <= ?1) AS foreign_at
               """
             : "NULL AS foreign_agent, NULL AS foreign_at"
-        let any = states.isEmpty ? "0" : states.map(\.predicate).joined(separator: " OR ")
+        // The lookahead instant is bound after the extra arguments; the predicates' `?1` is swapped for it.
+        let horizon = "?\(3 + extraArguments.count)"
+        let any = states.isEmpty ? "0" : states.map {
+            lookahead == 0 ? $0.predicate : $0.predicate.replacing("?1", with: horizon)
+        }.joined(separator: " OR ")
         return """
-            SELECT t.*, o.status AS owner_status, o.departed_at AS owner_departed_at,
+            SELECT t.*, ?2 AS max_unused, o.status AS owner_status, o.departed_at AS owner_departed_at,
                    a.status AS agent_status, a.decommissioned_at AS agent_decommissioned_at,
                    \(foreign),
                    \(flags.joined(separator: ",\n       "))
@@ -174,7 +182,9 @@ public struct StateQuery {
             """
     }
 
-    public var arguments: [SQLValue] { [.int(asOf), .int(maxUnused)] + extraArguments }
+    public var arguments: [SQLValue] {
+        [.int(asOf), .int(maxUnused)] + extraArguments + (lookahead == 0 ? [] : [.int(asOf + lookahead)])
+    }
 
     /// Streams every active token in at least one of `states`.
     public func forEach(_ db: Database, _ body: (TokenStates) throws -> Void) throws {

@@ -1,4 +1,7 @@
 import CCrypto
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// SHA-256 through OpenSSL's libcrypto; nhi never implements cryptography itself.
 public enum SHA256 {
@@ -25,6 +28,30 @@ public enum SHA256 {
             out.append(digits[Int(b & 0x0F)])
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// SHA-256 of a file's bytes, read in 64 KiB chunks so memory stays flat on large files.
+    public static func hex(fileAt path: String) throws(NHIError) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .data("cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        guard let context = nhi_sha256_begin() else { throw .store("libcrypto SHA-256 could not start") }
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 {
+                let code = errno
+                var ignored = [UInt8](repeating: 0, count: 32)
+                _ = nhi_sha256_end(context, &ignored)
+                throw .data("cannot read \(path): \(String(cString: strerror(code)))")
+            }
+            if n == 0 { break }
+            _ = chunk.withUnsafeBytes { nhi_sha256_update(context, $0.baseAddress, n) }
+        }
+        var digest = [UInt8](repeating: 0, count: 32)
+        guard nhi_sha256_end(context, &digest) != 0 else { throw .store("libcrypto SHA-256 failed") }
+        return hexString(digest)
     }
 
     /// The form a secret is recorded in: never the value, only `sha256:<hex>` of its bytes.

@@ -1,0 +1,222 @@
+/// The auditors' reports, as plain values callable from the library (the CLI's `report ...` commands and the
+/// HTML report both use these). Every row's states come from `StateQuery`, so reports and `check` agree.
+public enum Reports {
+    /// One token in a report: who and what it is, its status in that report, the date that matters, and why.
+    public struct Row: Sendable, Equatable {
+        public let tokenID: String
+        public let ownerID: String
+        public let agentID: String
+        public let system: String
+        public let environment: String?
+        /// The report's word for the row: `overdue`/`due` (rotation, review), `expiring`, or the derived states
+        /// that put a token in the offboarding report (`expired`, `orphaned`).
+        public let status: [String]
+        /// The date that matters (due, expires, in the state since); nil when unknown (an owner never registered).
+        public let date: Instant?
+        public let reason: String
+
+        public init(tokenID: String, ownerID: String, agentID: String, system: String, environment: String?,
+                    status: [String], date: Instant?, reason: String) {
+            self.tokenID = tokenID; self.ownerID = ownerID; self.agentID = agentID; self.system = system
+            self.environment = environment; self.status = status; self.date = date; self.reason = reason
+        }
+
+        init(_ states: TokenStates, status: [String], date: Instant?, reason: String) {
+            let t = states.token
+            self.init(tokenID: t.id, ownerID: t.ownerID, agentID: t.agentID, system: t.system,
+                      environment: t.environment, status: status, date: date, reason: reason)
+        }
+
+        /// The machine record; `dateKey` names the date column for the report (`due_at`, `expires_at`, `since`).
+        public func record(dateKey: String, asOf: Instant) -> JSONObject {
+            var object: JSONObject = [
+                "token": .string(tokenID), "owner": .string(ownerID), "agent": .string(agentID),
+                "system": .string(system), "environment": environment.map(JSON.string) ?? .null,
+                "status": .string(status.joined(separator: ",")),
+            ]
+            object[dateKey] = JSON.instant(date)
+            object["days"] = date.map { .int(Reports.days(from: asOf, to: $0)) } ?? .null
+            object["reason"] = .string(reason)
+            return object
+        }
+
+        public static func columns(dateKey: String, dateHeader: String) -> [Column] {
+            [Column("token"), Column("owner"), Column("agent"), Column("system"), Column("status"),
+             Column(dateKey, dateHeader), Column("days"), Column("reason")]
+        }
+    }
+
+    /// Whole days from `from` to `to`, rounded towards the past (an instant 1 second overdue is day -1).
+    public static func days(from: Instant, to: Instant) -> Int64 {
+        let diff = to - from
+        return diff >= 0 ? diff / 86_400 : -((-diff + 86_399) / 86_400)
+    }
+
+    /// Active tokens whose rotation is overdue as of `asOf`, or falls due within `within` after it
+    /// (rotation-overdue as of asOf + within). Most overdue first.
+    public static func rotationDue(_ db: Database, asOf: Instant, within: Int64) throws -> [Row] {
+        try due(db, asOf: asOf, within: within, state: .rotationOverdue) { $0.rotationDueAt }
+    }
+
+    /// Active tokens whose review is overdue as of `asOf`, or falls due within `within` after it.
+    public static func reviewDue(_ db: Database, asOf: Instant, within: Int64) throws -> [Row] {
+        try due(db, asOf: asOf, within: within, state: .reviewOverdue) { $0.reviewDueAt }
+    }
+
+    static func due(_ db: Database, asOf: Instant, within: Int64, state: DerivedState,
+                    dueAt: (TokenStates) -> Instant) throws -> [Row] {
+        var query = StateQuery(asOf: asOf, states: [state])
+        query.lookahead = within
+        var rows: [Row] = []
+        try query.forEach(db) { ts in
+            let overdue = ts.states.contains(state)
+            rows.append(Row(ts, status: [overdue ? "overdue" : "due"], date: dueAt(ts), reason: ts.reason(state, maxUnused: query.maxUnused)))
+        }
+        return sorted(rows)
+    }
+
+    /// Active tokens not yet expired as of `asOf` that expire within `within` after it (expired as of
+    /// asOf + within, but not as of asOf). Soonest first. Already expired tokens are in `offboarding`.
+    public static func expiring(_ db: Database, asOf: Instant, within: Int64) throws -> [Row] {
+        var query = StateQuery(asOf: asOf, states: [.expired])
+        query.lookahead = within
+        var rows: [Row] = []
+        try query.forEach(db) { ts in
+            guard !ts.states.contains(.expired), let expires = ts.token.expiresAt else { return }
+            let days = Reports.days(from: asOf, to: expires)
+            let when = days == 0 ? "today" : days == 1 ? "in 1 day" : "in \(days) days"
+            rows.append(Row(ts, status: ["expiring"], date: expires, reason: "expires \(Time.iso(expires)) (\(when))"))
+        }
+        return sorted(rows)
+    }
+
+    /// Active tokens that must go: orphaned (owner unknown or departed, agent unknown or decommissioned) or
+    /// expired, optionally for one owner or one agent. Expired first, then longest in the state first.
+    public static func offboarding(_ db: Database, asOf: Instant, owner: String? = nil, agent: String? = nil) throws -> [Row] {
+        var query = StateQuery(asOf: asOf, states: [.expired, .orphaned])
+        if let owner {
+            query.extraCondition = "t.owner_id = ?3"
+            query.extraArguments = [.text(owner)]
+        } else if let agent {
+            query.extraCondition = "t.agent_id = ?3"
+            query.extraArguments = [.text(agent)]
+        }
+        var ranked: [(rank: Int, row: Row)] = []
+        try query.forEach(db) { ts in
+            let states = ts.states.sorted()
+            let primary = states[0]
+            let reason = states.map { ts.reason($0, maxUnused: query.maxUnused) }.joined(separator: "; ")
+            ranked.append((primary.severityRank, Row(ts, status: states.map(\.rawValue),
+                                                     date: ts.since(primary, maxUnused: query.maxUnused), reason: reason)))
+        }
+        ranked.sort { a, b in
+            if a.rank != b.rank { return a.rank < b.rank }
+            return earlier(a.row, b.row)
+        }
+        return ranked.map(\.row)
+    }
+
+    /// Earliest date first (an unknown date counts as the oldest: nobody can say how long it has been so), then id.
+    static func earlier(_ a: Row, _ b: Row) -> Bool {
+        switch (a.date, b.date) {
+        case let (x?, y?) where x != y: return x < y
+        case (nil, _?): return true
+        case (_?, nil): return false
+        default: return a.tokenID < b.tokenID
+        }
+    }
+
+    static func sorted(_ rows: [Row]) -> [Row] { rows.sorted(by: earlier) }
+
+    // MARK: Owners
+
+    /// One owner's tokens, counted by state as of an instant.
+    public struct OwnerSummary: Sendable, Equatable {
+        public var ownerID: String
+        public var name: String?
+        public var team: String?
+        /// `active`, `departed`, or `unknown` (tokens name an owner that was never registered).
+        public var status: String
+        public var departedAt: Instant?
+        public var active: Int64 = 0
+        public var revoked: Int64 = 0
+        public var expired: Int64 = 0
+        public var orphaned: Int64 = 0
+        public var rotationOverdue: Int64 = 0
+        public var reviewOverdue: Int64 = 0
+
+        public init(ownerID: String, name: String?, team: String?, status: String, departedAt: Instant?) {
+            self.ownerID = ownerID; self.name = name; self.team = team; self.status = status; self.departedAt = departedAt
+        }
+
+        /// Tokens that must go now (expired or orphaned), the first thing an auditor asks about.
+        public var mustGo: Int64 { expired + orphaned }
+
+        public var record: JSONObject {
+            [
+                "owner": .string(ownerID), "name": name.map(JSON.string) ?? .null, "team": team.map(JSON.string) ?? .null,
+                "status": .string(status), "departed_at": JSON.instant(departedAt),
+                "active": .int(active), "expired": .int(expired), "orphaned": .int(orphaned),
+                "rotation_overdue": .int(rotationOverdue), "review_overdue": .int(reviewOverdue), "revoked": .int(revoked),
+            ]
+        }
+
+        public static let columns = [Column("owner"), Column("name"), Column("status"), Column("active"),
+                                     Column("expired"), Column("orphaned"), Column("rotation_overdue", "ROTATION-OVERDUE"),
+                                     Column("review_overdue", "REVIEW-OVERDUE"), Column("revoked")]
+
+        /// The id of the totals row: not a valid owner id (ids start with a letter or digit), so it cannot collide.
+        public static let totalID = "(total)"
+    }
+
+    /// One row per owner (registered, or named by a token), most tokens that must go first, then most overdue.
+    /// The counts come from `StateQuery` aggregated in SQL, so a million tokens never reach Swift one by one.
+    public static func ownerSummary(db: Database, asOf: Instant) throws -> [OwnerSummary] {
+        var byID: [String: OwnerSummary] = [:]
+        for owner in try Registry.owners(db) {
+            byID[owner.id] = OwnerSummary(ownerID: owner.id, name: owner.name, team: owner.team, status: owner.status,
+                                          departedAt: owner.departedAt)
+        }
+        func entry(_ id: String, _ update: (inout OwnerSummary) -> Void) {
+            var summary = byID[id] ?? OwnerSummary(ownerID: id, name: nil, team: nil, status: "unknown", departedAt: nil)
+            update(&summary)
+            byID[id] = summary
+        }
+        try db.forEachRow("""
+            SELECT owner_id, sum(CASE WHEN status = 'active' THEN 1 ELSE 0 END) AS active,
+                   sum(CASE WHEN status = 'revoked' THEN 1 ELSE 0 END) AS revoked
+            FROM tokens GROUP BY owner_id
+            """) { row in
+            entry(row.string("owner_id")) { $0.active = row.int("active") ?? 0; $0.revoked = row.int("revoked") ?? 0 }
+        }
+        let query = StateQuery(asOf: asOf, states: [.expired, .orphaned, .rotationOverdue, .reviewOverdue])
+        try db.forEachRow("""
+            SELECT owner_id, sum("s_expired") AS expired, sum("s_orphaned") AS orphaned,
+                   sum("s_rotation-overdue") AS rotation, sum("s_review-overdue") AS review
+            FROM (\(query.sql)) GROUP BY owner_id
+            """, query.arguments) { row in
+            entry(row.string("owner_id")) {
+                $0.expired = row.int("expired") ?? 0
+                $0.orphaned = row.int("orphaned") ?? 0
+                $0.rotationOverdue = row.int("rotation") ?? 0
+                $0.reviewOverdue = row.int("review") ?? 0
+            }
+        }
+        return byID.values.sorted { a, b in
+            if a.mustGo != b.mustGo { return a.mustGo > b.mustGo }
+            let (ao, bo) = (a.rotationOverdue + a.reviewOverdue, b.rotationOverdue + b.reviewOverdue)
+            if ao != bo { return ao > bo }
+            return a.ownerID < b.ownerID
+        }
+    }
+
+    /// The sums over every owner (the report's last row).
+    public static func totals(_ owners: [OwnerSummary]) -> OwnerSummary {
+        var total = OwnerSummary(ownerID: OwnerSummary.totalID, name: nil, team: nil, status: "-", departedAt: nil)
+        for o in owners {
+            total.active += o.active; total.revoked += o.revoked; total.expired += o.expired
+            total.orphaned += o.orphaned; total.rotationOverdue += o.rotationOverdue; total.reviewOverdue += o.reviewOverdue
+        }
+        return total
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import Testing
+
+extension Sandbox {
+    /// Changes the store behind nhi's back, as someone with the file and the sqlite3 shell could.
+    func tamper(_ sql: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["sqlite3", db, sql]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "sqlite3 failed on: \(sql)")
+    }
+
+    /// alice, bob, bot, tokens t1 and t2, and one update of t1: entries 1-6.
+    func seedHistory() throws {
+        try seedBasics()
+        try #require(try register("t1").code == 0)
+        try #require(try register("t2").code == 0)
+        try ok(["token", "update", "t1", "--purpose", "deploy"])
+    }
+}
+
+@Suite struct AuditEndToEndTests {
+    @Test func cleanHistoryVerifiesWithASummary() throws {
+        let sandbox = Sandbox()
+        try sandbox.seedHistory()
+        let head = try sandbox.ok(["audit", "head"]).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(head.count == 64 && head.allSatisfy { $0.isHexDigit })
+        let verify = try sandbox.ok(["audit", "verify"])
+        #expect(verify.out == "audit chain ok: 6 entries, head \(head)\n")
+        try sandbox.ok(["audit", "verify", "--head", head])
+    }
+
+    @Test func editedTokenRowFailsNamingTheToken() throws {
+        let sandbox = Sandbox()
+        try sandbox.seedHistory()
+        try sandbox.tamper("UPDATE tokens SET expires_at = NULL WHERE id = 't2'")
+        let result = try sandbox.run(["audit", "verify"])
+        #expect(result.code == 1)
+        #expect(result.out.contains("token t2: differs from its last audit entry (entry 5) in expires_at"))
+    }
+
+    @Test func deletedAuditRowFailsAtThatEntry() throws {
+        let sandbox = Sandbox()
+        try sandbox.seedHistory()
+        try sandbox.tamper("DELETE FROM audit_log WHERE seq = 4")
+        let result = try sandbox.run(["audit", "verify"])
+        #expect(result.code == 1)
+        #expect(result.out.hasPrefix("audit verify failed: "))
+        #expect(result.out.contains("the first: entry 4: missing (deleted): the chain jumps from 3 to 5"))
+    }
+
+    @Test func reorderedRowsFailAtTheFirstMovedEntry() throws {
+        let sandbox = Sandbox()
+        try sandbox.seedHistory()
+        try sandbox.tamper("UPDATE audit_log SET seq = 99 WHERE seq = 2; UPDATE audit_log SET seq = 2 WHERE seq = 3; UPDATE audit_log SET seq = 3 WHERE seq = 99;")
+        let result = try sandbox.run(["audit", "verify"])
+        #expect(result.code == 1)
+        #expect(result.out.contains("the first: entry 2: altered"))
+    }
+
+    @Test func insertedRowFailsAtThatEntry() throws {
+        let sandbox = Sandbox()
+        try sandbox.seedHistory()
+        let zeros = String(repeating: "0", count: 64), ones = String(repeating: "1", count: 64)
+        try sandbox.tamper("""
+            INSERT INTO audit_log (seq, at, actor, command, action, entity_kind, entity_id, before, after, prev_hash, hash)
+            VALUES (7, 0, 'mallory', 'x', 'token.update', 'token', 't9', NULL, NULL, '\(zeros)', '\(ones)')
+            """)
+        let result = try sandbox.run(["audit", "verify"])
+        #expect(result.code == 1)
+        #expect(result.out.contains("the first: entry 7: altered"))
+    }
+
+    @Test func rowsAddedOrRemovedBehindNhisBackAreNamed() throws {
+        let sandbox = Sandbox()
+        try sandbox.seedHistory()
+        try sandbox.tamper("""
+            INSERT INTO agents (id, system, owner_id, status, created_at, updated_at) VALUES ('shadow', 'github', 'alice', 'active', 1, 1);
+            DELETE FROM tokens WHERE id = 't2';
+            """)
+        let result = try sandbox.run(["audit", "verify"])
+        #expect(result.code == 1)
+        #expect(result.out.contains("agent shadow: has no audit entry (inserted directly into the store)"))
+        #expect(result.out.contains("token t2: is missing, but its last audit entry (entry 5) says it exists"))
+    }
+
+    @Test func pinnedHeadFailsAfterARewrite() throws {
+        let sandbox = Sandbox()
+        try sandbox.seedHistory()
+        let head = try sandbox.ok(["audit", "head"]).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        // Drop the newest entry and the change it recorded: the rest of the chain is still consistent.
+        try sandbox.tamper("DELETE FROM audit_log WHERE seq = 6; UPDATE tokens SET purpose = 'test', updated_at = created_at WHERE id = 't1';")
+        try sandbox.ok(["audit", "verify"])
+        let result = try sandbox.run(["audit", "verify", "--head", head])
+        #expect(result.code == 1)
+        #expect(result.out.contains("the pinned head \(head) is not in the chain"))
+    }
+
+    @Test func headMustLookLikeAHash() throws {
+        let sandbox = Sandbox()
+        try sandbox.seedHistory()
+        let result = try sandbox.run(["audit", "verify", "--head", "abc"])
+        #expect(result.code == 3)
+        #expect(result.err.contains("--head must be a hash"))
+    }
+
+    @Test func verifyNeedsAStore() throws {
+        let sandbox = Sandbox()
+        let result = try sandbox.run(["audit", "verify"])
+        #expect(result.code == 3)
+        #expect(try sandbox.contentHash() == "<no store>")
+    }
+
+    @Test func logShowsNewestFirstWithDifferences() throws {
+        let sandbox = Sandbox()
+        try sandbox.seedHistory()
+        let table = try sandbox.ok(["audit", "log", "--token", "t1"]).out
+        let lines = table.split(separator: "\n").map(String.init)
+        #expect(lines.count == 3)
+        #expect(lines[0].hasPrefix("SEQ"))
+        #expect(lines[1].hasPrefix("6 ") && lines[1].hasSuffix("purpose: test -> deploy"))
+        #expect(lines[2].hasPrefix("4 ") && lines[2].hasSuffix("created"))
+
+        let json = try jsonArray(try sandbox.ok(["audit", "log", "--owner", "bob", "--format", "json"]).out)
+        #expect(json.count == 1)
+        #expect(json[0]["action"] as? String == "owner.add")
+        #expect((json[0]["after"] as? [String: Any])?["email"] as? String == "bob@example.com")
+
+        let csv = try sandbox.ok(["audit", "log", "--format", "csv", "--limit", "1"]).out
+        #expect(csv.hasPrefix("seq,at,actor,command,action,entity_kind,entity_id,changes,before,after,prev_hash,hash\n6,2026-06-01T00:00:00Z,tester,token update,token.update,token,t1,purpose: test -> deploy,"))
+
+        let ndjson = try sandbox.ok(["audit", "log", "--actor", "tester", "--since", "2026-06-01", "--until", "2026-06-01", "--format", "ndjson"]).out
+        #expect(ndjson.split(separator: "\n").count == 6)
+        let none = try sandbox.ok(["audit", "log", "--until", "2026-05-31"]).out
+        #expect(none == "no audit entries\n")
+    }
+
+    @Test func logRejectsABackwardsRange() throws {
+        let sandbox = Sandbox()
+        try sandbox.seedHistory()
+        let result = try sandbox.run(["audit", "log", "--since", "2026-06-02", "--until", "2026-06-01"])
+        #expect(result.code == 3)
+        #expect(result.err.contains("--since (2026-06-02T00:00:00Z) is after --until"))
+    }
+}

@@ -1,0 +1,301 @@
+#!/usr/bin/env python3
+"""The reliability suite (`make stress`): concurrency, crash safety and a fuzz pass, against the built binary.
+
+1. 8 processes x 500 registrations at once into one store: none lost, no "database is locked" surfaced.
+2. `kill -9` of an import at random moments, 20 times: integrity_check ok, all of the import or none of it,
+   and `audit verify` passes.
+3. At least 10k generated malformed inputs (arguments, CSV, JSON, ndjson, MCP configs, usage files): no exit by
+   signal, every failure exits 2 or 3 with a `nhi: error:` message, and the store's content is unchanged.
+
+Seeded (STRESS_SEED, default 7) so a failure can be replayed. Prints `N passed, N failed` last.
+"""
+import concurrent.futures as cf
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+NHI = os.environ.get("NHI", os.path.join(os.path.dirname(__file__), "..", ".build", "release", "nhi"))
+SEED = int(os.environ.get("STRESS_SEED", "7"))
+FUZZ_CASES = int(os.environ.get("STRESS_FUZZ", "10000"))
+KILLS = int(os.environ.get("STRESS_KILLS", "20"))
+ENV = dict(os.environ, NHI_ACTOR="stress", NHI_NOW="2026-06-01T00:00:00Z")
+for key in ("NHI_DB", "NHI_POLICY", "NO_COLOR"):
+    ENV.pop(key, None)
+
+passed = 0
+failed = 0
+
+
+def check(ok, what):
+    global passed, failed
+    if ok:
+        passed += 1
+        print(f"ok    {what}")
+    else:
+        failed += 1
+        print(f"FAIL  {what}")
+
+
+def nhi(args, db=None, stdin=None, timeout=60):
+    argv = [NHI] + (["--db", db] if db else []) + args
+    return subprocess.run(argv, input=stdin, capture_output=True, env=ENV, timeout=timeout)
+
+
+def content_hash(db):
+    """Every row of every table, in a stable order: equal hashes mean an unchanged inventory."""
+    if not os.path.exists(db):
+        return "<none>"
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    h = hashlib.sha256()
+    for (name,) in con.execute("SELECT name FROM sqlite_schema WHERE type='table' ORDER BY name"):
+        h.update(name.encode())
+        for row in con.execute(f'SELECT * FROM "{name}" ORDER BY rowid'):
+            h.update(repr(row).encode())
+    con.close()
+    return h.hexdigest()
+
+
+def has_command(words):
+    return nhi(words + ["--help"]).returncode == 0
+
+
+def seed_store(db):
+    nhi(["owner", "add", "alice", "--name", "Alice", "--email", "alice@example.com"], db)
+    nhi(["agent", "add", "bot", "--system", "github", "--owner", "alice"], db)
+
+
+# 1. Concurrent writers ---------------------------------------------------------------------------------------
+
+def worker(db, worker_id, count):
+    errors = []
+    for i in range(count):
+        r = nhi(["token", "register", f"w{worker_id}-t{i}", "--owner", "alice", "--purpose", "stress",
+                 "--system", "github", "--agent", "bot", "--expires", "+30d"], db)
+        if r.returncode != 0:
+            errors.append(r.stderr.decode(errors="replace").strip())
+    return errors
+
+
+def concurrency(tmp):
+    db = os.path.join(tmp, "concurrent.db")
+    seed_store(db)
+    processes, each = 8, int(os.environ.get("STRESS_REGISTRATIONS", "500"))
+    start = time.time()
+    with cf.ThreadPoolExecutor(processes) as pool:
+        results = list(pool.map(lambda w: worker(db, w, each), range(processes)))
+    errors = [e for r in results for e in r]
+    con = sqlite3.connect(db)
+    tokens = con.execute("SELECT count(*) FROM tokens").fetchone()[0]
+    audits = con.execute("SELECT count(*) FROM audit_log WHERE action = 'token.register'").fetchone()[0]
+    con.close()
+    print(f"      {processes}x{each} registrations in {time.time() - start:.1f}s")
+    check(not errors, f"concurrent registrations: no command failed ({len(errors)} failed: {errors[:2]})")
+    check(tokens == processes * each, f"concurrent registrations: {tokens} of {processes * each} tokens present")
+    check(audits == processes * each, f"concurrent registrations: {audits} audit entries")
+    check(not any("locked" in e for e in errors), "no 'database is locked' surfaced")
+    v = nhi(["audit", "verify"], db)
+    check(v.returncode == 0, f"audit verify after concurrent writes (exit {v.returncode})")
+
+
+# 2. kill -9 during import --------------------------------------------------------------------------------------
+
+def write_import_file(path, n):
+    rnd = random.Random(SEED)
+    with open(path, "w", newline="") as f:
+        f.write("kind,id,name,email,team,system,owner,purpose,agent,environment,scopes,expires_at\n")
+        f.write("owner,imp-owner,Importer,imp@example.com,ops,,,,,,,\n")
+        f.write("agent,imp-agent,,,,github,imp-owner,,,,,\n")
+        for i in range(n):
+            f.write(f"token,imp-{i},,,,github,imp-owner,bulk {rnd.randint(0, 9)},imp-agent,prod,repo:read,2027-01-01T00:00:00Z\n")
+
+
+def kill_import(tmp):
+    if not has_command(["import"]):
+        check(False, "kill -9 during import: SKIPPED, this nhi has no 'import' command")
+        return
+    rows = int(os.environ.get("STRESS_IMPORT_ROWS", "30000"))
+    data = os.path.join(tmp, "import.csv")
+    write_import_file(data, rows)
+    base = os.path.join(tmp, "base.db")
+    seed_store(base)
+    # How long a whole import takes, to pick kill moments inside it.
+    probe = os.path.join(tmp, "probe.db")
+    shutil.copy(base, probe)
+    t0 = time.time()
+    r = nhi(["import", data], probe, timeout=600)
+    full = time.time() - t0
+    check(r.returncode == 0, f"import of {rows} rows completes uninterrupted in {full:.2f}s ({r.stderr.decode()[:200]})")
+    rnd = random.Random(SEED)
+    outcomes = {"none": 0, "all": 0}
+    for k in range(KILLS):
+        db = os.path.join(tmp, f"kill{k}.db")
+        shutil.copy(base, db)
+        before_tokens = sqlite3.connect(db).execute("SELECT count(*) FROM tokens").fetchone()[0]
+        p = subprocess.Popen([NHI, "--db", db, "import", data], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rnd.uniform(0.0, full * 1.1))
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        con = sqlite3.connect(db)
+        integrity = con.execute("PRAGMA integrity_check").fetchone()[0]
+        tokens = con.execute("SELECT count(*) FROM tokens").fetchone()[0]
+        con.close()
+        all_or_none = tokens in (before_tokens, before_tokens + rows)
+        outcomes["all" if tokens == before_tokens + rows else "none"] += 1
+        v = nhi(["audit", "verify"], db)
+        check(integrity == "ok" and all_or_none and v.returncode == 0,
+              f"kill -9 #{k + 1}: integrity {integrity}, tokens {tokens} (all or none), audit verify exit {v.returncode}")
+    print(f"      outcomes: {outcomes['none']} rolled back, {outcomes['all']} complete")
+
+
+# 3. Fuzz --------------------------------------------------------------------------------------------------------
+
+WORDS = ["owner", "agent", "token", "register", "list", "show", "update", "rotate", "revoke", "transfer", "add",
+         "report", "owners", "expiring", "check", "import", "export", "usage", "record", "scan", "audit", "verify",
+         "log", "head", "policy", "review", "offboard", "depart", "decommission", "completion", "help"]
+FLAGS = ["--owner", "--name", "--email", "--team", "--purpose", "--system", "--agent", "--expires", "--scopes",
+         "--label", "--rotate-every", "--review-every", "--format", "--as-of", "--within", "--fail-on", "--reason",
+         "--to", "--decision", "--note", "--on-conflict", "--kind", "--at", "--since", "--head", "--actor", "--environment"]
+NASTY = ["", "-", "--", "=", "'", '"', "\x1b[31m", "\n", "é", "💥", "a" * 300, "9" * 40, "-1d", "+0d", "+99999999d",
+         "2026-02-30", "2026-13-01", "never", "NEVER", "1e309", "null", "{}", "[]", "../../etc/passwd", "%s%n",
+         "ghp_" + "A1b2" * 9, "AKIA" + "ABCDEFGHIJKLMNOP", "sk-" + "x9Y8" * 6, "-----BEGIN PRIVATE KEY-----",
+         "alice", "bot", "svc-github-prod-2027", "0", "keep", "revoke", "json", "csv", "sarif", "table"]
+
+
+def random_args(rnd):
+    args = []
+    for _ in range(rnd.randint(0, 8)):
+        c = rnd.random()
+        if c < 0.35:
+            args.append(rnd.choice(WORDS))
+        elif c < 0.7:
+            args.append(rnd.choice(FLAGS))
+        elif c < 0.95:
+            args.append(rnd.choice(NASTY))
+        else:
+            args.append("".join(chr(rnd.randint(1, 0x7f)) for _ in range(rnd.randint(1, 12))))
+    return args
+
+
+def mutate(text, rnd):
+    b = bytearray(text.encode())
+    for _ in range(rnd.randint(1, 6)):
+        op = rnd.random()
+        pos = rnd.randint(0, max(len(b) - 1, 0))
+        if op < 0.3 and b:
+            del b[pos:pos + rnd.randint(1, 8)]
+        elif op < 0.6:
+            b[pos:pos] = rnd.choice([b'"', b",", b"\n", b"\r\n", b"{", b"}", b"[", b"\xff\xfe", b"\x00", b"\\", b"'", b":"])
+        elif b:
+            b[pos] = rnd.randint(0, 255)
+    return bytes(b)
+
+
+VALID_CSV = ("kind,id,name,email,team,system,owner,purpose,agent,environment,scopes,expires_at\n"
+             "owner,fz-owner,Fuzz,fz@example.com,ops,,,,,,,\n"
+             "agent,fz-agent,,,,github,fz-owner,,,,,\n"
+             "token,fz-1,,,,github,fz-owner,fuzz,fz-agent,prod,\"repo:read,issues:write\",2027-01-01T00:00:00Z\n")
+VALID_NDJSON = ('{"kind":"owner","id":"fz-owner","name":"Fuzz","email":"fz@example.com"}\n'
+                '{"kind":"agent","id":"fz-agent","system":"github","owner":"fz-owner"}\n'
+                '{"kind":"token","id":"fz-1","owner":"fz-owner","purpose":"fuzz","system":"github","agent":"fz-agent","expires_at":"2027-01-01T00:00:00Z"}\n')
+VALID_MCP = json.dumps({"mcpServers": {"github": {"command": "npx", "args": ["-y", "server-github"],
+                                                   "env": {"GITHUB_TOKEN": "ghp_" + "Zq9" * 12}}}}, indent=2)
+VALID_USAGE = '{"token":"t1","agent":"bot","at":"2026-05-01T00:00:00Z","tool":"search"}\n'
+
+
+def fuzz_one(case):
+    kind, args, payload, db, tmp = case
+    if payload is not None:
+        ext = {"csv": ".csv", "ndjson": ".ndjson", "json": ".json", "mcp": ".json", "usage": ".ndjson"}[kind]
+        path = os.path.join(tmp, f"fz-{os.getpid()}-{random.random()}{ext}")
+        with open(path, "wb") as f:
+            f.write(payload)
+        args = [a if a != "{FILE}" else path for a in args]
+    before = content_hash(db)
+    try:
+        r = subprocess.run([NHI, "--db", db] + args, capture_output=True, env=ENV, timeout=30, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return (False, f"{kind}: timeout on {args!r}")
+    finally:
+        if payload is not None:
+            os.unlink(path)
+    code = r.returncode
+    if code < 0:
+        return (False, f"{kind}: killed by signal {-code} on {args!r}")
+    if code not in (0, 1, 2, 3):
+        return (False, f"{kind}: exit {code} on {args!r}: {r.stderr[:200]!r}")
+    if code in (2, 3):
+        if b"nhi: error:" not in r.stderr:
+            return (False, f"{kind}: exit {code} without a message on {args!r}")
+        if content_hash(db) != before:
+            return (False, f"{kind}: failed (exit {code}) but changed the store on {args!r}")
+    for secret in (b"ghp_" + b"Zq9" * 12, b"ghp_" + b"A1b2" * 9, b"AKIAABCDEFGHIJKLMNOP"):
+        if secret in r.stdout or secret in r.stderr:
+            return (False, f"{kind}: echoed a secret on {args!r}")
+    return (True, "")
+
+
+def fuzz(tmp):
+    rnd = random.Random(SEED)
+    # Each worker thread gets its own store so "unchanged" is judged without interference.
+    stores = []
+    for i in range(2):
+        db = os.path.join(tmp, f"fuzz{i}.db")
+        seed_store(db)
+        nhi(["token", "register", "t1", "--owner", "alice", "--purpose", "x", "--system", "github", "--agent", "bot",
+             "--expires", "+30d"], db)
+        stores.append(db)
+    cases = []
+    for i in range(FUZZ_CASES):
+        db = stores[i % 2]
+        c = rnd.random()
+        if c < 0.5:
+            cases.append(("args", random_args(rnd), None, db, tmp))
+        elif c < 0.65:
+            cases.append(("csv", ["import", "{FILE}"], mutate(VALID_CSV, rnd), db, tmp))
+        elif c < 0.78:
+            cases.append(("ndjson", ["import", "{FILE}", "--format", "ndjson"], mutate(VALID_NDJSON, rnd), db, tmp))
+        elif c < 0.85:
+            cases.append(("json", ["import", "{FILE}", "--format", "json"], mutate("[" + VALID_NDJSON.strip().replace("\n", ",") + "]", rnd), db, tmp))
+        elif c < 0.93:
+            cases.append(("mcp", ["scan", "{FILE}"], mutate(VALID_MCP, rnd), db, tmp))
+        else:
+            cases.append(("usage", ["usage", "import", "{FILE}"], mutate(VALID_USAGE, rnd), db, tmp))
+    start = time.time()
+    problems = []
+    # Two lanes, one per store, so each store sees one writer at a time.
+    lanes = [[c for c in cases if c[3] == s] for s in stores]
+    with cf.ThreadPoolExecutor(2) as pool:
+        for lane_result in pool.map(lambda lane: [fuzz_one(c) for c in lane], lanes):
+            problems += [msg for ok, msg in lane_result if not ok]
+    print(f"      {len(cases)} fuzz cases in {time.time() - start:.1f}s")
+    for msg in problems[:20]:
+        print("      " + msg)
+    check(not problems, f"fuzz: {len(cases)} malformed inputs, {len(problems)} problems")
+
+
+def main():
+    if not os.access(NHI, os.X_OK):
+        print(f"nhi binary not found at {NHI} (build it: swift build -c release)")
+        print("0 passed, 1 failed")
+        return 1
+    tmp = tempfile.mkdtemp(prefix="nhi-stress-")
+    try:
+        concurrency(tmp)
+        kill_import(tmp)
+        fuzz(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
