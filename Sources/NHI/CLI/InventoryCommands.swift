@@ -33,7 +33,8 @@ public enum InventoryCommands {
             return .success
         },
         CommandSpec(["owner", "show"], abstract: "Show one owner, with their agents and token counts.",
-                    arguments: [ArgumentSpec("ID", help: "The owner's id.")], formats: listFormats) { inv in
+                    arguments: [ArgumentSpec("ID", help: "The owner's id.")], formats: listFormats,
+                    examples: ["nhi owner show alice --format json"]) { inv in
             let record = try inv.read { db -> JSONObject in
                 let owner = try Registry.requireOwner(db, inv.required("ID"))
                 var record = owner.record
@@ -67,7 +68,7 @@ public enum InventoryCommands {
         CommandSpec(["agent", "list"], abstract: "List agents.",
                     options: [OptionSpec("owner", value: "OWNER", help: "Only this owner's agents."),
                               OptionSpec("status", value: "STATUS", help: "Only agents with this status.", choices: ["active", "decommissioned"])],
-                    formats: listFormats) { inv in
+                    formats: listFormats, examples: ["nhi agent list --owner alice --format csv"]) { inv in
             let agents = try inv.read { db in try Registry.agents(db, owner: inv.value("owner"), status: inv.value("status")) }
             let writer = RecordWriter(format: inv.format, columns: Agent.columns, sink: inv.out, colour: inv.colour)
             agents.forEach { writer.write($0.record) }
@@ -75,7 +76,8 @@ public enum InventoryCommands {
             return .success
         },
         CommandSpec(["agent", "show"], abstract: "Show one agent, with the tokens bound to it.",
-                    arguments: [ArgumentSpec("ID", help: "The agent's id.")], formats: listFormats) { inv in
+                    arguments: [ArgumentSpec("ID", help: "The agent's id.")], formats: listFormats,
+                    examples: ["nhi agent show support-bot"]) { inv in
             let record = try inv.read { db -> JSONObject in
                 let agent = try Registry.requireAgent(db, inv.required("ID"))
                 var record = agent.record
@@ -112,6 +114,8 @@ public enum InventoryCommands {
     /// Reads the secret from stdin: one trailing newline is dropped; the value itself is never kept or printed.
     static func fingerprintFromStdin(_ inv: Invocation) throws(NHIError) -> String {
         guard var bytes = inv.environment.readStdin() else { throw .data("--secret-stdin: nothing on standard input") }
+        // The reader stops just past 1 MiB: fingerprinting a cut-off prefix would record the wrong value.
+        guard bytes.count <= 1 << 20 else { throw .data("--secret-stdin: standard input is larger than 1 MiB; pipe only the token's value") }
         if bytes.last == 10 { bytes.removeLast(); if bytes.last == 13 { bytes.removeLast() } }
         guard !bytes.isEmpty else { throw .data("--secret-stdin: standard input was empty (pipe the token's value in)") }
         return SHA256.fingerprint(ofSecret: bytes)
@@ -179,7 +183,8 @@ public enum InventoryCommands {
             return .success
         },
         CommandSpec(["token", "show"], abstract: "Show one token.",
-                    arguments: [ArgumentSpec("ID", help: "The token's identifier.")], formats: listFormats) { inv in
+                    arguments: [ArgumentSpec("ID", help: "The token's identifier.")], formats: listFormats,
+                    examples: ["nhi token show gh-support-bot --format json"]) { inv in
             let asOf = try inv.asOf()
             let record = try inv.read { db -> JSONObject in
                 let token = try Registry.requireToken(db, inv.required("ID"))

@@ -178,19 +178,21 @@ public final class Invocation: @unchecked Sendable {
 
     /// Runs `body` in one write transaction on the store; database failures become exit 4 (or 3 for constraints).
     public func write<T>(_ body: (Database) throws -> T) throws -> T {
-        let store = try store(.write)
-        do {
-            return try store.db.writeTransaction { try body(store.db) }
-        } catch let error as DatabaseError {
-            throw error.asNHIError
-        }
+        try transaction(.write, body)
     }
 
     /// Runs `body` in one read transaction (a consistent snapshot).
     public func read<T>(_ body: (Database) throws -> T) throws -> T {
-        let store = try store(.read)
+        try transaction(.read, body)
+    }
+
+    private func transaction<T>(_ access: Store.Access, _ body: (Database) throws -> T) throws -> T {
+        let store = try store(access)
         do {
-            return try store.db.readTransaction { try body(store.db) }
+            switch access {
+            case .write: return try store.db.writeTransaction { try body(store.db) }
+            case .read: return try store.db.readTransaction { try body(store.db) }
+            }
         } catch let error as DatabaseError {
             throw error.asNHIError
         }

@@ -51,9 +51,9 @@ public struct CommandLineParser {
                 }
                 guard let spec = knownOptions().first(where: { $0.name == name }) else {
                     if leafSpec == nil && !path.isEmpty && !children(of: path).isEmpty {
-                        throw .usage("unknown option '--\(name)' (give the command first: \(commandName()) <subcommand> --\(name) ...)", command: commandName())
+                        throw .usage("unknown option '--\(Validation.printable(name))' (give the command first: \(commandName()) <subcommand> --\(Validation.printable(name)) ...)", command: commandName())
                     }
-                    var message = "unknown option '--\(name)'"
+                    var message = "unknown option '--\(Validation.printable(name))'"
                     if let suggestion = Suggest.nearest(name, among: knownOptions().map(\.name)) {
                         message += ". Did you mean '--\(suggestion)'?"
                     }
@@ -79,13 +79,14 @@ public struct CommandLineParser {
                 continue
             }
             if !onlyPositionals && word.hasPrefix("-") && word.count > 1 && leafSpec == nil {
-                throw .usage("unknown option '\(word)' (options are spelled --name)", command: commandName())
+                throw .usage("unknown option '\(Validation.printable(word))' (options are spelled --name)", command: commandName())
             }
             // A command word, while we are still choosing a leaf.
             if leafSpec == nil {
                 if path.isEmpty && word == "help" && !onlyPositionals {
                     // `nhi help token register`
-                    let rest = argv[i...].filter { !$0.hasPrefix("-") }
+                    // The command words up to the first option (`nhi help token register --db x`).
+                    let rest = argv[i...].prefix { !$0.hasPrefix("-") }
                     return .help(Array(rest))
                 }
                 let next = path + [word]

@@ -30,7 +30,7 @@ public enum CLI {
             } else if path.isEmpty || !parser.children(of: path).isEmpty {
                 environment.stdout.write(Help.group(path, parser: parser))
             } else {
-                let error = NHIError.usage("no help for unknown command '\(path.joined(separator: " "))'")
+                let error = NHIError.usage("no help for unknown command '\(Validation.printable(path.joined(separator: " ")))'")
                 report(error, environment: environment, parser: parser)
                 return error.exitCode.rawValue
             }
@@ -51,7 +51,7 @@ public enum CLI {
                 var withHelp = nhiError
                 if withHelp.kind == .usage && withHelp.helpCommand == nil { withHelp.helpCommand = "nhi " + spec.name }
                 // A failed command leaves no new store file behind.
-                if let store = invocation.openedStore, store.createdFile { store.removeFiles() }
+                invocation.openedStore?.removeIfCreatedAndUnused()
                 report(withHelp, environment: environment, parser: parser)
                 return nhiError.exitCode.rawValue
             }

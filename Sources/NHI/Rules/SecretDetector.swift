@@ -15,16 +15,19 @@ public enum SecretDetector {
         public let tail: TailAlphabet
     }
 
-    public enum TailAlphabet: Sendable { case token, upperAlnum, any }
+    /// `alnum`: letters and digits (GitHub classic, legacy OpenAI, Stripe, npm, Hugging Face bodies), so an id
+    /// such as `sk-learn-batch-runner-prod` is not a key; `word`: plus `_`; `token`: plus `_` and `-`.
+    public enum TailAlphabet: Sendable { case alnum, word, token, upperAlnum, any }
 
-    /// Prefixes from published token formats (gitleaks rules, vendor docs; see Docs/references.md).
+    /// Prefixes from published token formats (gitleaks rules; Docs/references.md section 5). Minimum tails are
+    /// shorter than the real bodies, so a truncated or slightly altered key is still refused.
     public static let knownPrefixes: [KnownPrefix] = [
-        .init(prefix: "github_pat_", label: "GitHub fine-grained token", minimumTail: 22, tail: .token),
-        .init(prefix: "ghp_", label: "GitHub token", minimumTail: 30, tail: .token),
-        .init(prefix: "gho_", label: "GitHub OAuth token", minimumTail: 30, tail: .token),
-        .init(prefix: "ghu_", label: "GitHub user-to-server token", minimumTail: 30, tail: .token),
-        .init(prefix: "ghs_", label: "GitHub server-to-server token", minimumTail: 30, tail: .token),
-        .init(prefix: "ghr_", label: "GitHub refresh token", minimumTail: 30, tail: .token),
+        .init(prefix: "github_pat_", label: "GitHub fine-grained token", minimumTail: 22, tail: .word),
+        .init(prefix: "ghp_", label: "GitHub token", minimumTail: 30, tail: .alnum),
+        .init(prefix: "gho_", label: "GitHub OAuth token", minimumTail: 30, tail: .alnum),
+        .init(prefix: "ghu_", label: "GitHub user-to-server token", minimumTail: 30, tail: .alnum),
+        .init(prefix: "ghs_", label: "GitHub server-to-server token", minimumTail: 30, tail: .alnum),
+        .init(prefix: "ghr_", label: "GitHub refresh token", minimumTail: 30, tail: .alnum),
         .init(prefix: "glpat-", label: "GitLab token", minimumTail: 20, tail: .token),
         .init(prefix: "xoxb-", label: "Slack bot token", minimumTail: 10, tail: .token),
         .init(prefix: "xoxp-", label: "Slack user token", minimumTail: 10, tail: .token),
@@ -34,14 +37,16 @@ public enum SecretDetector {
         .init(prefix: "xapp-", label: "Slack app token", minimumTail: 10, tail: .token),
         .init(prefix: "sk-ant-", label: "Anthropic API key", minimumTail: 20, tail: .token),
         .init(prefix: "sk-proj-", label: "OpenAI project key", minimumTail: 20, tail: .token),
-        .init(prefix: "sk-", label: "OpenAI-style secret key", minimumTail: 20, tail: .token),
-        .init(prefix: "sk_live_", label: "Stripe secret key", minimumTail: 16, tail: .token),
-        .init(prefix: "rk_live_", label: "Stripe restricted key", minimumTail: 16, tail: .token),
+        .init(prefix: "sk-svcacct-", label: "OpenAI service account key", minimumTail: 20, tail: .token),
+        .init(prefix: "sk-admin-", label: "OpenAI admin key", minimumTail: 20, tail: .token),
+        .init(prefix: "sk-", label: "OpenAI-style secret key", minimumTail: 20, tail: .alnum),
+        .init(prefix: "sk_live_", label: "Stripe secret key", minimumTail: 16, tail: .alnum),
+        .init(prefix: "rk_live_", label: "Stripe restricted key", minimumTail: 16, tail: .alnum),
         .init(prefix: "AKIA", label: "AWS access key id", minimumTail: 16, tail: .upperAlnum),
         .init(prefix: "ASIA", label: "AWS temporary access key id", minimumTail: 16, tail: .upperAlnum),
         .init(prefix: "AIza", label: "Google API key", minimumTail: 35, tail: .token),
-        .init(prefix: "npm_", label: "npm token", minimumTail: 36, tail: .token),
-        .init(prefix: "hf_", label: "Hugging Face token", minimumTail: 30, tail: .token),
+        .init(prefix: "npm_", label: "npm token", minimumTail: 36, tail: .alnum),
+        .init(prefix: "hf_", label: "Hugging Face token", minimumTail: 30, tail: .alnum),
         .init(prefix: "-----BEGIN", label: "private key block", minimumTail: 0, tail: .any),
     ]
 
@@ -55,7 +60,7 @@ public enum SecretDetector {
         case highEntropy
         public var reason: String {
             switch self {
-            case .knownPrefix(let label): return "it contains what looks like a \(label)"
+            case .knownPrefix(let label): return "it contains what looks like a credential: \(label)"
             case .highEntropy: return "it contains a long high-entropy string"
             }
         }
@@ -75,7 +80,8 @@ public enum SecretDetector {
         (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 95
     }
 
-    /// A prefix counts at the start of the value or after a non-word character (`task-sk-...` is not `sk-`).
+    /// A prefix counts at the start of the value or after a non-word character (`task_sk-...` and `desk-...` are
+    /// not `sk-`; `token=sk-...` and `x sk-...` are).
     private static func matchesPrefix(_ known: KnownPrefix, in bytes: [UInt8]) -> Bool {
         let prefix = Array(known.prefix.utf8)
         guard bytes.count >= prefix.count else { return false }
@@ -99,6 +105,8 @@ public enum SecretDetector {
         switch alphabet {
         case .any: return true
         case .upperAlnum: return (b >= 48 && b <= 57) || (b >= 65 && b <= 90)
+        case .alnum: return isWordByte(b) && b != 95
+        case .word: return isWordByte(b)
         case .token: return isWordByte(b) || b == 45 /* - */
         }
     }

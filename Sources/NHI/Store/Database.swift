@@ -225,26 +225,21 @@ public final class Database {
     }
 
     /// A write transaction. BEGIN IMMEDIATE takes the write lock up front: a deferred transaction that later
-    /// upgrades can hit SQLITE_BUSY that no busy timeout cures. The first error is the one rethrown.
+    /// upgrades can hit SQLITE_BUSY that no busy timeout cures.
     public func writeTransaction<T>(_ body: () throws -> T) throws -> T {
         precondition(!inTransaction, "nested transaction")
-        try executeScript("BEGIN IMMEDIATE")
-        inTransaction = true
-        defer { inTransaction = false }
-        do {
-            let value = try body()
-            try executeScript("COMMIT")
-            return value
-        } catch {
-            try? executeScript("ROLLBACK")
-            throw error
-        }
+        return try transaction(begin: "BEGIN IMMEDIATE", body)
     }
 
     /// A read transaction, so a report sees one consistent snapshot.
     public func readTransaction<T>(_ body: () throws -> T) throws -> T {
         if inTransaction { return try body() }
-        try executeScript("BEGIN DEFERRED")
+        return try transaction(begin: "BEGIN DEFERRED", body)
+    }
+
+    /// Commits when `body` returns, rolls back when it throws; the first error is the one rethrown.
+    private func transaction<T>(begin: String, _ body: () throws -> T) throws -> T {
+        try executeScript(begin)
         inTransaction = true
         defer { inTransaction = false }
         do {

@@ -84,12 +84,15 @@ public final class Store {
 
     private func prepare(access: Access) throws {
         try db.executeScript("PRAGMA foreign_keys = ON")
-        let version = Int32(try db.scalar("PRAGMA user_version").int ?? 0)
+        // Version and table count in one statement, so both come from one snapshot: read separately, another
+        // process could finish creating the schema in between and the file would look foreign.
+        let state = try db.row("SELECT (SELECT user_version FROM pragma_user_version) AS version, (SELECT count(*) FROM sqlite_schema) AS tables")
+        let version = Int32(truncatingIfNeeded: state?.int("version") ?? 0)
+        let tables = state?.int("tables") ?? 0
         if version > Schema.currentVersion {
             throw NHIError.store("'\(path)' was written by a newer nhi (schema version \(version); this nhi knows up to \(Schema.currentVersion)); upgrade nhi")
         }
         if version == 0 {
-            let tables = try db.scalar("SELECT count(*) FROM sqlite_schema").int ?? 0
             if tables > 0 {
                 throw NHIError.store("'\(path)' is a SQLite file but not an nhi store")
             }
@@ -105,8 +108,9 @@ public final class Store {
 
     /// Applies each pending migration in its own immediate transaction together with the version bump,
     /// re-reading the version inside it so two processes opening an old file migrate it once.
-    func migrate() throws {
-        for migration in Schema.migrations {
+    /// `migrations` is a parameter only so tests can add a later step to an existing file.
+    func migrate(_ migrations: [(version: Int32, sql: String)] = Schema.migrations) throws {
+        for migration in migrations {
             try db.writeTransaction {
                 let current = Int32(try db.scalar("PRAGMA user_version").int ?? 0)
                 guard current < migration.version else { return }
@@ -116,10 +120,18 @@ public final class Store {
         }
     }
 
-    public var schemaVersion: Int32 { Int32((try? db.scalar("PRAGMA user_version").int) ?? 0) ?? 0 }
+    public var schemaVersion: Int32 { Int32(truncatingIfNeeded: (try? db.scalar("PRAGMA user_version").int) ?? 0) }
 
     /// Removes a file this process created (and its WAL companions): a failed command leaves no new store behind.
     public func removeFiles() { Store.removeFiles(path) }
+
+    /// After a failed command: removes the file this process created, unless another process has meanwhile
+    /// committed a write to it (every write appends an audit entry, so an empty log means nobody has).
+    public func removeIfCreatedAndUnused() {
+        guard createdFile else { return }
+        let entries = (try? db.scalar("SELECT count(*) FROM audit_log").int) ?? 0
+        if entries == 0 { removeFiles() }
+    }
 
     static func removeFiles(_ path: String) {
         for suffix in ["", "-wal", "-shm", "-journal"] { unlink(path + suffix) }

@@ -66,7 +66,7 @@ public enum Time {
     public static func parseDate(_ text: String, now: Instant, what: String) throws(NHIError) -> Instant {
         if let first = text.first, first == "+" || first == "-" {
             guard let amount = try? Duration.parse(String(text.dropFirst())) else {
-                throw .data("\(what): '\(text.prefix(40))' is not a date (use 2027-01-31, 2027-01-31T12:00:00Z or +30d)")
+                throw .data("\(what): '\(Validation.printable(text))' is not a date (use 2027-01-31, 2027-01-31T12:00:00Z or +30d)")
             }
             return first == "+" ? now + amount : now - amount
         }
@@ -75,7 +75,7 @@ public enum Time {
 
     /// ISO 8601: `YYYY-MM-DD`, optionally `THH:MM[:SS[.fraction]]` and `Z` or `±HH:MM` (UTC when absent).
     public static func parseAbsolute(_ text: String, what: String) throws(NHIError) -> Instant {
-        let bad = NHIError.data("\(what): '\(text.prefix(40))' is not a date (use 2027-01-31, 2027-01-31T12:00:00Z or +30d)")
+        let bad = NHIError.data("\(what): '\(Validation.printable(text))' is not a date (use 2027-01-31, 2027-01-31T12:00:00Z or +30d)")
         let b = Array(text.utf8)
         var i = 0
         func number(_ width: Int) -> Int64? {
@@ -136,7 +136,7 @@ public enum Duration {
     static let units: [(suffix: Character, seconds: Int64)] = [("w", 604_800), ("d", 86_400), ("h", 3600), ("m", 60)]
 
     public static func parse(_ text: String) throws(NHIError) -> Int64 {
-        let bad = NHIError.data("'\(text.prefix(40))' is not a duration (use 30d, 12h, 2w or 90m)")
+        let bad = NHIError.data("'\(Validation.printable(text))' is not a duration (use 30d, 12h, 2w or 90m)")
         guard let unit = text.last, let factor = units.first(where: { $0.suffix == unit })?.seconds else { throw bad }
         let digits = text.dropLast()
         guard !digits.isEmpty, digits.count <= 7, digits.allSatisfy({ $0.isASCII && $0.isNumber }),

@@ -1,0 +1,178 @@
+import Foundation
+import Testing
+@testable import NHI
+
+@Suite struct StoreTests {
+    final class TempDir {
+        let path: String
+        init() {
+            path = FileManager.default.temporaryDirectory.appendingPathComponent("nhi-store-\(UUID().uuidString)").path
+            try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        }
+        deinit { try? FileManager.default.removeItem(atPath: path) }
+        func file(_ name: String) -> String { path + "/" + name }
+    }
+
+    func sqlite(_ path: String, _ sql: String) throws {
+        let db = try Database(path: path, mode: .readWriteCreate)
+        try db.executeScript(sql)
+    }
+
+    func expectError(_ kind: NHIError.Kind, _ body: () throws -> Void, containing text: String,
+                     sourceLocation: SourceLocation = #_sourceLocation) {
+        do {
+            try body()
+            Issue.record("no error", sourceLocation: sourceLocation)
+        } catch let error as NHIError {
+            #expect(error.kind == kind, sourceLocation: sourceLocation)
+            #expect(error.message.contains(text), "\(error.message)", sourceLocation: sourceLocation)
+        } catch {
+            Issue.record("unexpected \(error)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func aWriteOnAMissingFileCreatesTheCurrentSchemaWithMode0600AndWAL() throws {
+        let dir = TempDir()
+        let path = dir.file("nhi.db")
+        let store = try Store.open(path: path, access: .write)
+        #expect(store.createdFile)
+        #expect(store.schemaVersion == 1)
+        #expect(store.schemaVersion == Schema.currentVersion)
+        #expect(try store.db.scalar("PRAGMA journal_mode").text == "wal")
+        #expect(try store.db.scalar("PRAGMA foreign_keys").int == 1)
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        let tables = try store.db.rows("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").map { $0.string("name") }
+        #expect(tables == ["agents", "audit_log", "owners", "reviews", "tokens", "usage"])
+    }
+
+    @Test func migrationsAreNumberedInOrderFromOne() {
+        #expect(Schema.migrations.map(\.version) == Array(1...Int32(Schema.migrations.count)))
+    }
+
+    @Test func indexesForTheReportQueriesExist() throws {
+        let store = try Store.inMemory()
+        let indexes = Set(try store.db.rows("SELECT name FROM sqlite_schema WHERE type = 'index' AND name NOT LIKE 'sqlite_%'").map { $0.string("name") })
+        for name in ["tokens_by_owner", "tokens_by_agent", "tokens_by_expiry", "tokens_by_rotation_due", "tokens_by_review_due",
+                     "agents_by_owner", "audit_by_entity", "usage_by_token", "reviews_by_token"] {
+            #expect(indexes.contains(name), "\(name)")
+        }
+    }
+
+    @Test func aReadOnAMissingFileIsADataErrorAndCreatesNothing() {
+        let dir = TempDir()
+        let path = dir.file("missing.db")
+        expectError(.data, { _ = try Store.open(path: path, access: .read) }, containing: "no store at")
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test func anEmptyFileNeverReadsAsAnEmptyInventory() throws {
+        let dir = TempDir()
+        let path = dir.file("typo.db")
+        FileManager.default.createFile(atPath: path, contents: Data())
+        expectError(.data, { _ = try Store.open(path: path, access: .read) }, containing: "is empty, not an nhi store")
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int == 0)
+        // A write turns the empty file into a store.
+        let store = try Store.open(path: path, access: .write)
+        #expect(!store.createdFile)
+        #expect(store.schemaVersion == Schema.currentVersion)
+    }
+
+    @Test func aNewerVersionIsRefusedAndLeftAlone() throws {
+        let dir = TempDir()
+        let path = dir.file("newer.db")
+        try sqlite(path, "CREATE TABLE future (x); PRAGMA user_version = 99;")
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        for access in [Store.Access.read, .write] {
+            expectError(.store, { _ = try Store.open(path: path, access: access) }, containing: "newer nhi (schema version 99")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+    }
+
+    @Test func notADatabaseIsAStoreError() throws {
+        let dir = TempDir()
+        let path = dir.file("notes.db")
+        let text = String(repeating: "these are my notes, not a database\n", count: 200)
+        try text.write(toFile: path, atomically: false, encoding: .utf8)
+        for access in [Store.Access.read, .write] {
+            expectError(.store, { _ = try Store.open(path: path, access: access) }, containing: "not an nhi store")
+        }
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == text)
+    }
+
+    @Test func aForeignSQLiteFileIsRefused() throws {
+        let dir = TempDir()
+        let path = dir.file("other.db")
+        try sqlite(path, "CREATE TABLE contacts (name TEXT)")
+        expectError(.store, { _ = try Store.open(path: path, access: .write) }, containing: "not an nhi store")
+        let db = try Database(path: path, mode: .readWrite)
+        #expect(try db.scalar("PRAGMA user_version").int == 0)
+        #expect(try db.scalar("SELECT count(*) FROM sqlite_schema").int == 1)
+    }
+
+    @Test func aDirectoryIsNotAStore() {
+        let dir = TempDir()
+        expectError(.store, { _ = try Store.open(path: dir.path, access: .read) }, containing: "not a regular file")
+    }
+
+    @Test func anOlderFileIsMigratedForwardKeepingItsRows() throws {
+        let dir = TempDir()
+        let path = dir.file("old.db")
+        do {
+            let store = try Store.open(path: path, access: .write)
+            try store.db.execute("INSERT INTO owners (id, name, email, created_at, updated_at) VALUES ('alice', 'A', 'a@example.com', 0, 0)")
+        }
+        // A later nhi with one more migration opens the version-1 file.
+        let store = try Store.open(path: path, access: .write)
+        let next: [(version: Int32, sql: String)] = Schema.migrations + [(2, "ALTER TABLE owners ADD COLUMN phone TEXT")]
+        try store.migrate(next)
+        #expect(store.schemaVersion == 2)
+        #expect(try store.db.scalar("SELECT name FROM owners WHERE id = 'alice'").text == "A")
+        #expect(try store.db.scalar("SELECT count(*) FROM pragma_table_info('owners') WHERE name = 'phone'").int == 1)
+        // Running the migrations again changes nothing (each re-reads the version inside its transaction).
+        try store.migrate(next)
+        #expect(store.schemaVersion == 2)
+    }
+
+    @Test func aFailingMigrationLeavesTheVersionAndSchemaAsTheyWere() throws {
+        let dir = TempDir()
+        let path = dir.file("v1.db")
+        let store = try Store.open(path: path, access: .write)
+        let broken: [(version: Int32, sql: String)] = Schema.migrations + [(2, "CREATE TABLE added (x); CREATE TABLE owners (y)")]
+        #expect(throws: (any Error).self) { try store.migrate(broken) }
+        #expect(store.schemaVersion == 1)
+        #expect(try store.db.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'added'").int == 0)
+    }
+
+    @Test func aCreatedFileIsRemovedAfterAFailureUnlessAnotherProcessWroteToIt() throws {
+        let dir = TempDir()
+        let path = dir.file("nhi.db")
+        do {
+            let store = try Store.open(path: path, access: .write)
+            store.removeIfCreatedAndUnused()
+        }
+        #expect(!FileManager.default.fileExists(atPath: path))
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+
+        let creator = try Store.open(path: path, access: .write)
+        let other = try Store.open(path: path, access: .write)
+        #expect(!other.createdFile)
+        try other.db.writeTransaction {
+            try Registry.addOwner(other.db, Owner(id: "alice", name: "A", email: "a@example.com", team: nil, createdAt: 0, updatedAt: 0),
+                                  audit: AuditContext(actor: "t", command: "owner add", at: 0))
+        }
+        creator.removeIfCreatedAndUnused()
+        #expect(FileManager.default.fileExists(atPath: path))
+        other.removeIfCreatedAndUnused()
+        #expect(FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test func aStoreOpensAgainAndReads() throws {
+        let dir = TempDir()
+        let path = dir.file("nhi.db")
+        _ = try Store.open(path: path, access: .write)
+        let again = try Store.open(path: path, access: .read)
+        #expect(!again.createdFile)
+        #expect(try again.db.scalar("SELECT count(*) FROM tokens").int == 0)
+    }
+}
