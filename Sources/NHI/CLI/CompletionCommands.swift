@@ -4,17 +4,18 @@ public enum CompletionCommands {
 
     static let shells = ["bash", "zsh", "fish"]
 
+    /// How to load the script for this session, and where to save it for every session.
     static let howToLoad = [
-        "bash": "source <(nhi completion bash)",
-        "zsh": "autoload -U compinit && compinit; source <(nhi completion zsh)",
-        "fish": "nhi completion fish | source",
+        "bash": ("source <(nhi completion bash)", "nhi completion bash > /etc/bash_completion.d/nhi"),
+        "zsh": ("autoload -U compinit && compinit; source <(nhi completion zsh)", "nhi completion zsh > \"${fpath[1]}/_nhi\""),
+        "fish": ("nhi completion fish | source", "nhi completion fish > ~/.config/fish/completions/nhi.fish"),
     ]
 
     static var completion: [CommandSpec] {
         shells.map { shell in
             CommandSpec(["completion", shell], abstract: "Print the \(shell) completion script (commands, flags, formats, states).",
-                        discussion: "Completes command words, flags, and known values: each command's formats, enumerated flag values and state names.",
-                        examples: [howToLoad[shell]!]) { inv in
+                        discussion: "Completes command words, flags, and known values: each command's formats, enumerated flag values and state names. Load it in the current shell with: \(howToLoad[shell]!.0)",
+                        examples: [howToLoad[shell]!.1]) { inv in
                 inv.out.write(Completion.script(for: shell, commands: CLI.commands)!)
                 return .success
             }
