@@ -168,7 +168,7 @@ private func text(ofID id: String, in html: String) -> String? {
         let out = sandbox.path("report.html")
         try sandbox.ok(["report", "html", "--out", out])
         let page = try String(contentsOfFile: out, encoding: .utf8)
-        #expect(page.contains("<span class=\"badge bad\">FAILED</span> audit verify: 1 problems; the first: entry 2:"))
+        #expect(page.contains("<span class=\"badge bad\">FAILED</span> audit verify: 1 problem; the first: entry 2:"))
         try sandbox.ok(["report", "html", "--out", out, "--no-verify"])
         let unverified = try String(contentsOfFile: out, encoding: .utf8)
         #expect(unverified.contains("<span class=\"badge warn\">not verified</span> not verified (--no-verify); run nhi audit verify; 7 entries"))

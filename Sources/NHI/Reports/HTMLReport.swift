@@ -256,7 +256,7 @@ public struct HTMLReport {
         let result = try AuditVerifier.verify(db, problemLimit: 1)
         let detail = result.ok
             ? "audit verify: chain ok"
-            : "audit verify: \(result.problemCount) problems; the first: \(result.problems.first.map(\.description) ?? "?")"
+            : "audit verify: \(result.problemCount) \(result.problemCount == 1 ? "problem" : "problems"); the first: \(result.problems.first.map(\.description) ?? "?")"
         return AuditState(verified: result.ok, entries: result.entries, head: result.head, detail: detail)
     }
 
@@ -296,7 +296,7 @@ public struct HTMLReport {
         case .none: status = "not verified"; cls = "warn"
         }
         h.raw("<dt>Audit chain</dt><dd id=\"audit\"><span class=\"badge \(cls)\">\(status)</span> ")
-        h.raw("\(HTML.escape(audit.detail)); \(audit.entries) entries; head <code id=\"audit-head\">\(HTML.escape(audit.head))</code></dd>\n")
+        h.raw("\(HTML.escape(audit.detail)); \(audit.entries) \(audit.entries == 1 ? "entry" : "entries"); head <code id=\"audit-head\">\(HTML.escape(audit.head))</code></dd>\n")
         h.raw("</dl>\n</header>\n")
     }
 
