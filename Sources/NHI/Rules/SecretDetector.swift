@@ -58,10 +58,21 @@ public enum SecretDetector {
     public enum Finding: Sendable, Equatable {
         case knownPrefix(String)
         case highEntropy
+        /// Only from `inspect(_:underKey:)`: a value that passes the looser rule for secret-ish keys.
+        case secretKey
         public var reason: String {
             switch self {
             case .knownPrefix(let label): return "it contains what looks like a credential: \(label)"
             case .highEntropy: return "it contains a long high-entropy string"
+            case .secretKey: return "it is a credential-like value under a secret-ish name"
+            }
+        }
+        /// A short name for reports (`nhi scan` prints it as the detector).
+        public var detector: String {
+            switch self {
+            case .knownPrefix(let label): return label
+            case .highEntropy: return "high entropy"
+            case .secretKey: return "secret-ish name"
             }
         }
     }
@@ -154,5 +165,84 @@ public enum SecretDetector {
             else if !((b >= 48 && b <= 57) || ((b | 0x20) >= 97 && (b | 0x20) <= 102)) { return false }
         }
         return true
+    }
+
+    // MARK: Values under a name (nhi scan)
+
+    /// Names that hold credentials: an env var, header, flag or query parameter whose name (upper-cased, `-` and `.`
+    /// read as `_`) ends with one of these. After gitleaks' `mcp-server-credential` rule (Docs/references.md §5),
+    /// which anchors the word at the end of the name, so `GITHUB_TOKEN_PATH` or `PATH` are not secret-ish.
+    public static let secretNameSuffixes = ["TOKEN", "API_KEY", "APIKEY", "ACCESS_KEY", "SECRET_KEY", "PRIVATE_KEY",
+                                            "AUTH_KEY", "SECRET", "PASSWORD", "PASSWD", "BEARER", "CREDENTIAL",
+                                            "CREDENTIALS", "AUTHORIZATION", "COOKIE"]
+    /// Short words that count only as a whole name or after `_` (`DB_PASS`, `GH_PAT`, `X_AUTH`, but not `BYPASS`).
+    public static let secretNameWords = ["PAT", "PASS", "AUTH", "KEY"]
+
+    /// The looser rule's limits: at least this many characters, and no more than `secretKeyMaximumLength`.
+    public static let secretKeyMinimumLength = 8
+    public static let secretKeyMaximumLength = 4096
+
+    /// Whether `name` (an env var, header, flag without dashes, or query parameter) is a place credentials go.
+    public static func isSecretName(_ name: String) -> Bool {
+        var normal = ""
+        for scalar in name.unicodeScalars {
+            switch scalar {
+            case "-", ".", " ": normal.append("_")
+            case "a"..."z": normal.append(Character(Unicode.Scalar(scalar.value - 32)!))
+            default: normal.unicodeScalars.append(scalar)
+            }
+        }
+        while normal.hasPrefix("_") { normal.removeFirst() }
+        if secretNameSuffixes.contains(where: { normal.hasSuffix($0) }) { return true }
+        return secretNameWords.contains { normal == $0 || normal.hasSuffix("_" + $0) }
+    }
+
+    /// Template text left in example configs, never a live credential (`<YOUR_TOKEN>`, `your-api-key`, `xxxx`, `...`).
+    public static func isPlaceholder(_ value: String) -> Bool {
+        // Byte search over the ASCII-lowercased value: scan calls this for every value it sees.
+        let lower = value.utf8.map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }
+        if lower.isEmpty || lower.first == 60 /* < */ { return true }
+        return placeholderMarkers.contains { contains(lower, $0) }
+    }
+
+    static let placeholderMarkers: [[UInt8]] = ["your", "xxxx", "****", "changeme", "change_me", "placeholder", "replace",
+                                                "redacted", "example", "<", "..."].map { Array($0.utf8) }
+
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard needle.count <= haystack.count else { return false }
+        var i = 0
+        while i + needle.count <= haystack.count {
+            if haystack[i] == needle[0] {
+                var j = 1
+                while j < needle.count && haystack[i + j] == needle[j] { j += 1 }
+                if j == needle.count { return true }
+            }
+            i += 1
+        }
+        return false
+    }
+
+    /// The rule for a value found under `name`: a known prefix or high entropy anywhere counts, as for `inspect`;
+    /// under a secret-ish name (`isSecretName`) a looser rule also counts a single word of 8 to 4096 characters that
+    /// is not a placeholder, a path, a URL, a plain number, `true`/`false`, or letters only (a word of letters, `_`,
+    /// `.`, `-` is a setting such as `read-only`, as gitleaks' generic rule also drops it, unless it is a word of 16
+    /// or more characters, over 25% and under 75% of them capitals, with at least 3.5 bits of entropy per character). `wholeSlot` says the
+    /// place holds nothing but a credential (a URL's password, the rest of `Authorization: Bearer ...`): there a
+    /// letters-only word counts too.
+    public static func inspect(_ value: String, underName name: String, wholeSlot: Bool = false) -> Finding? {
+        if isPlaceholder(value) { return nil }
+        if let finding = inspect(value) { return finding }
+        guard isSecretName(name), value.utf8.count >= secretKeyMinimumLength, value.utf8.count <= secretKeyMaximumLength else { return nil }
+        let bytes = Array(value.utf8)
+        if bytes.contains(where: { $0 <= 32 || $0 == 127 }) { return nil }
+        if bytes[0] == 47 /* / */ || bytes[0] == 126 /* ~ */ || value.hasPrefix("./") || value.hasPrefix("../") || contains(bytes, Array("://".utf8)) { return nil }
+        if bytes.allSatisfy({ $0 >= 48 && $0 <= 57 }) { return nil }
+        let settingLike = bytes.allSatisfy { ($0 | 0x20) >= 97 && ($0 | 0x20) <= 122 || $0 == 95 || $0 == 46 || $0 == 45 }
+        if !settingLike || wholeSlot { return .secretKey }
+        // Letters only: a long random mix of cases is still a key (`qWeRtYuIoPaSdFgH`); CamelCase words
+        // (`ReadOnlyAccessToken`, about one capital in five) and settings are not.
+        let upper = bytes.reduce(0) { $0 + ($1 >= 65 && $1 <= 90 ? 1 : 0) }
+        let randomCase = upper * 4 > bytes.count && upper * 4 < bytes.count * 3
+        return randomCase && bytes.count >= 16 && shannonEntropy(bytes) >= 3.5 ? .secretKey : nil
     }
 }
