@@ -42,3 +42,29 @@ import Testing
         #expect(text.contains("imported 3 usage records for 1 token"))
     }
 }
+
+@Suite struct ScanProgressTests {
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "script(1) is not installed: no pseudo-terminal to test with"))
+    func scanShowsFilesOnATerminalAndNothingInAPipe() throws {
+        let sandbox = Sandbox()
+        let dir = sandbox.path("configs")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for i in 0..<3 {
+            try FileManager.default.createDirectory(atPath: "\(dir)/p\(i)", withIntermediateDirectories: true)
+            try #"{"mcpServers": {"s": {"command": "x", "env": {"TOKEN": "${TOKEN}"}}}}"#
+                .write(toFile: "\(dir)/p\(i)/.mcp.json", atomically: true, encoding: .utf8)
+        }
+        let piped = try sandbox.run(["scan", dir])
+        #expect(!piped.err.contains("scan: 3 files"))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", "'\(NHIBinary.path)' --db '\(sandbox.db)' scan '\(dir)'", "/dev/null"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(text.contains("\r\u{1B}[Kscan: 3 files ("), "\(text.debugDescription)")
+    }
+}

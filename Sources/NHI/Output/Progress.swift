@@ -56,6 +56,13 @@ public final class Progress {
         draw(now: clock(), final: true)
     }
 
+    /// Erases the progress line so a message can be printed on stderr; the next tick draws it again.
+    public func clear() {
+        guard enabled, !finished else { return }
+        sink.write("\r\u{1B}[K")
+        sink.flush()
+    }
+
     /// "importing: 12,345 records (8,230/s, 1.5s)".
     public func line(now: Double) -> String {
         let elapsed = max(now - start, 0)
