@@ -144,7 +144,10 @@ public struct Token: Sendable, Equatable {
         JSON.object(JSONObject(labels.sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) })).serialized()
     }
 
-    public var record: JSONObject {
+    public var record: JSONObject { fields(withLastUse: true) }
+
+    /// The record's fields in order; `snapshot` leaves `last_used_at` out without building and then removing it.
+    func fields(withLastUse: Bool) -> JSONObject {
         var object: JSONObject = [
             "kind": "token", "id": .string(id), "owner": .string(ownerID), "purpose": .string(purpose),
             "system": .string(system), "agent": .string(agentID),
@@ -162,7 +165,7 @@ public struct Token: Sendable, Equatable {
         object["status"] = .string(status)
         object["revoked_at"] = JSON.instant(revokedAt)
         object["revoke_reason"] = revokeReason.map(JSON.string) ?? .null
-        object["last_used_at"] = JSON.instant(lastUsedAt)
+        if withLastUse { object["last_used_at"] = JSON.instant(lastUsedAt) }
         object["created_at"] = JSON.instant(createdAt)
         object["updated_at"] = JSON.instant(updatedAt)
         return object
@@ -170,11 +173,7 @@ public struct Token: Sendable, Equatable {
 
     /// What the audit log keeps: every stored column except `last_used_at`, which usage records move without an
     /// audit entry each (usage has its own log).
-    public var snapshot: JSON {
-        var object = record
-        object["last_used_at"] = nil
-        return .object(object)
-    }
+    public var snapshot: JSON { .object(fields(withLastUse: false)) }
 }
 
 extension JSON {

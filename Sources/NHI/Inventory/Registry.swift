@@ -77,12 +77,18 @@ public enum Registry {
     // MARK: Owners and agents
 
     public static func addOwner(_ db: Database, _ owner: Owner, audit: AuditContext) throws {
+        var head = try AuditLog.head(db)
+        try addOwner(db, owner, audit: audit, head: &head)
+    }
+
+    /// Adds an owner, chaining its audit entry on `head` (bulk writes read the head once).
+    public static func addOwner(_ db: Database, _ owner: Owner, audit: AuditContext, head: inout AuditLog.Head) throws {
         if try self.owner(db, owner.id) != nil {
-            throw NHIError.data("owner '\(owner.id)' already exists (see: nhi owner show \(owner.id))")
+            throw NHIError.data("owner '\(owner.id)' already exists (see: nhi owner show \(owner.id))").on("id")
         }
         try insert(db, owner)
         try AuditLog.append(db, audit, action: "owner.add", entityKind: "owner", entityID: owner.id,
-                            before: nil, after: owner.snapshot)
+                            before: nil, after: owner.snapshot, head: &head)
     }
 
     static func insert(_ db: Database, _ owner: Owner) throws {
@@ -94,16 +100,25 @@ public enum Registry {
     }
 
     public static func addAgent(_ db: Database, _ agent: Agent, audit: AuditContext) throws {
+        var head = try AuditLog.head(db)
+        try addAgent(db, agent, audit: audit, head: &head)
+    }
+
+    /// Adds an agent. `asRecorded` (import) records an existing fact: an agent of a departed owner may be
+    /// recorded as it is, where a new binding (`agent add`) needs an active owner.
+    public static func addAgent(_ db: Database, _ agent: Agent, audit: AuditContext, head: inout AuditLog.Head,
+                                asRecorded: Bool = false) throws {
         if try self.agent(db, agent.id) != nil {
-            throw NHIError.data("agent '\(agent.id)' already exists (see: nhi agent show \(agent.id))")
+            throw NHIError.data("agent '\(agent.id)' already exists (see: nhi agent show \(agent.id))").on("id")
         }
-        let owner = try requireOwner(db, agent.ownerID)
-        if owner.status != "active" {
-            throw NHIError.data("owner '\(owner.id)' has departed; bind the agent to an active owner")
+        let owner: Owner
+        do { owner = try requireOwner(db, agent.ownerID) } catch let error as NHIError { throw error.on("owner") }
+        if owner.status != "active" && !asRecorded {
+            throw NHIError.data("owner '\(owner.id)' has departed; bind the agent to an active owner").on("owner")
         }
         try insert(db, agent)
         try AuditLog.append(db, audit, action: "agent.add", entityKind: "agent", entityID: agent.id,
-                            before: nil, after: agent.snapshot)
+                            before: nil, after: agent.snapshot, head: &head)
     }
 
     static func insert(_ db: Database, _ agent: Agent) throws {
@@ -116,21 +131,37 @@ public enum Registry {
 
     /// Writes an owner's changed state and its audit entry.
     public static func save(_ db: Database, _ owner: Owner, before: Owner, action: String, audit: AuditContext) throws {
+        var head = try AuditLog.head(db)
+        try save(db, owner, before: before, action: action, audit: audit, head: &head)
+    }
+
+    public static func save(_ db: Database, _ owner: Owner, before: Owner, action: String, audit: AuditContext,
+                            head: inout AuditLog.Head) throws {
         try db.execute("""
             UPDATE owners SET name = ?, email = ?, team = ?, status = ?, departed_at = ?, updated_at = ? WHERE id = ?
             """, [.text(owner.name), .text(owner.email), owner.team.sql, .text(owner.status), owner.departedAt.sql,
                   .int(owner.updatedAt), .text(owner.id)])
         try AuditLog.append(db, audit, action: action, entityKind: "owner", entityID: owner.id,
-                            before: before.snapshot, after: owner.snapshot)
+                            before: before.snapshot, after: owner.snapshot, head: &head)
     }
 
     public static func save(_ db: Database, _ agent: Agent, before: Agent, action: String, audit: AuditContext) throws {
+        var head = try AuditLog.head(db)
+        try save(db, agent, before: before, action: action, audit: audit, head: &head)
+    }
+
+    /// Writes an agent's changed state; its owner must exist (import may move an agent to another owner).
+    public static func save(_ db: Database, _ agent: Agent, before: Agent, action: String, audit: AuditContext,
+                            head: inout AuditLog.Head) throws {
+        if agent.ownerID != before.ownerID {
+            do { _ = try requireOwner(db, agent.ownerID) } catch let error as NHIError { throw error.on("owner") }
+        }
         try db.execute("""
             UPDATE agents SET system = ?, owner_id = ?, status = ?, decommissioned_at = ?, updated_at = ? WHERE id = ?
             """, [.text(agent.system), .text(agent.ownerID), .text(agent.status), agent.decommissionedAt.sql,
                   .int(agent.updatedAt), .text(agent.id)])
         try AuditLog.append(db, audit, action: action, entityKind: "agent", entityID: agent.id,
-                            before: before.snapshot, after: agent.snapshot)
+                            before: before.snapshot, after: agent.snapshot, head: &head)
     }
 
     // MARK: Tokens
@@ -138,33 +169,43 @@ public enum Registry {
     /// Checks what a token refers to and what it must not collide with.
     /// Owner and agent must be active when a token is registered or moved to them; an existing orphaned token
     /// can still be changed (e.g. relabelled or revoked) without first fixing its owner.
-    static func checkReferences(_ db: Database, _ token: Token, before: Token?) throws {
-        let owner = try requireOwner(db, token.ownerID)
-        if owner.status != "active" && token.status == "active" && token.ownerID != before?.ownerID {
-            throw NHIError.data("owner '\(owner.id)' has departed; an active token needs an active owner")
+    /// `asRecorded` (import) records existing facts, so an active token of a departed owner or decommissioned agent
+    /// is recorded as it is (and then reported as orphaned) instead of being refused.
+    static func checkReferences(_ db: Database, _ token: Token, before: Token?, asRecorded: Bool = false) throws {
+        let owner: Owner
+        do { owner = try requireOwner(db, token.ownerID) } catch let error as NHIError { throw error.on("owner") }
+        if owner.status != "active" && token.status == "active" && token.ownerID != before?.ownerID && !asRecorded {
+            throw NHIError.data("owner '\(owner.id)' has departed; an active token needs an active owner").on("owner")
         }
-        let agent = try requireAgent(db, token.agentID)
-        if agent.status != "active" && token.status == "active" && token.agentID != before?.agentID {
-            throw NHIError.data("agent '\(agent.id)' is decommissioned; an active token needs an active agent")
+        let agent: Agent
+        do { agent = try requireAgent(db, token.agentID) } catch let error as NHIError { throw error.on("agent") }
+        if agent.status != "active" && token.status == "active" && token.agentID != before?.agentID && !asRecorded {
+            throw NHIError.data("agent '\(agent.id)' is decommissioned; an active token needs an active agent").on("agent")
         }
         if let expires = token.expiresAt, expires <= token.issuedAt {
-            throw NHIError.data("--expires (\(Time.iso(expires))) must be after the issue time (\(Time.iso(token.issuedAt)))")
+            throw NHIError.data("--expires (\(Time.iso(expires))) must be after the issue time (\(Time.iso(token.issuedAt)))").on("expires_at")
         }
         if let fingerprint = token.fingerprint,
            let other = try db.scalar("SELECT id FROM tokens WHERE fingerprint = ? AND id <> ?",
                                      [.text(fingerprint), .text(token.id)]).text {
-            throw NHIError.data("this secret is already registered as token '\(other)': one credential must not be shared between tokens (OWASP NHI9, NHI reuse)")
+            throw NHIError.data("this secret is already registered as token '\(other)': one credential must not be shared between tokens (OWASP NHI9, NHI reuse)").on("fingerprint")
         }
     }
 
     public static func register(_ db: Database, _ token: Token, audit: AuditContext) throws {
+        var head = try AuditLog.head(db)
+        try register(db, token, audit: audit, head: &head)
+    }
+
+    public static func register(_ db: Database, _ token: Token, audit: AuditContext, head: inout AuditLog.Head,
+                                asRecorded: Bool = false) throws {
         if try self.token(db, token.id) != nil {
-            throw NHIError.data("token '\(token.id)' already exists (change it with: nhi token update \(token.id) ...)")
+            throw NHIError.data("token '\(token.id)' already exists (change it with: nhi token update \(token.id) ...)").on("id")
         }
-        try checkReferences(db, token, before: nil)
+        try checkReferences(db, token, before: nil, asRecorded: asRecorded)
         try insert(db, token)
         try AuditLog.append(db, audit, action: "token.register", entityKind: "token", entityID: token.id,
-                            before: nil, after: token.snapshot)
+                            before: nil, after: token.snapshot, head: &head)
     }
 
     static func insert(_ db: Database, _ token: Token) throws {
@@ -186,7 +227,13 @@ public enum Registry {
 
     /// Writes a token's changed state (after checking it) and its audit entry.
     public static func save(_ db: Database, _ token: Token, before: Token, action: String, audit: AuditContext) throws {
-        try checkReferences(db, token, before: before)
+        var head = try AuditLog.head(db)
+        try save(db, token, before: before, action: action, audit: audit, head: &head)
+    }
+
+    public static func save(_ db: Database, _ token: Token, before: Token, action: String, audit: AuditContext,
+                            head: inout AuditLog.Head, asRecorded: Bool = false) throws {
+        try checkReferences(db, token, before: before, asRecorded: asRecorded)
         try db.execute("""
             UPDATE tokens SET owner_id = ?2, purpose = ?3, system = ?4, agent_id = ?5, environment = ?6, scopes = ?7,
                 issued_at = ?8, expires_at = ?9, rotate_every = ?10, last_rotated_at = ?11, review_every = ?12,
@@ -195,6 +242,6 @@ public enum Registry {
             WHERE id = ?1
             """, values(token))
         try AuditLog.append(db, audit, action: action, entityKind: "token", entityID: token.id,
-                            before: before.snapshot, after: token.snapshot)
+                            before: before.snapshot, after: token.snapshot, head: &head)
     }
 }

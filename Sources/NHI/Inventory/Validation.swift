@@ -37,7 +37,8 @@ public enum Validation {
     /// Free text: non-empty after trimming, bounded, no control characters, not secret-looking.
     public static func text(_ value: String, field: String, limit: Int) throws(NHIError) -> String {
         guard !value.isEmpty, value.contains(where: { !$0.isWhitespace }) else { throw .data("\(field) must not be empty") }
-        guard value.count <= limit else { throw .data("\(field) is longer than \(limit) characters") }
+        // utf8.count bounds the character count, so the costlier grapheme count runs only for long values.
+        guard value.utf8.count <= limit || value.count <= limit else { throw .data("\(field) is longer than \(limit) characters") }
         if value.unicodeScalars.contains(where: isControl) {
             throw .data("\(field) contains a control character (newlines, tabs and escapes are not allowed)")
         }

@@ -13,6 +13,16 @@ public enum SecretDetector {
         public let minimumTail: Int
         /// The characters a credential body is made of after the prefix.
         public let tail: TailAlphabet
+        /// The prefix's UTF-8 bytes, kept so matching (on every validated value) allocates nothing.
+        let bytes: [UInt8]
+
+        public init(prefix: String, label: String, minimumTail: Int, tail: TailAlphabet) {
+            self.prefix = prefix
+            self.label = label
+            self.minimumTail = minimumTail
+            self.tail = tail
+            self.bytes = Array(prefix.utf8)
+        }
     }
 
     /// `alnum`: letters and digits (GitHub classic, legacy OpenAI, Stripe, npm, Hugging Face bodies), so an id
@@ -94,11 +104,13 @@ public enum SecretDetector {
     /// A prefix counts at the start of the value or after a non-word character (`task_sk-...` and `desk-...` are
     /// not `sk-`; `token=sk-...` and `x sk-...` are).
     private static func matchesPrefix(_ known: KnownPrefix, in bytes: [UInt8]) -> Bool {
-        let prefix = Array(known.prefix.utf8)
+        let prefix = known.bytes
         guard bytes.count >= prefix.count else { return false }
+        let first = prefix[0]
         var start = 0
         while start + prefix.count <= bytes.count {
-            if (start == 0 || !isWordByte(bytes[start - 1])) && bytes[start..<(start + prefix.count)].elementsEqual(prefix) {
+            if bytes[start] == first && (start == 0 || !isWordByte(bytes[start - 1]))
+                && bytes[start..<(start + prefix.count)].elementsEqual(prefix) {
                 var tail = 0
                 var i = start + prefix.count
                 while i < bytes.count, tail < known.minimumTail, inTail(bytes[i], known.tail) {

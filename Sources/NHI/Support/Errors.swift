@@ -20,6 +20,8 @@ public struct NHIError: Error, CustomStringConvertible, Sendable, Equatable {
     public var helpCommand: String?
     /// Extra lines printed after the message (e.g. every bad row of an import).
     public var details: [String] = []
+    /// The input field or column the error is about, when one is (import reports it per row).
+    public var field: String?
 
     public init(_ kind: Kind, _ message: String, helpCommand: String? = nil, details: [String] = []) {
         self.kind = kind
@@ -35,6 +37,13 @@ public struct NHIError: Error, CustomStringConvertible, Sendable, Equatable {
         NHIError(.data, message, details: details)
     }
     public static func store(_ message: String) -> NHIError { NHIError(.store, message) }
+
+    /// The same error, marked as being about `field`.
+    public func on(_ field: String) -> NHIError {
+        var copy = self
+        copy.field = field
+        return copy
+    }
 
     public var exitCode: ExitCode {
         switch kind {

@@ -51,7 +51,23 @@ public enum Time {
         let days = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
         let secs = t - days * 86_400
         let (y, m, d) = civilFromDays(days)
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secs / 3600, 2)):\(pad(secs / 60 % 60, 2)):\(pad(secs % 60, 2))Z"
+        guard (0...9999).contains(y) else {
+            return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secs / 3600, 2)):\(pad(secs / 60 % 60, 2)):\(pad(secs % 60, 2))Z"
+        }
+        // Written as bytes: exports and audit entries format several instants per record.
+        return String(unsafeUninitializedCapacity: 20) { buffer in
+            func put(_ value: Int64, _ width: Int, at offset: Int) {
+                var v = value
+                for i in stride(from: offset + width - 1, through: offset, by: -1) {
+                    buffer[i] = UInt8(48 + v % 10)
+                    v /= 10
+                }
+            }
+            put(y, 4, at: 0); buffer[4] = 45; put(m, 2, at: 5); buffer[7] = 45; put(d, 2, at: 8); buffer[10] = 84
+            put(secs / 3600, 2, at: 11); buffer[13] = 58; put(secs / 60 % 60, 2, at: 14); buffer[16] = 58
+            put(secs % 60, 2, at: 17); buffer[19] = 90
+            return 20
+        }
     }
 
     /// `2027-01-31`: how tables show an instant (the day is what a reader scans for).
