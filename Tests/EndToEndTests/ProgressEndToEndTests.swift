@@ -68,3 +68,31 @@ import Testing
         #expect(text.contains("\r\u{1B}[Kscan: 3 files ("), "\(text.debugDescription)")
     }
 }
+
+@Suite struct ImportProgressTests {
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "script(1) is not installed: no pseudo-terminal to test with"))
+    func importShowsRecordsOnATerminalAndNothingInAPipe() throws {
+        let sandbox = Sandbox()
+        try sandbox.seedBasics()
+        #expect(try sandbox.register("gh-1").code == 0)
+        let file = sandbox.path("inventory.ndjson")
+        try sandbox.ok(["export", "--format", "ndjson"]).out.write(toFile: file, atomically: true, encoding: .utf8)
+        let piped = try sandbox.run(["import", file, "--db", sandbox.path("copy.db")])
+        #expect(piped.code == 0, "\(piped.err)")
+        #expect(piped.err == "")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", "'\(NHIBinary.path)' --db '\(sandbox.path("tty.db"))' import '\(file)'", "/dev/null"]
+        var env = ProcessInfo.processInfo.environment
+        env.merge(sandbox.environment) { $1 }
+        process.environment = env
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(text.contains("\r\u{1B}[Kimport: 4 records ("), "\(text.debugDescription)")
+    }
+}
