@@ -174,6 +174,21 @@ private func text(ofID id: String, in html: String) -> String? {
         #expect(unverified.contains("<span class=\"badge warn\">not verified</span> not verified (--no-verify); run nhi audit verify; 7 entries"))
     }
 
+    @Test func policyViolationsAreFindingsWithTheirControls() throws {
+        let sandbox = try seeded()
+        let policy = sandbox.path("policy.json")
+        try #"{"version": 1, "defaults": {"forbid_no_expiry": true}}"#.write(toFile: policy, atomically: true, encoding: .utf8)
+        let out = sandbox.path("report.html")
+        let result = try sandbox.ok(["report", "html", "--out", out, "--policy", policy, "--as-of", "2026-06-01"])
+        #expect(result.out.contains(": 6 findings on 2 of 3 active tokens"))
+        let page = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(page.contains("<td>t-never</td><td>mallory</td><td>slack</td><td>mbot</td><td><span class=\"st s-policy-violation\">policy-violation</span></td>"))
+        #expect(page.contains("id=\"count-policy-violation\"><div class=\"n\">1</div>"))
+        let controls = try jsonArray(try sandbox.ok(["report", "controls", "--format", "json", "--policy", policy, "--as-of", "2026-06-01"]).out)
+        #expect(controls.first { $0["control"] as? String == "GOVERN" }?["failing_tokens"] as? Int == 1)
+        #expect(controls.first { $0["control"] as? String == "PR.AA-05" }?["failing_tokens"] as? Int == 2)
+    }
+
     @Test func badInvocationsWriteNothing() throws {
         let sandbox = try seeded()
         let before = try sandbox.contentHash()
