@@ -53,6 +53,11 @@ BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR  = $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR = $(PREFIX)/share/fish/vendor_completions.d
 
+# nhi against the sqlite3 CLI on generated stores of 10k, 100k and 1M tokens (BENCH_SIZES=10000,100000 for a
+# quicker run); the table goes to bench-results/bench-<date>.md. About 10-15 minutes with 1M.
+bench: release
+	NHI=$(CURDIR)/$(RELEASE_BIN) python3 scripts/bench.py
+
 # The reliability suite (not part of `make test`): concurrency, kill -9 during import, fuzz. Under 5 minutes.
 stress: release
 	NHI=$(CURDIR)/$(RELEASE_BIN) python3 scripts/stress.py

@@ -6,6 +6,9 @@ tokens and a little usage are then bulk-inserted with the sqlite3 module. The bu
 (the audit log records commands, and these rows were not made by commands); everything else is as nhi writes it.
 
     python3 scripts/gen-inventory.py --tokens 100000 --db /tmp/nhi-100k.db --nhi .build/release/nhi
+
+This is the one data generator of the benchmarks (`make bench`). --import-csv also writes the same inventory as an
+import file in nhi's export shape (through `nhi export`), so `nhi import` and sqlite3's `.import` load the same data.
 """
 import argparse
 import datetime as dt
@@ -26,6 +29,7 @@ def main():
     ap.add_argument("--nhi", default=".build/release/nhi", help="the nhi binary that creates the schema")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--as-of", default="2026-06-01", help="the 'now' the mix of states is built around")
+    ap.add_argument("--import-csv", help="also write the inventory to this file in nhi's export (= import) CSV shape")
     args = ap.parse_args()
 
     if os.path.exists(args.db):
@@ -116,6 +120,9 @@ def main():
     db.execute("ANALYZE")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
+    if args.import_csv:
+        with open(args.import_csv, "wb") as out:
+            subprocess.run([args.nhi, "--db", args.db, "export", "--format", "csv"], check=True, env=env, stdout=out)
     print(f"wrote {args.db}: {n_owners} owners, {n_agents} agents, {args.tokens} tokens, {len(usage)} usage records "
           f"(states built around {args.as_of})")
 

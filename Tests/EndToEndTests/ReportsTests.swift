@@ -417,3 +417,21 @@ final class JUnitCollector: NSObject, XMLParserDelegate {
         }
     }
 }
+
+/// `NHI_TRACE_SQL` (used by `make bench` to replay nhi's exact SQL in the sqlite3 CLI).
+@Suite("SQL trace")
+struct SQLTraceTests {
+    @Test("NHI_TRACE_SQL appends each statement with its bound values written in; unset, nothing is written")
+    func traceFile() throws {
+        let s = Sandbox()
+        #expect(try s.run(["owner", "add", "alice", "--name", "Alice", "--email", "alice@example.com"]).code == 0)
+        let trace = s.path("trace.sql")
+        let r = try s.run(["owner", "show", "alice"], env: ["NHI_TRACE_SQL": trace])
+        #expect(r.code == 0)
+        let text = try String(contentsOfFile: trace, encoding: .utf8)
+        #expect(text.contains("SELECT * FROM owners WHERE id = 'alice';\n"))
+        #expect(text.contains("PRAGMA foreign_keys = ON;\n"))
+        #expect(try s.run(["owner", "show", "alice"]).code == 0)
+        #expect(try String(contentsOfFile: trace, encoding: .utf8) == text)
+    }
+}

@@ -36,7 +36,7 @@ import Testing
         let path = dir.file("nhi.db")
         let store = try Store.open(path: path, access: .write)
         #expect(store.createdFile)
-        #expect(store.schemaVersion == 1)
+        #expect(store.schemaVersion == 2)
         #expect(store.schemaVersion == Schema.currentVersion)
         #expect(try store.db.scalar("PRAGMA journal_mode").text == "wal")
         #expect(try store.db.scalar("PRAGMA foreign_keys").int == 1)
@@ -122,25 +122,25 @@ import Testing
             let store = try Store.open(path: path, access: .write)
             try store.db.execute("INSERT INTO owners (id, name, email, created_at, updated_at) VALUES ('alice', 'A', 'a@example.com', 0, 0)")
         }
-        // A later nhi with one more migration opens the version-1 file.
+        // A later nhi with one more migration opens the version-2 file.
         let store = try Store.open(path: path, access: .write)
-        let next: [(version: Int32, sql: String)] = Schema.migrations + [(2, "ALTER TABLE owners ADD COLUMN phone TEXT")]
+        let next: [(version: Int32, sql: String)] = Schema.migrations + [(3, "ALTER TABLE owners ADD COLUMN phone TEXT")]
         try store.migrate(next)
-        #expect(store.schemaVersion == 2)
+        #expect(store.schemaVersion == 3)
         #expect(try store.db.scalar("SELECT name FROM owners WHERE id = 'alice'").text == "A")
         #expect(try store.db.scalar("SELECT count(*) FROM pragma_table_info('owners') WHERE name = 'phone'").int == 1)
         // Running the migrations again changes nothing (each re-reads the version inside its transaction).
         try store.migrate(next)
-        #expect(store.schemaVersion == 2)
+        #expect(store.schemaVersion == 3)
     }
 
     @Test func aFailingMigrationLeavesTheVersionAndSchemaAsTheyWere() throws {
         let dir = TempDir()
         let path = dir.file("v1.db")
         let store = try Store.open(path: path, access: .write)
-        let broken: [(version: Int32, sql: String)] = Schema.migrations + [(2, "CREATE TABLE added (x); CREATE TABLE owners (y)")]
+        let broken: [(version: Int32, sql: String)] = Schema.migrations + [(3, "CREATE TABLE added (x); CREATE TABLE owners (y)")]
         #expect(throws: (any Error).self) { try store.migrate(broken) }
-        #expect(store.schemaVersion == 1)
+        #expect(store.schemaVersion == 2)
         #expect(try store.db.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'added'").int == 0)
     }
 

@@ -31,7 +31,8 @@ public enum CheckCommands {
             if try Registry.tokenCount(db) == 0 && !inv.flag("allow-empty") {
                 throw NHIError.data("the store '\(inv.dbPath)' has no tokens: nothing was checked, so this is not a pass (is --db right? give --allow-empty to pass on an empty inventory)")
             }
-            return try Check.run(db, asOf: asOf, failOn: failOn, maxUnused: maxUnused, policy: policy)
+            return try Check.run(db, asOf: asOf, failOn: failOn, maxUnused: maxUnused, policy: policy,
+                                 listActiveTokens: inv.format == "junit")
         }
         switch inv.format {
         case "json": CheckOutput.json(result, sink: inv.out)

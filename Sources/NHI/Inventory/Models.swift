@@ -133,6 +133,7 @@ public struct Token: Sendable, Equatable {
     }
 
     static func decodeLabels(_ text: String) -> [String: String] {
+        if text.isEmpty || text == "{}" { return [:] }
         guard let object = (try? JSONParser.parse(text))?.objectValue else { return [:] }
         var labels: [String: String] = [:]
         for key in object.keys { labels[key] = object[key]?.stringValue ?? "" }

@@ -5,7 +5,7 @@ public enum CheckOutput {
 
     public static func text(_ result: Check.Result, sink: OutputSink) {
         let failures = result.failures, warnings = result.warnings
-        sink.line("nhi check as of \(Time.iso(result.asOf)): \(result.activeTokens.count) active tokens (\(result.totalTokens) in the store); failing on \(result.failOn.isEmpty ? "nothing" : result.failOn.joined(separator: ", "))")
+        sink.line("nhi check as of \(Time.iso(result.asOf)): \(result.activeCount) active tokens (\(result.totalTokens) in the store); failing on \(result.failOn.isEmpty ? "nothing" : result.failOn.joined(separator: ", "))")
         let shown = failures + warnings.prefix(listedWarnings)
         let kindWidth = shown.map(\.kind.count).max() ?? 0, tokenWidth = shown.map(\.tokenID.count).max() ?? 0
         func line(_ label: String, _ f: Check.Finding) {
@@ -54,7 +54,7 @@ public enum CheckOutput {
         let head: JSONObject = [
             "as_of": .string(Time.iso(result.asOf)), "passed": .bool(result.passed),
             "fail_on": .array(result.failOn.map(JSON.string)), "max_unused": .string(Duration.format(result.maxUnused)),
-            "tokens": .int(result.totalTokens), "active_tokens": .int(Int64(result.activeTokens.count)),
+            "tokens": .int(result.totalTokens), "active_tokens": .int(result.activeCount),
             "failures": .int(Int64(result.failures.count)), "warnings": .int(Int64(result.warnings.count)),
             "failure_counts": counts(.failure), "warning_counts": counts(.warning),
         ]

@@ -50,7 +50,7 @@ public final class RecordWriter {
             if tableRows.isEmpty, let emptyMessage {
                 sink.line(emptyMessage)
             } else {
-                sink.write(Render.table(headers: columns.map(\.header), rows: tableRows, colour: colour))
+                Render.table(headers: columns.map(\.header), rows: tableRows, colour: colour) { sink.write($0) }
             }
         }
     }
@@ -74,21 +74,34 @@ public enum Render {
     }
 
     public static func table(headers: [String], rows: [[String]], colour: Bool) -> String {
-        var widths = headers.map(\.count)
-        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
-        func line(_ cells: [String]) -> String {
+        var out = ""
+        table(headers: headers, rows: rows, colour: colour) { out += $0 }
+        return out
+    }
+
+    /// The table line by line (a report of a million tokens is written out as it is formatted, never held as one
+    /// string besides its rows).
+    public static func table(headers: [String], rows: [[String]], colour: Bool, emit: (String) -> Void) {
+        var widths = headers.map(width)
+        // Each cell's width is computed once (counting characters is a walk over the string).
+        let cellWidths = rows.map { row in row.map(width) }
+        for row in cellWidths { for (i, w) in row.enumerated() { widths[i] = max(widths[i], w) } }
+        func line(_ cells: [String], _ cellWidth: [Int]) -> String {
             var text = ""
-            for (i, cell) in cells.enumerated() {
-                if i == cells.count - 1 { text += cell } else {
-                    text += cell + String(repeating: " ", count: widths[i] - cell.count + 2)
-                }
+            for i in cells.indices {
+                text += cells[i]
+                if i < cells.count - 1 { text += String(repeating: " ", count: widths[i] - cellWidth[i] + 2) }
             }
             return text
         }
-        let header = line(headers)
-        var out = (colour ? "\u{1B}[1m" + header + "\u{1B}[0m" : header) + "\n"
-        for row in rows { out += line(row) + "\n" }
-        return out
+        let header = line(headers, headers.map(width))
+        emit((colour ? "\u{1B}[1m" + header + "\u{1B}[0m" : header) + "\n")
+        for (row, rowWidths) in zip(rows, cellWidths) { emit(line(row, rowWidths) + "\n") }
+    }
+
+    /// Characters in a cell: for ASCII text (nearly every cell) the byte count, without walking graphemes.
+    static func width(_ text: String) -> Int {
+        text.utf8.allSatisfy { $0 < 0x80 && $0 != 0x0D } ? text.utf8.count : text.count
     }
 
     /// How a value reads in a table: dates as days (and minutes when not midnight), lists joined, null as "-".
@@ -100,7 +113,7 @@ public enum Render {
         case .int(let i): return String(i)
         case .double(let d): return String(d)
         case .string(let s):
-            if s.count == 20, s.hasSuffix("Z"), s.dropFirst(10).first == "T" {
+            if s.utf8.count == 20, width(s) == 20, s.hasSuffix("Z"), s.dropFirst(10).first == "T" {
                 return s.hasSuffix("T00:00:00Z") ? String(s.prefix(10)) : String(s.prefix(16)).replacingOccurrences("T", " ")
             }
             return s.isEmpty ? "-" : s

@@ -44,6 +44,8 @@ public enum Check {
         public let failOn: [String]
         public let maxUnused: Int64
         public let totalTokens: Int64
+        public let activeCount: Int64
+        /// Every active token, in id order; empty unless `run` was asked to list them (JUnit needs them).
         public let activeTokens: [TokenRef]
         /// Each ordered by kind (urgency order), then token id.
         public let failures: [Finding]
@@ -70,19 +72,25 @@ public enum Check {
         }
     }
 
+    /// `listActiveTokens`: also collect every active token (for JUnit's one test case per token); text, JSON and
+    /// SARIF need only the count, and at a million tokens the list costs a scan and tens of megabytes.
     public static func run(_ db: Database, asOf: Instant, failOn: [String], maxUnused: Int64,
-                           policy: PolicyGate?) throws -> Result {
+                           policy: PolicyGate?, listActiveTokens: Bool = true) throws -> Result {
         let total = try Registry.tokenCount(db)
+        let activeCount = try db.scalar("SELECT count(*) FROM tokens WHERE status = 'active'").int ?? 0
         var tokens: [TokenRef] = []
-        try db.forEachRow("SELECT id, owner_id, agent_id, system FROM tokens WHERE status = 'active' ORDER BY id") { row in
-            tokens.append(TokenRef(id: row.string("id"), ownerID: row.string("owner_id"), agentID: row.string("agent_id"),
-                                   system: row.string("system")))
+        if listActiveTokens || policy != nil {
+            try db.forEachRow("SELECT id, owner_id, agent_id, system FROM tokens WHERE status = 'active' ORDER BY id") { row in
+                tokens.append(TokenRef(id: row.string("id"), ownerID: row.string("owner_id"), agentID: row.string("agent_id"),
+                                       system: row.string("system")))
+            }
         }
         let failing = Set(failOn)
         // One bucket per kind: StateQuery streams tokens in id order, so each bucket is already in order and the
         // findings need no sort.
         var buckets: [String: [Finding]] = [:]
-        let query = StateQuery(asOf: asOf, maxUnused: maxUnused)
+        var query = StateQuery(asOf: asOf, maxUnused: maxUnused)
+        query.fullTokens = false
         try query.forEach(db) { ts in
             let t = ts.token
             for state in ts.states {
@@ -109,7 +117,8 @@ public enum Check {
             guard let bucket = buckets[kind] else { continue }
             if failing.contains(kind) { failures += bucket } else { warnings += bucket }
         }
-        return Result(asOf: asOf, failOn: failOn, maxUnused: maxUnused, totalTokens: total, activeTokens: tokens,
+        return Result(asOf: asOf, failOn: failOn, maxUnused: maxUnused, totalTokens: total, activeCount: activeCount,
+                      activeTokens: listActiveTokens ? tokens : [],
                       failures: failures, warnings: warnings)
     }
 

@@ -67,6 +67,7 @@ public enum Reports {
                     dueAt: (TokenStates) -> Instant) throws -> [Row] {
         var query = StateQuery(asOf: asOf, states: [state])
         query.lookahead = within
+        query.fullTokens = false
         var rows: [Row] = []
         try query.forEach(db) { ts in
             let overdue = ts.states.contains(state)
@@ -80,6 +81,7 @@ public enum Reports {
     public static func expiring(_ db: Database, asOf: Instant, within: Int64) throws -> [Row] {
         var query = StateQuery(asOf: asOf, states: [.expired])
         query.lookahead = within
+        query.fullTokens = false
         var rows: [Row] = []
         try query.forEach(db) { ts in
             guard !ts.states.contains(.expired), let expires = ts.token.expiresAt else { return }
@@ -94,6 +96,7 @@ public enum Reports {
     /// expired, optionally for one owner or one agent. Expired first, then longest in the state first.
     public static func offboarding(_ db: Database, asOf: Instant, owner: String? = nil, agent: String? = nil) throws -> [Row] {
         var query = StateQuery(asOf: asOf, states: [.expired, .orphaned])
+        query.fullTokens = false
         if let owner {
             query.extraCondition = "t.owner_id = ?3"
             query.extraArguments = [.text(owner)]
@@ -189,7 +192,8 @@ public enum Reports {
             """) { row in
             entry(row.string("owner_id")) { $0.active = row.int("active") ?? 0; $0.revoked = row.int("revoked") ?? 0 }
         }
-        let query = StateQuery(asOf: asOf, states: [.expired, .orphaned, .rotationOverdue, .reviewOverdue])
+        var query = StateQuery(asOf: asOf, states: [.expired, .orphaned, .rotationOverdue, .reviewOverdue])
+        query.fullTokens = false
         try db.forEachRow("""
             SELECT owner_id, sum("s_expired") AS expired, sum("s_orphaned") AS orphaned,
                    sum("s_rotation-overdue") AS rotation, sum("s_review-overdue") AS review

@@ -93,6 +93,14 @@ public final class Statement {
 
     var columnCount: Int32 { sqlite3_column_count(handle) }
 
+    /// The result's column names, read once per statement (a cached statement keeps its layout).
+    private(set) lazy var layout = RowLayout(names: (0..<columnCount).map { columnName($0) })
+
+    func row() -> Row {
+        let count = Int32(layout.names.count)
+        return Row(layout: layout, values: (0..<count).map { value($0) })
+    }
+
     func columnName(_ index: Int32) -> String { String(cString: sqlite3_column_name(handle, index)) }
 
     func value(_ index: Int32) -> SQLValue {
@@ -102,18 +110,44 @@ public final class Statement {
         case SQLITE_FLOAT: return .double(sqlite3_column_double(handle, index))
         default:
             guard let text = sqlite3_column_text(handle, index) else { return .null }
-            return .text(String(cString: text))
+            let length = Int(sqlite3_column_bytes(handle, index))
+            return .text(String(decoding: UnsafeBufferPointer(start: text, count: length), as: UTF8.self))
         }
+    }
+}
+
+/// The column names of a statement's result, shared by all its rows: looking a name up is one hash, and a row
+/// carries no copy of the names (at a million rows, per-row name arrays and linear searches dominated reports).
+public final class RowLayout: Sendable {
+    public let names: [String]
+    let index: [String: Int]
+
+    init(names: [String]) {
+        self.names = names
+        var index: [String: Int] = [:]
+        for (i, name) in names.enumerated() where index[name] == nil { index[name] = i }
+        self.index = index
     }
 }
 
 /// A row read from a statement, by column name or position.
 public struct Row: Sendable {
-    public let columns: [String]
+    let layout: RowLayout
     public let values: [SQLValue]
 
+    public init(columns: [String], values: [SQLValue]) {
+        self.init(layout: RowLayout(names: columns), values: values)
+    }
+
+    init(layout: RowLayout, values: [SQLValue]) {
+        self.layout = layout
+        self.values = values
+    }
+
+    public var columns: [String] { layout.names }
+
     public subscript(_ name: String) -> SQLValue {
-        guard let i = columns.firstIndex(of: name) else { return .null }
+        guard let i = layout.index[name] else { return .null }
         return values[i]
     }
     public func text(_ name: String) -> String? { self[name].text }
@@ -149,6 +183,28 @@ public final class Database {
         self.path = path
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
+        if let file = Database.traceFile { Database.trace(db, into: file) }
+    }
+
+    /// `NHI_TRACE_SQL=FILE` appends every statement a command runs, with its bound values written in, to FILE.
+    /// `make bench` replays that file with the sqlite3 CLI, so the comparison runs exactly nhi's SQL.
+    nonisolated(unsafe) private static let traceFile: UnsafeMutablePointer<FILE>? = {
+        guard let path = getenv("NHI_TRACE_SQL"), path.pointee != 0 else { return nil }
+        return fopen(path, "a")
+    }()
+
+    private static func trace(_ db: OpaquePointer, into file: UnsafeMutablePointer<FILE>) {
+        sqlite3_trace_v2(db, UInt32(SQLITE_TRACE_STMT), { _, _, statement, unexpanded in
+            guard let statement, let file = Database.traceFile else { return 0 }
+            // A trigger's statements are reported as a comment; the statement that fired it is already written.
+            if let unexpanded, unexpanded.load(as: CChar.self) == 45 /* "-" */ { return 0 }
+            guard let sql = sqlite3_expanded_sql(OpaquePointer(statement)) else { return 0 }
+            fputs(sql, file)
+            fputs(";\n", file)
+            fflush(file)
+            sqlite3_free(sql)
+            return 0
+        }, nil)
     }
 
     deinit {
@@ -195,10 +251,8 @@ public final class Database {
         let stmt = try statement(sql)
         try stmt.bind(arguments)
         defer { sqlite3_reset(stmt.handle) }
-        let count = stmt.columnCount
-        let names = (0..<count).map { stmt.columnName($0) }
         while try stmt.step() {
-            try body(Row(columns: names, values: (0..<count).map { stmt.value($0) }))
+            try body(stmt.row())
         }
     }
 
@@ -214,8 +268,7 @@ public final class Database {
         try stmt.bind(arguments)
         defer { sqlite3_reset(stmt.handle) }
         if try stmt.step() {
-            let count = stmt.columnCount
-            result = Row(columns: (0..<count).map { stmt.columnName($0) }, values: (0..<count).map { stmt.value($0) })
+            result = stmt.row()
         }
         return result
     }
