@@ -7,7 +7,7 @@ DEBUG_BIN   = .build/debug/nhi
 RELEASE_BIN = .build/release/nhi
 APT_PACKAGES = libsqlite3-dev libssl-dev pkg-config sqlite3
 
-.PHONY: all deps build release test demo install uninstall bench stress clean
+.PHONY: all deps build release test demo install uninstall bench stress clean man
 
 all: build
 
@@ -44,6 +44,15 @@ test: deps
 demo: build
 	@NHI=$(CURDIR)/$(DEBUG_BIN) sh scripts/demo.sh
 
+# The man page and the Markdown reference are generated from the command table (a test fails when they are stale).
+man: build
+	$(DEBUG_BIN) docs man > Docs/nhi.1
+	$(DEBUG_BIN) docs reference > Docs/reference.md
+
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  = $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR = $(PREFIX)/share/fish/vendor_completions.d
+
 # nhi against the sqlite3 CLI on generated stores of 10k, 100k and 1M tokens (BENCH_SIZES=10000,100000 for a
 # quicker run); the table goes to bench-results/bench-<date>.md. About 10-15 minutes with 1M.
 bench: release
@@ -54,12 +63,16 @@ stress: release
 	NHI=$(CURDIR)/$(RELEASE_BIN) python3 scripts/stress.py
 
 install: release
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
 	install -m 0755 $(RELEASE_BIN) $(DESTDIR)$(BINDIR)/nhi
-	if [ -f Docs/nhi.1 ]; then install -m 0644 Docs/nhi.1 $(DESTDIR)$(MANDIR)/nhi.1; fi
+	install -m 0644 Docs/nhi.1 $(DESTDIR)$(MANDIR)/nhi.1
+	$(RELEASE_BIN) completion bash > $(DESTDIR)$(BASHCOMPDIR)/nhi
+	$(RELEASE_BIN) completion zsh > $(DESTDIR)$(ZSHCOMPDIR)/_nhi
+	$(RELEASE_BIN) completion fish > $(DESTDIR)$(FISHCOMPDIR)/nhi.fish
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/nhi $(DESTDIR)$(MANDIR)/nhi.1
+	rm -f $(DESTDIR)$(BINDIR)/nhi $(DESTDIR)$(MANDIR)/nhi.1 $(DESTDIR)$(BASHCOMPDIR)/nhi \
+	  $(DESTDIR)$(ZSHCOMPDIR)/_nhi $(DESTDIR)$(FISHCOMPDIR)/nhi.fish
 
 clean:
 	rm -rf .build

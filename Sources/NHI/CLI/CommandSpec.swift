@@ -100,5 +100,7 @@ public enum CommandGroups {
         "usage": "Record which agent used which token.",
         "audit": "The hash-chained audit log.",
         "policy": "Policy-as-code files.",
+        "completion": "Shell completion scripts, generated from the command table.",
+        "docs": "The man page and the Markdown reference, generated from the command table.",
     ]
 }

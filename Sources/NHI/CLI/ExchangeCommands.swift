@@ -43,11 +43,14 @@ public enum ExchangeCommands {
         try? store.db.executeScript("PRAGMA cache_size = -65536")
         var counts = Importer.Counts()
         var changes: [String] = []
+        let progress = Progress(label: "import", unit: "records", invocation: inv)
+        defer { progress.finish() }
         do {
             try inv.write { db in
                 let importer = try Importer(db: db, audit: audit, conflict: conflict, policy: policy, defaultKind: kind)
                 if dryRun { importer.changeLog = { changes.append($0) } }
-                try RecordSource.read(path, format: format, record: { try importer.process($0) }, problem: { importer.report($0) })
+                try RecordSource.read(path, format: format, record: { progress.tick(); try importer.process($0) },
+                                      problem: { importer.report($0) })
                 if !importer.problems.isEmpty {
                     let n = Set(importer.problems.map(\.line)).count
                     throw NHIError.data("\(path): \(n) bad record\(n == 1 ? "" : "s"); nothing was imported",

@@ -1,7 +1,7 @@
 /// `report ...`: the auditors' reports, evaluated as of a date (`--as-of`, default now). The builders are in
 /// Sources/NHI/Reports/Reports.swift; these commands parse flags and format rows.
 public enum ReportCommands {
-    public static var all: [CommandSpec] { [rotationDue, reviewDue, expiring, offboarding, owners] }
+    public static var all: [CommandSpec] { [rotationDue, reviewDue, expiring, offboarding, owners] + auditor }
 
     static let formats = CommandSpec.listFormats
 

@@ -24,8 +24,10 @@ public enum ScanCommands {
                    "nhi scan . --include 'settings*.json' --format sarif > nhi-scan.sarif"]
     ) { inv in
         let asOf = try inv.asOf()
-        var result = Scanner.scan(inv.argumentList("PATH"), includes: inv.values("include")) { problem in
+        let progress = Progress(label: "scan", unit: "files", invocation: inv)
+        var result = Scanner.scan(inv.argumentList("PATH"), includes: inv.values("include"), progress: progress) { problem in
             let label = problem.isError ? "warning" : "note"
+            progress.clear()
             inv.err.line("nhi: \(label): \(ScanReport.clean(problem.file)): \(problem.message)")
         }
         if result.findings.contains(where: { $0.status != .indirect }) {

@@ -50,7 +50,8 @@ public enum UsageCommands {
             // Open it before the store, so a missing file is reported as such and creates no store.
             do throws(CSVError) { _ = try LineReader(path: path) } catch { throw NHIError.data(error.message) }
             let (summary, foreign) = try inv.write { db -> (UsageImport.Summary, [TokenStates]) in
-                let summary = try UsageImport.run(db, path: path, format: format, audit: audit)
+                let summary = try UsageImport.run(db, path: path, format: format, audit: audit,
+                                                  progress: Progress(label: "usage import", unit: "lines", invocation: inv))
                 let foreign = summary.records > 0 ? try UsageLog.foreignUseTokens(db, asOf: audit.at, among: summary.tokens) : []
                 return (summary, foreign)
             }

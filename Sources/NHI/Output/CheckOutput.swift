@@ -42,6 +42,8 @@ public enum CheckOutput {
             "since": JSON.instant(f.since),
         ]
         if let rule = f.rule { object["rule"] = .string(rule) }
+        // The framework controls the finding evidences (Sources/NHI/Rules/Controls.swift, Docs/controls.md).
+        object["controls"] = Controls.json(forFinding: f.kind, rule: f.rule)
         return object
     }
 

@@ -7,13 +7,20 @@ public enum SARIFOutput {
     public static func rule(_ kind: String, failing: Bool) -> JSON {
         let summary = Check.summary(kind), remedy = Check.remedy(kind)
         let name = kind.split(separator: "-").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+        // Controls the state evidences: as tags (code scanning filters on them) and in the help.
+        let controls = Controls.controls(for: kind).sorted()
+        let tags: [JSON] = ["security", "non-human-identity"] + controls.map { .string($0.tag) }
+        let controlsMarkdown = controls.isEmpty ? "" : "\n\n**Controls:**\n" + controls.map {
+            "- \($0.framework.title): \($0.id) \($0.title)"
+        }.joined(separator: "\n")
         return [
             "id": .string(kind), "name": .string(name),
             "shortDescription": ["text": .string(summary)],
             "fullDescription": ["text": .string("\(summary) See Docs/reports.md for the exact definition.")],
-            "help": ["text": .string("\(summary)\nFix: \(remedy)"), "markdown": .string("\(summary)\n\n**Fix:** \(remedy)")],
+            "help": ["text": .string("\(summary)\nFix: \(remedy)\n\(Controls.helpText(for: kind))"),
+                     "markdown": .string("\(summary)\n\n**Fix:** \(remedy)\(controlsMarkdown)")],
             "defaultConfiguration": ["level": .string(failing ? "error" : "warning")],
-            "properties": ["tags": ["security", "non-human-identity"], "precision": "very-high"],
+            "properties": ["tags": .array(tags), "precision": "very-high"],
         ]
     }
 
@@ -68,7 +75,8 @@ public enum SARIFOutput {
                 // Stable across runs, so code scanning tracks one alert per token and state.
                 "partialFingerprints": ["primaryLocationLineHash": .string(String(SHA256.hex("\(f.tokenID)\u{0}\(f.kind)").prefix(32)))],
                 "properties": ["token": .string(f.tokenID), "owner": .string(f.ownerID), "agent": .string(f.agentID),
-                               "since": JSON.instant(f.since)],
+                               "since": JSON.instant(f.since),
+                               "controls": .array(Controls.controls(forFinding: f.kind, rule: f.rule).map { .string($0.tag) })],
             ]
             sink.write((i == 0 ? "\n" : ",\n") + result.serialized())
         }

@@ -56,8 +56,10 @@ public struct ScanResult: Sendable {
 public enum Scanner {
     /// Walks `paths` and reads every config found. Every credential starts out `unregistered`; `match` settles it.
     /// `onProblem` hears each problem as it happens (the command prints them to stderr as it goes).
-    public static func scan(_ paths: [String], includes: [String] = [], onProblem: (ScanProblem) -> Void = { _ in }) -> ScanResult {
+    public static func scan(_ paths: [String], includes: [String] = [], progress: Progress? = nil,
+                            onProblem: (ScanProblem) -> Void = { _ in }) -> ScanResult {
         var result = ScanResult()
+        defer { progress?.finish() }
         let walker = FileWalker(includes: includes)
         func problem(_ file: String, _ message: String, isError: Bool) {
             let p = ScanProblem(file: file, message: message, isError: isError)
@@ -69,6 +71,7 @@ public enum Scanner {
                 switch event {
                 case .problem(let file, let message, let isError): problem(file, message, isError: isError)
                 case .file(let file):
+                    progress?.tick()
                     switch FileReader.read(file) {
                     case .failure(.tooLarge(let size)):
                         problem(file, "\(size) bytes, over the \(FileReader.limit >> 20) MiB limit for a config file; skipped", isError: true)

@@ -40,6 +40,8 @@ public enum UsageImport {
         var problems: [String] = []
         var problemCount = 0
         var summary = Summary()
+        /// Lines checked so far, shown on a terminal's stderr.
+        var progress: Progress?
 
         init(db: Database, now: Instant, errorLimit: Int) {
             self.db = db
@@ -54,6 +56,7 @@ public enum UsageImport {
 
         /// Validates one line's values and, while no line has failed, inserts it.
         func accept(line: Int, token: String, agent: String, at atText: String, tool: String?) throws {
+            progress?.tick()
             let use: UsageRecord
             do {
                 let at = try Time.parseAbsolute(atText, what: "at")
@@ -88,9 +91,11 @@ public enum UsageImport {
     /// Imports `path` inside the caller's write transaction and appends one audit entry. Throws `.data` listing
     /// the bad lines when any line is bad (the caller's transaction then rolls back).
     public static func run(_ db: Database, path: String, format: Format, audit: AuditContext,
-                           errorLimit: Int = 50) throws -> Summary {
+                           errorLimit: Int = 50, progress: Progress? = nil) throws -> Summary {
         let fingerprint = try SHA256.hex(fileAt: path)
         let batch = Batch(db: db, now: audit.at, errorLimit: errorLimit)
+        batch.progress = progress
+        defer { progress?.finish() }
         switch format {
         case .ndjson: try readNDJSON(path: path, into: batch)
         case .csv: try readCSV(path: path, into: batch)

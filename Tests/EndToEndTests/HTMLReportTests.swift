@@ -1,0 +1,225 @@
+import Foundation
+import Testing
+
+private let chromium: String? = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
+    .first { FileManager.default.isExecutableFile(atPath: $0) }
+
+/// The page as headless Chromium parsed and laid it out (its DOM after load).
+private func renderedDOM(_ file: String) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: chromium!)
+    // --no-sandbox: the tests may run as root, where Chromium refuses its sandbox.
+    process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--dump-dom", "file://" + file]
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self)
+}
+
+/// Inner text of the element with `id` (first match, tags stripped), for asserting what the page shows.
+private func text(ofID id: String, in html: String) -> String? {
+    guard let start = html.range(of: "id=\"\(id)\"") else { return nil }
+    guard let open = html[start.upperBound...].firstIndex(of: ">") else { return nil }
+    var depth = 0, out = "", inTag = false
+    var i = html.index(after: open)
+    while i < html.endIndex {
+        let ch = html[i]
+        if ch == "<" {
+            inTag = true
+            let rest = html[i...]
+            if rest.hasPrefix("</") { if depth == 0 { break }; depth -= 1 } else if !rest.hasPrefix("<br") { depth += 1 }
+        } else if ch == ">" { inTag = false; if html[html.index(before: i)] == "/" { depth -= 1 } }
+        else if !inTag { out.append(ch) }
+        i = html.index(after: i)
+    }
+    return out.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+        .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&amp;", with: "&")
+}
+
+@Suite struct HTMLReportTests {
+    /// alice holds t-exp (expired, overdue, stale); an owner whose name is a script holds t-never (no expiry).
+    func seeded() throws -> Sandbox {
+        let sandbox = Sandbox()
+        try sandbox.ok(["owner", "add", "alice", "--name", "Alice Ng", "--email", "alice@example.com", "--team", "platform"])
+        try sandbox.ok(["owner", "add", "mallory", "--name", "<script>alert(1)</script>", "--email", "m@example.com",
+                        "--team", "\"><img src=x onerror=alert(2)>"])
+        try sandbox.ok(["agent", "add", "bot", "--system", "github", "--owner", "alice"])
+        try sandbox.ok(["agent", "add", "mbot", "--system", "slack", "--owner", "mallory"])
+        try sandbox.ok(["token", "register", "t-exp", "--owner", "alice", "--purpose", "ci", "--system", "github",
+                        "--agent", "bot", "--expires", "2026-05-01", "--issued-at", "2025-01-01"])
+        try sandbox.ok(["token", "register", "t-never", "--owner", "mallory", "--purpose", "<b>bold</b>", "--system", "slack",
+                        "--agent", "mbot", "--expires", "never"])
+        try sandbox.ok(["token", "register", "t-ok", "--owner", "alice", "--purpose", "ci", "--system", "github",
+                        "--agent", "bot", "--expires", "2026-12-31", "--issued-at", "2026-05-15"])
+        return sandbox
+    }
+
+    @Test func writesOneSelfContainedEscapedFile() throws {
+        let sandbox = try seeded()
+        let out = sandbox.path("report.html")
+        let result = try sandbox.ok(["report", "html", "--out", out, "--as-of", "2026-06-01"])
+        #expect(result.out == "wrote \(out): 5 findings on 2 of 3 active tokens, as of 2026-06-01T00:00:00Z\n")
+        let page = try String(contentsOfFile: out, encoding: .utf8)
+        // Nothing from the network and nothing executable.
+        #expect(!page.lowercased().contains("<script"))
+        #expect(!page.contains("src=\"http") && !page.contains("href=\"http") && !page.contains("@import") && !page.contains("url("))
+        #expect(page.contains("<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>"))
+        #expect(page.contains("&quot;&gt;&lt;img src=x onerror=alert(2)&gt;"))
+        #expect(!page.contains("<img"))
+        #expect(page.contains("@media print"))
+        #expect(page.contains("<svg"))
+    }
+
+    @Test(.enabled(if: chromium != nil, "Chromium is not installed (apt-get install -y chromium): the page was not rendered in a browser"))
+    func chromiumShowsTheInventoryAndTheScriptOwnerAsText() throws {
+        let sandbox = try seeded()
+        let out = sandbox.path("report.html")
+        try sandbox.ok(["report", "html", "--out", out, "--as-of", "2026-06-01"])
+        let dom = try renderedDOM(out)
+        #expect(dom.contains("<h1>Non-human identity inventory report</h1>"), "Chromium produced no page: \(dom.prefix(200))")
+        // The script-named owner is a text node, not an element: the DOM holds no script element at all.
+        #expect(!dom.lowercased().contains("<script"))
+        #expect(!dom.contains("<img"))
+        #expect(dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+        #expect(text(ofID: "as-of", in: dom) == "2026-06-01T00:00:00Z")
+        #expect(text(ofID: "store", in: dom) == sandbox.db)
+        #expect(text(ofID: "count-active", in: dom) == "3active tokens")
+        #expect(text(ofID: "count-flagged", in: dom) == "2tokens with findings")
+        #expect(text(ofID: "count-expired", in: dom) == "1expired")
+        #expect(text(ofID: "count-no-expiry", in: dom) == "1no-expiry")
+        #expect(text(ofID: "count-orphaned", in: dom) == "0orphaned")
+        let audit = try #require(text(ofID: "audit", in: dom))
+        #expect(audit.contains("verified audit verify: chain ok; 7 entries; head "))
+        #expect(text(ofID: "audit-head", in: dom) == (try sandbox.ok(["audit", "head"])).out.trimmingCharacters(in: .whitespacesAndNewlines))
+        // Findings, most urgent first: expired before no-expiry.
+        let findings = try #require(text(ofID: "findings", in: dom))
+        #expect(findings.contains("5 findings (most urgent first)."))
+        let expired = try #require(findings.range(of: "t-expalicegithubbotexpiredexpired 2026-05-01"))
+        let noExpiry = try #require(findings.range(of: "t-nevermallory"))
+        #expect(expired.lowerBound < noExpiry.lowerBound)
+        let owners = try #require(text(ofID: "owners", in: dom))
+        #expect(owners.contains("mallory<script>alert(1)</script>\"><img src=x onerror=alert(2)>active"))
+        let offboarding = try #require(text(ofID: "offboarding", in: dom))
+        #expect(offboarding.contains("1 tokens to offboard."))
+        #expect(offboarding.contains("t-expalicegithubbotexpired"))
+        let controls = try #require(text(ofID: "controls", in: dom))
+        #expect(controls.contains("OWASP NHINHI7:2025Long-Lived Secrets"))
+        // Charts were drawn from the data: the expiry chart has 12 weekly bars, one of them 1 (t-ok expires later).
+        let expiries = try #require(text(ofID: "chart-expiries", in: dom))
+        #expect(expiries.trimmingCharacters(in: .whitespacesAndNewlines).hasPrefix("Expiries per week, next 12 weeks"))
+        #expect(dom.components(separatedBy: "<rect").count - 1 >= 12 + 12 + 2)
+    }
+
+    @Test func capsLongTablesAndStatesTheTotal() throws {
+        let sandbox = try seeded()
+        let out = sandbox.path("capped.html")
+        try sandbox.ok(["report", "html", "--out", out, "--max-rows", "2", "--as-of", "2026-06-01"])
+        let page = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(page.contains("Showing the first 2 of 5 findings (most urgent first)."))
+        #expect(page.contains("nhi check --format json --as-of 2026-06-01T00:00:00Z"))
+        #expect(page.components(separatedBy: "<span class=\"st s-").count - 1 == 2)
+    }
+
+    @Test func asOfChangesWhatThePageShows() throws {
+        let sandbox = try seeded()
+        let out = sandbox.path("early.html")
+        // On 2025-02-01 t-exp (issued 2025-01-01, expiring 2026-05-01) was neither expired, overdue nor stale;
+        // the rules run over the inventory as recorded, so t-never is still no-expiry.
+        let result = try sandbox.ok(["report", "html", "--out", out, "--as-of", "2025-02-01"])
+        #expect(result.out.contains(": 1 findings on 1 of 3 active tokens, as of 2025-02-01T00:00:00Z"))
+    }
+
+    /// Token ids of a section's table rows, in page order.
+    func tokenColumn(_ section: String, _ page: String) -> [String] {
+        guard let start = page.range(of: "<section id=\"\(section)\">"),
+              let end = page[start.upperBound...].range(of: "</section>") else { return [] }
+        return page[start.upperBound..<end.lowerBound].components(separatedBy: "<tr><td>").dropFirst()
+            .map { String($0.prefix { $0 != "<" }) }
+    }
+
+    @Test func agreesWithTheOffboardingAndOwnersReports() throws {
+        let sandbox = try seeded()
+        try sandbox.ok(["owner", "depart", "mallory"])
+        try sandbox.ok(["token", "register", "t-old", "--owner", "alice", "--purpose", "ci", "--system", "github",
+                        "--agent", "bot", "--expires", "2026-03-01", "--issued-at", "2025-01-01"])
+        let out = sandbox.path("report.html")
+        try sandbox.ok(["report", "html", "--out", out, "--as-of", "2026-06-01"])
+        let page = try String(contentsOfFile: out, encoding: .utf8)
+        let offboarding = try jsonArray(try sandbox.ok(["report", "offboarding", "--format", "json", "--as-of", "2026-06-01"]).out)
+        #expect(tokenColumn("offboarding", page) == ["t-old", "t-exp", "t-never"])
+        #expect(tokenColumn("offboarding", page) == offboarding.map { $0["token"] as? String ?? "" })
+        let owners = try jsonArray(try sandbox.ok(["report", "owners", "--format", "json", "--as-of", "2026-06-01"]).out)
+            .filter { $0["owner"] as? String != "(total)" }
+        #expect(tokenColumn("owners", page) == owners.map { $0["owner"] as? String ?? "" })
+        #expect(page.contains("<tr><td>alice</td><td>Alice Ng</td><td>platform</td><td>active</td><td class=\"n\">3</td><td class=\"n hot\">2</td><td class=\"n\">0</td>"))
+        #expect(page.contains("<span class=\"st s-orphaned\">departed</span>"))
+    }
+
+    @Test func aTamperedChainIsShownAsFailed() throws {
+        let sandbox = try seeded()
+        let sqlite = Process()
+        sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        sqlite.arguments = ["sqlite3", sandbox.db, "UPDATE audit_log SET actor = 'someone-else' WHERE seq = 2"]
+        try sqlite.run()
+        sqlite.waitUntilExit()
+        let out = sandbox.path("report.html")
+        try sandbox.ok(["report", "html", "--out", out])
+        let page = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(page.contains("<span class=\"badge bad\">FAILED</span> audit verify: 1 problem; the first: entry 2:"))
+        try sandbox.ok(["report", "html", "--out", out, "--no-verify"])
+        let unverified = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(unverified.contains("<span class=\"badge warn\">not verified</span> not verified (--no-verify); run nhi audit verify; 7 entries"))
+    }
+
+    @Test func policyViolationsAreFindingsWithTheirControls() throws {
+        let sandbox = try seeded()
+        let policy = sandbox.path("policy.json")
+        try #"{"version": 1, "defaults": {"forbid_no_expiry": true}}"#.write(toFile: policy, atomically: true, encoding: .utf8)
+        let out = sandbox.path("report.html")
+        let result = try sandbox.ok(["report", "html", "--out", out, "--policy", policy, "--as-of", "2026-06-01"])
+        #expect(result.out.contains(": 6 findings on 2 of 3 active tokens"))
+        let page = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(page.contains("<td>t-never</td><td>mallory</td><td>slack</td><td>mbot</td><td><span class=\"st s-policy-violation\">policy-violation</span></td>"))
+        #expect(page.contains("id=\"count-policy-violation\"><div class=\"n\">1</div>"))
+        let controls = try jsonArray(try sandbox.ok(["report", "controls", "--format", "json", "--policy", policy, "--as-of", "2026-06-01"]).out)
+        #expect(controls.first { $0["control"] as? String == "GOVERN" }?["failing_tokens"] as? Int == 1)
+        #expect(controls.first { $0["control"] as? String == "PR.AA-05" }?["failing_tokens"] as? Int == 2)
+    }
+
+    @Test func badInvocationsWriteNothing() throws {
+        let sandbox = try seeded()
+        let before = try sandbox.contentHash()
+        let missingOut = try sandbox.run(["report", "html"])
+        #expect(missingOut.code == 2)
+        #expect(missingOut.err.contains("--out FILE"))
+        let badDir = try sandbox.run(["report", "html", "--out", sandbox.path("no/such/dir/r.html")])
+        #expect(badDir.code == 3)
+        #expect(badDir.err.contains("cannot write"))
+        let badRows = try sandbox.run(["report", "html", "--out", sandbox.path("r.html"), "--max-rows", "0"])
+        #expect(badRows.code == 3)
+        #expect(!FileManager.default.fileExists(atPath: sandbox.path("r.html")))
+        let noStore = try sandbox.run(["report", "html", "--out", sandbox.path("r.html"), "--db", sandbox.path("typo.db")])
+        #expect(noStore.code == 3)
+        #expect(!FileManager.default.fileExists(atPath: sandbox.path("typo.db")))
+        #expect(!FileManager.default.fileExists(atPath: sandbox.path("r.html")))
+        #expect(try sandbox.contentHash() == before)
+    }
+
+    @Test func controlsReportCountsFailingTokens() throws {
+        let sandbox = try seeded()
+        let result = try sandbox.ok(["report", "controls", "--format", "json", "--as-of", "2026-06-01"])
+        let rows = try jsonArray(result.out)
+        func failing(_ id: String) -> Int? { rows.first { $0["control"] as? String == id }?["failing_tokens"] as? Int }
+        #expect(failing("NHI7:2025") == 2)   // t-exp rotation-overdue, t-never no-expiry
+        #expect(failing("NHI1:2025") == 1)   // t-exp expired and stale: one token
+        #expect(failing("NHI9:2025") == 0)
+        #expect(failing("GV.RR-04") == 0)
+        let nhi7 = try #require(rows.first { $0["control"] as? String == "NHI7:2025" })
+        #expect(nhi7["framework"] as? String == "owasp-nhi-2025")
+        #expect(nhi7["title"] as? String == "Long-Lived Secrets")
+        #expect((nhi7["evidenced_by"] as? [String])?.contains("no-expiry") == true)
+    }
+}
