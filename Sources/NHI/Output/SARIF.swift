@@ -62,7 +62,12 @@ public enum SARIFOutput {
         var runText = JSON.object(run).serialized()
         runText.removeLast()
         sink.write(text + ",\"runs\":[" + runText + ",\"results\":[")
+        // A finding's controls depend only on its kind and rule: computed once per kind, not per finding.
+        var tagsByKind: [String: JSON] = [:]
         for (i, f) in result.findings.enumerated() {
+            let key = f.rule.map { f.kind + "\u{0}" + $0 } ?? f.kind
+            let tags = tagsByKind[key] ?? .array(Controls.controls(forFinding: f.kind, rule: f.rule).map { .string($0.tag) })
+            tagsByKind[key] = tags
             let result: JSON = [
                 "ruleId": .string(f.kind), "ruleIndex": .int(Int64(index[f.kind] ?? 0)),
                 "level": .string(f.severity == .failure ? "error" : "warning"),
@@ -76,7 +81,7 @@ public enum SARIFOutput {
                 "partialFingerprints": ["primaryLocationLineHash": .string(String(SHA256.hex("\(f.tokenID)\u{0}\(f.kind)").prefix(32)))],
                 "properties": ["token": .string(f.tokenID), "owner": .string(f.ownerID), "agent": .string(f.agentID),
                                "since": JSON.instant(f.since),
-                               "controls": .array(Controls.controls(forFinding: f.kind, rule: f.rule).map { .string($0.tag) })],
+                               "controls": tags],
             ]
             sink.write((i == 0 ? "\n" : ",\n") + result.serialized())
         }
