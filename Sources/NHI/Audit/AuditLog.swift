@@ -32,13 +32,13 @@ public enum AuditLog {
         /// The canonical serialisation that is hashed: compact JSON, keys sorted, before/after as the stored
         /// JSON text (so the hash covers exactly the bytes kept). Documented in Docs/audit.md.
         public var canonical: String {
-            let object: JSONObject = [
-                "action": .string(action), "actor": .string(actor), "after": after.map(JSON.string) ?? .null,
-                "at": .int(at), "before": before.map(JSON.string) ?? .null, "command": .string(command),
-                "entity_id": .string(entityID), "entity_kind": .string(entityKind), "prev_hash": .string(prevHash),
-                "seq": .int(seq),
-            ]
-            return JSON.object(object).serialized(sortedKeys: true)
+            // Written out directly, keys already in byte order: the same text as serialising a JSON object with
+            // sorted keys, without building and sorting one per entry (verify hashes every entry).
+            func quoted(_ text: String) -> String { JSON.string(text).serialized() }
+            let afterText = after.map(quoted) ?? "null", beforeText = before.map(quoted) ?? "null"
+            return "{\"action\":\(quoted(action)),\"actor\":\(quoted(actor)),\"after\":\(afterText),\"at\":\(at),"
+                + "\"before\":\(beforeText),\"command\":\(quoted(command)),\"entity_id\":\(quoted(entityID)),"
+                + "\"entity_kind\":\(quoted(entityKind)),\"prev_hash\":\(quoted(prevHash)),\"seq\":\(seq)}"
         }
 
         public var computedHash: String { SHA256.hex(canonical) }

@@ -108,7 +108,8 @@ public enum AuditVerifier {
             case "agent": snapshot = Agent(row: row).snapshot
             default: snapshot = Token(row: row).snapshot
             }
-            let entity = "\(kind) \(Validation.printable(row.string("id")))"
+            // Named only when there is a problem: printable() runs the secret detector.
+            var entity: String { "\(kind) \(Validation.printable(row.string("id")))" }
             guard let seq = row.int("audit_seq") else {
                 result.add(Problem(seq: nil, entity: entity, message: "has no audit entry (inserted directly into the store)"), limit: limit)
                 return
