@@ -451,10 +451,16 @@ public struct HTMLReport {
         capNote(&h, shown: findings.count, total: findingsTotal, what: "findings (most urgent first)",
                 full: "nhi check --format json \(asOfArgument)")
         guard !findings.isEmpty else { h.raw("<p class=\"empty\">No findings.</p>\n</section>\n"); return }
+        findingRows(&h, findings, stateBadges: true)
+    }
+
+    /// The token table the findings and offboarding sections share; the findings colour each state.
+    func findingRows(_ h: inout HTMLBuilder, _ rows: [Finding], stateBadges: Bool) {
         h.raw("<table>\n<thead><tr><th>Token</th><th>Owner</th><th>System</th><th>Agent</th><th>State</th><th>Reason</th><th>Since</th></tr></thead>\n<tbody>\n")
-        for f in findings {
+        for f in rows {
+            let state = HTML.escape(f.state)
             h.raw("<tr><td>\(HTML.escape(f.tokenID))</td><td>\(HTML.escape(f.owner))</td><td>\(HTML.escape(f.system))</td><td>\(HTML.escape(f.agent))</td>")
-            h.raw("<td><span class=\"st s-\(HTML.escape(f.state))\">\(HTML.escape(f.state))</span></td><td>\(HTML.escape(f.reason))</td><td>\(f.since.map { HTML.escape(Time.day($0)) } ?? "-")</td></tr>\n")
+            h.raw("<td>\(stateBadges ? "<span class=\"st s-\(state)\">\(state)</span>" : state)</td><td>\(HTML.escape(f.reason))</td><td>\(f.since.map { HTML.escape(Time.day($0)) } ?? "-")</td></tr>\n")
         }
         h.raw("</tbody>\n</table>\n</section>\n")
     }
@@ -485,12 +491,7 @@ public struct HTMLReport {
         capNote(&h, shown: offboarding.count, total: offboardingTotal, what: "tokens to offboard",
                 full: "nhi report offboarding --format csv \(asOfArgument)")
         guard !offboarding.isEmpty else { h.raw("<p class=\"empty\">Nothing to offboard.</p>\n</section>\n"); return }
-        h.raw("<table>\n<thead><tr><th>Token</th><th>Owner</th><th>System</th><th>Agent</th><th>State</th><th>Reason</th><th>Since</th></tr></thead>\n<tbody>\n")
-        for f in offboarding {
-            h.raw("<tr><td>\(HTML.escape(f.tokenID))</td><td>\(HTML.escape(f.owner))</td><td>\(HTML.escape(f.system))</td><td>\(HTML.escape(f.agent))</td>")
-            h.raw("<td>\(HTML.escape(f.state))</td><td>\(HTML.escape(f.reason))</td><td>\(f.since.map { HTML.escape(Time.day($0)) } ?? "-")</td></tr>\n")
-        }
-        h.raw("</tbody>\n</table>\n</section>\n")
+        findingRows(&h, offboarding, stateBadges: false)
     }
 
     func controlsTable(_ h: inout HTMLBuilder) {

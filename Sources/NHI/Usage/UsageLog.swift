@@ -68,15 +68,13 @@ public enum UsageLog {
 
     /// The tokens a set of uses put in the `foreign-use` state, as `StateQuery` decides it.
     public static func foreignUseTokens(_ db: Database, asOf: Instant, among tokens: [String]? = nil) throws -> [TokenStates] {
-        // `stale` is asked for too only because StateQuery binds ?2 (max unused), which SQLite refuses when no
-        // predicate uses it; its answer is filtered out below.
-        var query = StateQuery(asOf: asOf, states: [.foreignUse, .stale])
+        var query = StateQuery(asOf: asOf, states: [.foreignUse])
         if let tokens, tokens.count == 1 {
             query.extraCondition = "t.id = ?3"
             query.extraArguments = [.text(tokens[0])]
         }
         let wanted = tokens.map(Set.init)
-        return try query.all(db).filter { $0.states.contains(.foreignUse) && (wanted?.contains($0.token.id) ?? true) }
+        return try query.all(db).filter { wanted?.contains($0.token.id) ?? true }
     }
 }
 
