@@ -1,9 +1,6 @@
-/// The derived states of a token, each defined exactly once, here, as a SQL predicate over the current inventory
-/// evaluated at an instant (`--as-of`). Every report, `check`, `scan` and the HTML report read them through
-/// `StateQuery`, so they can never disagree.
-///
-/// In the predicates, `t` is the token row, `o` its owner and `a` its agent (both LEFT JOINed, so an unknown
-/// owner or agent is NULL); `?1` is the as-of instant and `?2` the longest allowed time unused (seconds).
+/// The derived states of a token, each defined exactly once, here (`holds`), over the facts of one token at an
+/// instant (`--as-of`). Every report, `check`, `scan` and the HTML report read them through `StateQuery`, so they
+/// can never disagree.
 public enum DerivedState: String, CaseIterable, Sendable, Comparable {
     case expired
     case orphaned
@@ -13,19 +10,34 @@ public enum DerivedState: String, CaseIterable, Sendable, Comparable {
     case noExpiry = "no-expiry"
     case stale
 
-    /// Only active tokens are in any state: a revoked token needs nothing more.
-    static let activeSQL = "t.status = 'active'"
-
-    public var predicate: String {
+    /// The definition of each state (SPEC, "Derived states"), for an active token. Only active tokens are in any
+    /// state (`StateQuery` reads no other): a revoked token needs nothing more.
+    public func holds(_ facts: StateFacts, at instant: Instant, maxUnused: Int64) -> Bool {
+        let t = facts.token
         switch self {
-        case .expired: return "(t.expires_at IS NOT NULL AND t.expires_at < ?1)"
-        case .orphaned: return "(o.id IS NULL OR o.status = 'departed' OR a.id IS NULL OR a.status = 'decommissioned')"
-        case .rotationOverdue: return "(t.rotation_due_at < ?1)"
-        case .reviewOverdue: return "(t.review_due_at < ?1)"
-        case .noExpiry: return "(t.expires_at IS NULL)"
-        case .foreignUse:
-            return "EXISTS (SELECT 1 FROM usage u WHERE u.token_id = t.id AND u.agent_id <> t.agent_id AND u.at <= ?1)"
-        case .stale: return "(COALESCE(t.last_used_at, t.issued_at) + ?2 < ?1)"
+        case .expired: return t.expiresAt.map { $0 < instant } ?? false
+        case .orphaned:
+            return facts.owner == nil || facts.owner?.status == "departed"
+                || facts.agent == nil || facts.agent?.status == "decommissioned"
+        case .foreignUse: return facts.firstForeignUseAt.map { $0 <= instant } ?? false
+        case .rotationOverdue: return (t.lastRotatedAt ?? t.issuedAt) + t.rotateEvery < instant
+        case .reviewOverdue: return (t.lastReviewedAt ?? t.issuedAt) + t.reviewEvery < instant
+        case .noExpiry: return t.expiresAt == nil
+        case .stale: return (t.lastUsedAt ?? t.issuedAt) + maxUnused < instant
+        }
+    }
+
+    /// A SQL condition on the token row `t` that holds for every token in the state at the instant `?N` (a
+    /// superset, never fewer): it lets SQLite read only the candidates through an index (`tokens_by_expiry`,
+    /// `tokens_by_rotation_due`, `tokens_by_review_due`) instead of every active token. `holds` still decides.
+    /// nil: no index narrows the state (orphaned, foreign-use and stale need every active token's facts).
+    func candidateSQL(instant parameter: String) -> String? {
+        switch self {
+        case .expired: return "t.expires_at < \(parameter)"
+        case .rotationOverdue: return "t.rotation_due_at < \(parameter)"
+        case .reviewOverdue: return "t.review_due_at < \(parameter)"
+        case .noExpiry: return "t.expires_at IS NULL"
+        case .orphaned, .foreignUse, .stale: return nil
         }
     }
 
@@ -135,28 +147,55 @@ public struct TokenStates: Sendable {
     public var reviewDueAt: Instant { (token.lastReviewedAt ?? token.issuedAt) + token.reviewEvery }
 }
 
-/// Evaluates derived states in SQL. The one place that turns `DerivedState.predicate` into queries.
+/// What the definitions of the states read about one token: the token row, its owner and agent as registered
+/// (nil: unknown), and its uses by other agents.
+public struct StateFacts: Sendable {
+    public struct Entity: Sendable, Equatable {
+        /// `active`, `departed` (owners) or `decommissioned` (agents).
+        public let status: String
+        /// When it departed or was decommissioned.
+        public let since: Instant?
+    }
+
+    public let token: Token
+    public let owner: Entity?
+    public let agent: Entity?
+    /// The earliest use by an agent other than the bound one (up to the instant the query looks at).
+    public let firstForeignUseAt: Instant?
+}
+
+/// Evaluates derived states: the one place that applies `DerivedState.holds` to the inventory.
+///
+/// How, at a million tokens (Docs/benchmarks.md): one scan of the active tokens in id order (through an index of
+/// candidates when every state asked for has one), the owners and agents read once into hash tables instead of
+/// joined per token (two B-tree seeks on text keys per token were most of the SQL time), and the uses by other
+/// agents read from `usage` once instead of looked up per token.
 public struct StateQuery {
     public var asOf: Instant
     /// The longest a token may go unused before it is `stale` (policy `max_unused`, default 90d).
     public var maxUnused: Int64 = 90 * 86_400
     /// Which states to look for; a token in none of them is not returned.
     public var states: [DerivedState] = DerivedState.allCases
-    /// Extra conditions on `t`, `o`, `a` (constant SQL text with `?3`, `?4`... placeholders) and their values.
+    /// Extra conditions on the token row `t` (constant SQL text with `?3`, `?4`... placeholders) and their values.
     public var extraCondition: String?
     public var extraArguments: [SQLValue] = []
     /// Choose rows as if the states were evaluated this much later (reports "due within 14d": would be in the
     /// state at as-of + lookahead); the per-state flags of each row stay evaluated at `asOf`.
     public var lookahead: Int64 = 0
-    /// False: select only the token columns that states, reasons, reports and `check` read (`briefColumns`);
+    /// False: read only the token columns that states, reasons, reports and `check` read (`briefColumns`);
     /// the other `Token` fields (purpose, scopes, labels, fingerprint, revocation, created/updated) are left empty.
     /// At a million tokens, reading and decoding the unused text columns was a third of a report's time.
     public var fullTokens = true
+    /// True: return every active token, in a state or not (a report that counts all of them reads them once).
+    public var everyActiveToken = false
+    /// Read only the candidates of the states through an index when they all have one (`candidateSQL`). Off only
+    /// in the test that proves the candidates never leave a token out.
+    var narrowsByIndex = true
 
-    static let briefColumns = "t.id, t.owner_id, t.agent_id, t.system, t.environment, t.status, t.issued_at, t.expires_at, " +
-        "t.rotate_every, t.last_rotated_at, t.review_every, t.last_reviewed_at, t.last_used_at"
-    /// The result column of each state's flag, in `DerivedState.allCases` order.
-    static let flagColumns = DerivedState.allCases.map { "s_\($0.rawValue)" }
+    static let briefColumns = ["id", "owner_id", "agent_id", "system", "environment", "status", "issued_at", "expires_at",
+                               "rotate_every", "last_rotated_at", "review_every", "last_reviewed_at", "last_used_at"]
+    static let otherColumns = ["purpose", "scopes", "fingerprint", "labels", "revoked_at", "revoke_reason",
+                               "created_at", "updated_at"]
 
     public init(asOf: Instant, maxUnused: Int64 = 90 * 86_400, states: [DerivedState] = DerivedState.allCases) {
         self.asOf = asOf
@@ -164,52 +203,73 @@ public struct StateQuery {
         self.states = states
     }
 
-    /// `?2` is always selected (as `max_unused`), so the bound arguments match whichever states are chosen.
-    /// The owner and agent joins name their covering indexes (migration 2): without statistics SQLite prefers the
-    /// primary-key index, which costs a second seek per token into the table (half the join time at 1M tokens).
+    /// The instant rows are chosen at, and its parameter: `?1` (as-of) unless there is a lookahead.
+    var horizon: Instant { asOf + lookahead }
+    var horizonParameter: String { lookahead == 0 ? "?1" : "?\(3 + extraArguments.count)" }
+
+    public var arguments: [SQLValue] {
+        [.int(asOf), .int(maxUnused)] + extraArguments + (lookahead == 0 ? [] : [.int(horizon)])
+    }
+
+    /// Every statement selects `?1` and `?2` (and the horizon), so the same arguments bind whatever it filters on.
+    var parameterColumns: String {
+        "?1 AS as_of, ?2 AS max_unused, \(lookahead == 0 ? "NULL" : horizonParameter) AS horizon"
+    }
+    static let parameterColumnCount: Int32 = 3
+    var extraSQL: String { extraCondition.map { " AND (\($0))" } ?? "" }
+
+    /// The token scan: active tokens in id order, narrowed to the candidates when every state has an index.
     public var sql: String {
-        let flags = DerivedState.allCases.map { state in
-            states.contains(state) ? "CASE WHEN \(state.predicate) THEN 1 ELSE 0 END AS \"s_\(state.rawValue)\"" : "0 AS \"s_\(state.rawValue)\""
-        }
-        let foreign = states.contains(.foreignUse)
-            ? """
-              (SELECT u.agent_id FROM usage u WHERE u.token_id = t.id AND u.agent_id <> t.agent_id AND u.at <= ?1 ORDER BY u.at DESC LIMIT 1) AS foreign_agent,
-              (SELECT max(u.at) FROM usage u WHERE u.token_id = t.id AND u.agent_id <> t.agent_id AND u.at <= ?1) AS foreign_at
-              """
-            : "NULL AS foreign_agent, NULL AS foreign_at"
-        // The lookahead instant is bound after the extra arguments; the predicates' `?1` is swapped for it.
-        let horizon = "?\(3 + extraArguments.count)"
-        let any = states.isEmpty ? "0" : states.map {
-            lookahead == 0 ? $0.predicate : $0.predicate.replacing("?1", with: horizon)
-        }.joined(separator: " OR ")
+        let columns = (StateQuery.briefColumns + (fullTokens ? StateQuery.otherColumns : [])).map { "t.\($0)" }
+        let candidates = states.map { $0.candidateSQL(instant: horizonParameter) }
+        let narrow = narrowsByIndex && !everyActiveToken && !states.isEmpty && candidates.allSatisfy { $0 != nil }
+            ? " AND (" + candidates.map { $0! }.joined(separator: " OR ") + ")" : ""
         return """
-            SELECT \(fullTokens ? "t.*" : StateQuery.briefColumns), ?2 AS max_unused, o.status AS owner_status, o.departed_at AS owner_departed_at,
-                   a.status AS agent_status, a.decommissioned_at AS agent_decommissioned_at,
-                   \(foreign),
-                   \(flags.joined(separator: ",\n       "))
-            FROM tokens t LEFT JOIN owners o INDEXED BY owners_state ON o.id = t.owner_id
-                 LEFT JOIN agents a INDEXED BY agents_state ON a.id = t.agent_id
-            WHERE \(DerivedState.activeSQL) AND (\(any))\(extraCondition.map { " AND (\($0))" } ?? "")
+            SELECT \(parameterColumns), \(columns.joined(separator: ", "))
+            FROM tokens t
+            WHERE t.status = 'active'\(narrow)\(extraSQL)
             ORDER BY t.id
             """
     }
 
-    public var arguments: [SQLValue] {
-        [.int(asOf), .int(maxUnused)] + extraArguments + (lookahead == 0 ? [] : [.int(asOf + lookahead)])
-    }
-
-    /// Streams every active token in at least one of `states`.
+    /// Streams every active token in at least one of `states` (at the horizon), or every active token when
+    /// `everyActiveToken`, in id order.
     public func forEach(_ db: Database, _ body: (TokenStates) throws -> Void) throws {
-        try db.forEachRow(sql, arguments) { row in
-            var states: [DerivedState] = []
-            for (state, column) in zip(DerivedState.allCases, StateQuery.flagColumns) where row.int(column) == 1 {
-                states.append(state)
+        if states.isEmpty && !everyActiveToken { return }
+        // A filtered query (one token, one owner) looks each owner and agent up as it meets them; a whole-inventory
+        // scan reads all of them once (150,000 rows at a million tokens: tens of milliseconds).
+        let wholeInventory = extraCondition == nil
+        let owners = states.contains(.orphaned)
+            ? EntityLookup(db, all: "SELECT id, status, departed_at FROM owners",
+                           one: "SELECT id, status, departed_at FROM owners WHERE id = ?", preload: wholeInventory) : nil
+        let agents = states.contains(.orphaned)
+            ? EntityLookup(db, all: "SELECT id, status, decommissioned_at FROM agents",
+                           one: "SELECT id, status, decommissioned_at FROM agents WHERE id = ?", preload: wholeInventory) : nil
+        let foreign = states.contains(.foreignUse) ? try foreignUses(db) : [:]
+        let horizon = self.horizon
+        let base = StateQuery.parameterColumnCount
+        try owners?.load()
+        try agents?.load()
+        try db.forEachCursor(sql, arguments) { row in
+            let token = Token(cursor: row, from: base, full: fullTokens)
+            let owner = try owners?.find(token.ownerID)
+            let agent = try agents?.find(token.agentID)
+            let use = foreign[token.id]
+            let facts = StateFacts(token: token, owner: owner, agent: agent, firstForeignUseAt: use?.first)
+            var found: [DerivedState] = []
+            var chosen = false
+            for state in DerivedState.allCases where states.contains(state) {
+                if state.holds(facts, at: asOf, maxUnused: maxUnused) {
+                    found.append(state)
+                    chosen = true
+                } else if lookahead != 0 && !chosen {
+                    chosen = state.holds(facts, at: horizon, maxUnused: maxUnused)
+                }
             }
-            try body(TokenStates(token: Token(row: row), ownerStatus: row.text("owner_status"),
-                                 ownerDepartedAt: row.int("owner_departed_at"), agentStatus: row.text("agent_status"),
-                                 agentDecommissionedAt: row.int("agent_decommissioned_at"),
-                                 foreignAgent: row.text("foreign_agent"), foreignUseAt: row.int("foreign_at"),
-                                 states: states))
+            guard chosen || everyActiveToken else { return }
+            try body(TokenStates(token: token, ownerStatus: owner?.status, ownerDepartedAt: owner?.since,
+                                 agentStatus: agent?.status, agentDecommissionedAt: agent?.since,
+                                 foreignAgent: use?.latestAgent, foreignUseAt: use?.latestAt, states: found))
         }
     }
 
@@ -217,5 +277,94 @@ public struct StateQuery {
         var result: [TokenStates] = []
         try forEach(db) { result.append($0) }
         return result
+    }
+
+    /// The uses of active tokens by an agent other than the bound one, up to the horizon: per token the earliest
+    /// (whether it is in the state) and the latest up to as-of (who used it, for the reason).
+    struct ForeignUses {
+        var first: Instant
+        var latestAgent: String?
+        var latestAt: Instant?
+        var latestID: Int64 = .min
+    }
+
+    func foreignUses(_ db: Database) throws -> [String: ForeignUses] {
+        var result: [String: ForeignUses] = [:]
+        let base = StateQuery.parameterColumnCount
+        try db.forEachCursor("""
+            SELECT \(parameterColumns), u.token_id, u.agent_id, u.at, u.id
+            FROM usage u JOIN tokens t ON t.id = u.token_id
+            WHERE t.status = 'active' AND u.agent_id <> t.agent_id AND u.at <= \(horizonParameter)\(extraSQL)
+            """, arguments) { row in
+            let token = row.string(base), at = row.int(base + 2) ?? 0, id = row.int(base + 3) ?? 0
+            var entry = result[token] ?? ForeignUses(first: at)
+            entry.first = min(entry.first, at)
+            // The latest use as of `asOf`; of uses at the same second, the one recorded last.
+            if at <= asOf, (at, id) > (entry.latestAt ?? .min, entry.latestID) {
+                entry.latestAgent = row.string(base + 1)
+                entry.latestAt = at
+                entry.latestID = id
+            }
+            result[token] = entry
+        }
+        return result
+    }
+}
+
+/// Owners or agents by id, as `orphaned` reads them: all read up front for a whole-inventory scan, or each read on
+/// first use (and remembered, found or not) for a filtered one.
+final class EntityLookup {
+    let db: Database
+    let allSQL: String, oneSQL: String
+    let preload: Bool
+    var entries: [String: StateFacts.Entity] = [:]
+    var missing: Set<String> = []
+
+    init(_ db: Database, all: String, one: String, preload: Bool) {
+        self.db = db
+        self.allSQL = all
+        self.oneSQL = one
+        self.preload = preload
+    }
+
+    func load() throws {
+        guard preload else { return }
+        try db.forEachCursor(allSQL) { row in
+            entries[row.string(0)] = StateFacts.Entity(status: row.string(1), since: row.int(2))
+        }
+    }
+
+    func find(_ id: String) throws -> StateFacts.Entity? {
+        if let entry = entries[id] { return entry }
+        if preload || missing.contains(id) { return nil }
+        var found: StateFacts.Entity?
+        try db.forEachCursor(oneSQL, [.text(id)]) { row in found = StateFacts.Entity(status: row.string(1), since: row.int(2)) }
+        if let found { entries[id] = found } else { missing.insert(id) }
+        return found
+    }
+}
+
+extension Token {
+    /// A token from the state scan's columns (`StateQuery.briefColumns`, then `otherColumns` when `full`),
+    /// starting at column `base`.
+    init(cursor row: Cursor, from base: Int32, full: Bool) {
+        let b = base
+        self.init(id: row.string(b), ownerID: row.string(b + 1), purpose: "", system: row.string(b + 3),
+                  agentID: row.string(b + 2), environment: row.text(b + 4), scopes: [], issuedAt: row.int(b + 6) ?? 0,
+                  expiresAt: row.int(b + 7), rotateEvery: row.int(b + 8) ?? Token.defaultRotateEvery,
+                  lastRotatedAt: row.int(b + 9), reviewEvery: row.int(b + 10) ?? Token.defaultReviewEvery,
+                  lastReviewedAt: row.int(b + 11), fingerprint: nil, labels: [:], status: row.string(b + 5),
+                  lastUsedAt: row.int(b + 12), createdAt: 0, updatedAt: 0)
+        guard full else { return }
+        let o = b + 13
+        purpose = row.string(o)
+        let scopeText = row.string(o + 1)
+        scopes = scopeText.isEmpty ? [] : scopeText.split(separator: ",").map(String.init)
+        fingerprint = row.text(o + 2)
+        labels = Token.decodeLabels(row.string(o + 3))
+        revokedAt = row.int(o + 4)
+        revokeReason = row.text(o + 5)
+        createdAt = row.int(o + 6) ?? 0
+        updatedAt = row.int(o + 7) ?? 0
     }
 }

@@ -116,6 +116,25 @@ public final class Statement {
     }
 }
 
+/// The current row of a statement being stepped, read by column position. Valid only inside the body of
+/// `Database.forEachCursor`.
+public struct Cursor {
+    let handle: OpaquePointer
+
+    public func isNull(_ index: Int32) -> Bool { sqlite3_column_type(handle, index) == SQLITE_NULL }
+
+    public func int(_ index: Int32) -> Int64? {
+        sqlite3_column_type(handle, index) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, index)
+    }
+
+    public func text(_ index: Int32) -> String? {
+        guard let text = sqlite3_column_text(handle, index) else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, index))), as: UTF8.self)
+    }
+
+    public func string(_ index: Int32) -> String { text(index) ?? "" }
+}
+
 /// The column names of a statement's result, shared by all its rows: looking a name up is one hash, and a row
 /// carries no copy of the names (at a million rows, per-row name arrays and linear searches dominated reports).
 public final class RowLayout: Sendable {
@@ -253,6 +272,18 @@ public final class Database {
         defer { sqlite3_reset(stmt.handle) }
         while try stmt.step() {
             try body(stmt.row())
+        }
+    }
+
+    /// Calls `body` with a cursor on each row, read by position without copying the row into values: for scans of
+    /// a million rows whose columns the caller knows (the derived-state scan).
+    public func forEachCursor(_ sql: String, _ arguments: [SQLValue] = [], _ body: (Cursor) throws -> Void) throws {
+        let stmt = try statement(sql)
+        try stmt.bind(arguments)
+        defer { sqlite3_reset(stmt.handle) }
+        let cursor = Cursor(handle: stmt.handle)
+        while try stmt.step() {
+            try body(cursor)
         }
     }
 
