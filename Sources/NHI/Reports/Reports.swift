@@ -175,15 +175,21 @@ public enum Reports {
     /// One row per owner (registered, or named by a token), most tokens that must go first, then most overdue.
     /// The counts come from `StateQuery`, the one definition of the states.
     public static func ownerSummary(db: Database, asOf: Instant) throws -> [OwnerSummary] {
-        var byID: [String: OwnerSummary] = [:]
+        // Summaries in an array, found by one hash lookup per token and updated in place.
+        var summaries: [OwnerSummary] = []
+        var indexByID: [String: Int] = [:]
         for owner in try Registry.owners(db) {
-            byID[owner.id] = OwnerSummary(ownerID: owner.id, name: owner.name, team: owner.team, status: owner.status,
-                                          departedAt: owner.departedAt)
+            indexByID[owner.id] = summaries.count
+            summaries.append(OwnerSummary(ownerID: owner.id, name: owner.name, team: owner.team, status: owner.status,
+                                          departedAt: owner.departedAt))
         }
         func entry(_ id: String, _ update: (inout OwnerSummary) -> Void) {
-            var summary = byID[id] ?? OwnerSummary(ownerID: id, name: nil, team: nil, status: "unknown", departedAt: nil)
-            update(&summary)
-            byID[id] = summary
+            let index = indexByID[id] ?? {
+                indexByID[id] = summaries.count
+                summaries.append(OwnerSummary(ownerID: id, name: nil, team: nil, status: "unknown", departedAt: nil))
+                return summaries.count - 1
+            }()
+            update(&summaries[index])
         }
         // Revoked tokens are in no state: counted in SQL. Active ones are counted as the state scan passes them.
         // NOT INDEXED: through an index on status SQLite seeks the table once per revoked token, in random order
@@ -208,7 +214,7 @@ public enum Reports {
                 }
             }
         }
-        return byID.values.sorted { a, b in
+        return summaries.sorted { a, b in
             if a.mustGo != b.mustGo { return a.mustGo > b.mustGo }
             let (ao, bo) = (a.rotationOverdue + a.reviewOverdue, b.rotationOverdue + b.reviewOverdue)
             if ao != bo { return ao > bo }

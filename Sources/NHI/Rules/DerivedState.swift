@@ -312,12 +312,15 @@ public struct StateQuery {
 }
 
 /// Owners or agents by id, as `orphaned` reads them: all read up front for a whole-inventory scan, or each read on
-/// first use (and remembered, found or not) for a filtered one.
+/// first use (and remembered, found or not) for a filtered one. Active ones are kept as a set of ids: most tokens'
+/// owners and agents are active, and a set probe touches half the memory of a dictionary's key and value.
 final class EntityLookup {
+    static let active = StateFacts.Entity(status: "active", since: nil)
     let db: Database
     let allSQL: String, oneSQL: String
     let preload: Bool
-    var entries: [String: StateFacts.Entity] = [:]
+    var activeIDs: Set<String> = []
+    var others: [String: StateFacts.Entity] = [:]
     var missing: Set<String> = []
 
     init(_ db: Database, all: String, one: String, preload: Bool) {
@@ -329,17 +332,20 @@ final class EntityLookup {
 
     func load() throws {
         guard preload else { return }
-        try db.forEachCursor(allSQL) { row in
-            entries[row.string(0)] = StateFacts.Entity(status: row.string(1), since: row.int(2))
-        }
+        try db.forEachCursor(allSQL) { row in remember(row.string(0), StateFacts.Entity(status: row.string(1), since: row.int(2))) }
+    }
+
+    private func remember(_ id: String, _ entity: StateFacts.Entity) {
+        if entity == EntityLookup.active { activeIDs.insert(id) } else { others[id] = entity }
     }
 
     func find(_ id: String) throws -> StateFacts.Entity? {
-        if let entry = entries[id] { return entry }
+        if activeIDs.contains(id) { return EntityLookup.active }
+        if let entity = others[id] { return entity }
         if preload || missing.contains(id) { return nil }
         var found: StateFacts.Entity?
         try db.forEachCursor(oneSQL, [.text(id)]) { row in found = StateFacts.Entity(status: row.string(1), since: row.int(2)) }
-        if let found { entries[id] = found } else { missing.insert(id) }
+        if let found { remember(id, found) } else { missing.insert(id) }
         return found
     }
 }
