@@ -68,6 +68,8 @@ struct StateEvaluationTests {
                                           createdAt: t0, updatedAt: t0))
         }
         func tokenID(_ i: Int) -> String { "t" + String(repeating: "0", count: max(0, 4 - String(i).count)) + String(i) }
+        // Ids in shuffled order, so storage (rowid) order is not id order.
+        let ids = (0..<tokens).shuffled(using: &rng).map(tokenID)
         try db.executeScript("PRAGMA foreign_keys = OFF")
         for i in 0..<tokens {
             let owner = Int.random(in: 0..<20, using: &rng) == 0 ? "ghost" : "o\(Int.random(in: 0..<8, using: &rng))"
@@ -77,7 +79,7 @@ struct StateEvaluationTests {
             let revoked = Int.random(in: 0..<8, using: &rng) == 0
             let every = [30, 90, 365].map { Int64($0) * day }
             try Registry.insert(db, Token(
-                id: tokenID(i), ownerID: owner, purpose: "p", system: ["github", "slack"].randomElement(using: &rng)!,
+                id: ids[i], ownerID: owner, purpose: "p", system: ["github", "slack"].randomElement(using: &rng)!,
                 agentID: agent, environment: Bool.random(using: &rng) ? "prod" : nil, scopes: [], issuedAt: issued,
                 expiresAt: Int.random(in: 0..<5, using: &rng) == 0 ? nil : near(),
                 rotateEvery: every.randomElement(using: &rng)!, lastRotatedAt: maybe(near() - 60 * day),
@@ -87,7 +89,7 @@ struct StateEvaluationTests {
             for _ in 0..<Int.random(in: 0...2, using: &rng) {
                 let user = Bool.random(using: &rng) ? agent : "a\(Int.random(in: 0..<12, using: &rng))"
                 try db.execute("INSERT INTO usage (token_id, agent_id, at, recorded_at) VALUES (?, ?, ?, ?)",
-                               [.text(tokenID(i)), .text(user), .int(near()), .int(t0)])
+                               [.text(ids[i]), .text(user), .int(near()), .int(t0)])
             }
         }
         try db.executeScript("PRAGMA foreign_keys = ON")
@@ -114,6 +116,11 @@ struct StateEvaluationTests {
                     #expect(got.map(\.token.id) == expected.keys.sorted(), "states \(states) narrows \(narrows)")
                     #expect(Dictionary(uniqueKeysWithValues: got.map { ($0.token.id, $0.states) }) == expected)
                     compared += got.count
+                    // In storage order: the same tokens, each once.
+                    query.inIDOrder = false
+                    let unordered = try query.all(db)
+                    #expect(unordered.map(\.token.id).sorted() == expected.keys.sorted())
+                    #expect(Dictionary(uniqueKeysWithValues: unordered.map { ($0.token.id, $0.states) }) == expected)
                 }
             }
         }

@@ -68,6 +68,7 @@ public enum Reports {
         var query = StateQuery(asOf: asOf, states: [state])
         query.lookahead = within
         query.fullTokens = false
+        query.inIDOrder = false  // sorted (or counted) here
         var rows: [Row] = []
         try query.forEach(db) { ts in
             let overdue = ts.states.contains(state)
@@ -82,6 +83,7 @@ public enum Reports {
         var query = StateQuery(asOf: asOf, states: [.expired])
         query.lookahead = within
         query.fullTokens = false
+        query.inIDOrder = false  // sorted (or counted) here
         var rows: [Row] = []
         try query.forEach(db) { ts in
             guard !ts.states.contains(.expired), let expires = ts.token.expiresAt else { return }
@@ -97,6 +99,7 @@ public enum Reports {
     public static func offboarding(_ db: Database, asOf: Instant, owner: String? = nil, agent: String? = nil) throws -> [Row] {
         var query = StateQuery(asOf: asOf, states: [.expired, .orphaned])
         query.fullTokens = false
+        query.inIDOrder = false  // sorted (or counted) here
         if let owner {
             query.extraCondition = "t.owner_id = ?3"
             query.extraArguments = [.text(owner)]
@@ -199,6 +202,7 @@ public enum Reports {
         }
         var query = StateQuery(asOf: asOf, states: [.expired, .orphaned, .rotationOverdue, .reviewOverdue])
         query.fullTokens = false
+        query.inIDOrder = false  // sorted (or counted) here
         query.everyActiveToken = true
         try query.forEach(db) { ts in
             entry(ts.token.ownerID) { summary in

@@ -13,13 +13,12 @@ public enum DerivedState: String, CaseIterable, Sendable, Comparable {
     /// The definition of each state (SPEC, "Derived states"), for an active token. Only active tokens are in any
     /// state (`StateQuery` reads no other): a revoked token needs nothing more.
     public func holds(_ facts: StateFacts, at instant: Instant, maxUnused: Int64) -> Bool {
-        let t = facts.token
+        let t = facts
         switch self {
         case .expired: return t.expiresAt.map { $0 < instant } ?? false
         case .orphaned:
-            return facts.owner == nil || facts.owner?.status == "departed"
-                || facts.agent == nil || facts.agent?.status == "decommissioned"
-        case .foreignUse: return facts.firstForeignUseAt.map { $0 <= instant } ?? false
+            return t.owner == nil || t.owner?.status == "departed" || t.agent == nil || t.agent?.status == "decommissioned"
+        case .foreignUse: return t.firstForeignUseAt.map { $0 <= instant } ?? false
         case .rotationOverdue: return (t.lastRotatedAt ?? t.issuedAt) + t.rotateEvery < instant
         case .reviewOverdue: return (t.lastReviewedAt ?? t.issuedAt) + t.reviewEvery < instant
         case .noExpiry: return t.expiresAt == nil
@@ -147,8 +146,8 @@ public struct TokenStates: Sendable {
     public var reviewDueAt: Instant { (token.lastReviewedAt ?? token.issuedAt) + token.reviewEvery }
 }
 
-/// What the definitions of the states read about one token: the token row, its owner and agent as registered
-/// (nil: unknown), and its uses by other agents.
+/// What the definitions of the states read about one token: its dates and intervals, its owner and agent as
+/// registered (nil: unknown), and its uses by other agents.
 public struct StateFacts: Sendable {
     public struct Entity: Sendable, Equatable {
         /// `active`, `departed` (owners) or `decommissioned` (agents).
@@ -157,11 +156,24 @@ public struct StateFacts: Sendable {
         public let since: Instant?
     }
 
-    public let token: Token
-    public let owner: Entity?
-    public let agent: Entity?
+    public var issuedAt: Instant
+    public var expiresAt: Instant?
+    public var rotateEvery: Int64
+    public var lastRotatedAt: Instant?
+    public var reviewEvery: Int64
+    public var lastReviewedAt: Instant?
+    public var lastUsedAt: Instant?
+    public var owner: Entity?
+    public var agent: Entity?
     /// The earliest use by an agent other than the bound one (up to the instant the query looks at).
-    public let firstForeignUseAt: Instant?
+    public var firstForeignUseAt: Instant?
+
+    public init(issuedAt: Instant, expiresAt: Instant?, rotateEvery: Int64, lastRotatedAt: Instant?, reviewEvery: Int64,
+                lastReviewedAt: Instant?, lastUsedAt: Instant?, owner: Entity?, agent: Entity?, firstForeignUseAt: Instant?) {
+        self.issuedAt = issuedAt; self.expiresAt = expiresAt; self.rotateEvery = rotateEvery
+        self.lastRotatedAt = lastRotatedAt; self.reviewEvery = reviewEvery; self.lastReviewedAt = lastReviewedAt
+        self.lastUsedAt = lastUsedAt; self.owner = owner; self.agent = agent; self.firstForeignUseAt = firstForeignUseAt
+    }
 }
 
 /// Evaluates derived states: the one place that applies `DerivedState.holds` to the inventory.
@@ -186,6 +198,8 @@ public struct StateQuery {
     /// the other `Token` fields (purpose, scopes, labels, fingerprint, revocation, created/updated) are left empty.
     /// At a million tokens, reading and decoding the unused text columns was a third of a report's time.
     public var fullTokens = true
+    /// False: tokens come in whatever order is cheapest to read (for callers that sort or aggregate themselves).
+    public var inIDOrder = true
     /// True: return every active token, in a state or not (a report that counts all of them reads them once).
     public var everyActiveToken = false
     /// Read only the candidates of the states through an index when they all have one (`candidateSQL`). Off only
@@ -194,6 +208,8 @@ public struct StateQuery {
 
     static let briefColumns = ["id", "owner_id", "agent_id", "system", "environment", "status", "issued_at", "expires_at",
                                "rotate_every", "last_rotated_at", "review_every", "last_reviewed_at", "last_used_at"]
+    /// `t.rowid` follows the brief columns (the key of the foreign uses); then `otherColumns` for full tokens.
+    static let rowidColumn: Int32 = 13
     static let otherColumns = ["purpose", "scopes", "fingerprint", "labels", "revoked_at", "revoke_reason",
                                "created_at", "updated_at"]
 
@@ -218,22 +234,25 @@ public struct StateQuery {
     static let parameterColumnCount: Int32 = 3
     var extraSQL: String { extraCondition.map { " AND (\($0))" } ?? "" }
 
-    /// The token scan: active tokens in id order, narrowed to the candidates when every state has an index.
+    /// The token scan: active tokens (in id order unless `inIDOrder` is off), narrowed to the candidates when every
+    /// state has an index.
     public var sql: String {
-        let columns = (StateQuery.briefColumns + (fullTokens ? StateQuery.otherColumns : [])).map { "t.\($0)" }
+        let columns = (StateQuery.briefColumns + ["rowid"] + (fullTokens ? StateQuery.otherColumns : [])).map { "t.\($0)" }
         let candidates = states.map { $0.candidateSQL(instant: horizonParameter) }
         let narrow = narrowsByIndex && !everyActiveToken && !states.isEmpty && candidates.allSatisfy { $0 != nil }
             ? " AND (" + candidates.map { $0! }.joined(separator: " OR ") + ")" : ""
+        // Unordered and unfiltered: one pass over the table in storage order (no index seeks, and no random reads
+        // when ids were not registered in order); NOT INDEXED, or SQLite walks an index on status instead.
+        let sequential = !inIDOrder && narrow.isEmpty && extraCondition == nil
         return """
             SELECT \(parameterColumns), \(columns.joined(separator: ", "))
-            FROM tokens t
-            WHERE t.status = 'active'\(narrow)\(extraSQL)
-            ORDER BY t.id
+            FROM tokens t\(sequential ? " NOT INDEXED" : "")
+            WHERE t.status = 'active'\(narrow)\(extraSQL)\(inIDOrder ? "\nORDER BY t.id" : "")
             """
     }
 
     /// Streams every active token in at least one of `states` (at the horizon), or every active token when
-    /// `everyActiveToken`, in id order.
+    /// `everyActiveToken`, each once, in id order unless `inIDOrder` is off.
     public func forEach(_ db: Database, _ body: (TokenStates) throws -> Void) throws {
         if states.isEmpty && !everyActiveToken { return }
         // A filtered query (one token, one owner) looks each owner and agent up as it meets them; a whole-inventory
@@ -251,13 +270,18 @@ public struct StateQuery {
         try owners?.load()
         try agents?.load()
         try db.forEachCursor(sql, arguments) { row in
-            let token = Token(cursor: row, from: base, full: fullTokens)
-            let owner = try owners?.find(token.ownerID)
-            let agent = try agents?.find(token.agentID)
-            let use = foreign[token.id]
-            let facts = StateFacts(token: token, owner: owner, agent: agent, firstForeignUseAt: use?.first)
+            // The facts first, from the row's integers and the owner and agent ids; the token itself (five strings,
+            // the id on the heap) only for a row that is chosen: most active tokens are in no state asked for.
+            let owner = try owners?.find(row.string(base + 1))
+            let agent = try agents?.find(row.string(base + 2))
+            let use = foreign.isEmpty ? nil : foreign[row.int(base + StateQuery.rowidColumn) ?? 0]
+            let facts = StateFacts(issuedAt: row.int(base + 6) ?? 0, expiresAt: row.int(base + 7),
+                                   rotateEvery: row.int(base + 8) ?? Token.defaultRotateEvery, lastRotatedAt: row.int(base + 9),
+                                   reviewEvery: row.int(base + 10) ?? Token.defaultReviewEvery,
+                                   lastReviewedAt: row.int(base + 11), lastUsedAt: row.int(base + 12),
+                                   owner: owner, agent: agent, firstForeignUseAt: use?.first)
             var found: [DerivedState] = []
-            var chosen = false
+            var chosen = everyActiveToken
             for state in DerivedState.allCases where states.contains(state) {
                 if state.holds(facts, at: asOf, maxUnused: maxUnused) {
                     found.append(state)
@@ -266,9 +290,9 @@ public struct StateQuery {
                     chosen = state.holds(facts, at: horizon, maxUnused: maxUnused)
                 }
             }
-            guard chosen || everyActiveToken else { return }
-            try body(TokenStates(token: token, ownerStatus: owner?.status, ownerDepartedAt: owner?.since,
-                                 agentStatus: agent?.status, agentDecommissionedAt: agent?.since,
+            guard chosen else { return }
+            try body(TokenStates(token: Token(cursor: row, from: base, full: fullTokens), ownerStatus: owner?.status,
+                                 ownerDepartedAt: owner?.since, agentStatus: agent?.status, agentDecommissionedAt: agent?.since,
                                  foreignAgent: use?.latestAgent, foreignUseAt: use?.latestAt, states: found))
         }
     }
@@ -288,15 +312,16 @@ public struct StateQuery {
         var latestID: Int64 = .min
     }
 
-    func foreignUses(_ db: Database) throws -> [String: ForeignUses] {
-        var result: [String: ForeignUses] = [:]
+    /// By the token's rowid: the scan probes it for every token, and an integer hashes in a few instructions.
+    func foreignUses(_ db: Database) throws -> [Int64: ForeignUses] {
+        var result: [Int64: ForeignUses] = [:]
         let base = StateQuery.parameterColumnCount
         try db.forEachCursor("""
-            SELECT \(parameterColumns), u.token_id, u.agent_id, u.at, u.id
+            SELECT \(parameterColumns), t.rowid, u.agent_id, u.at, u.id
             FROM usage u JOIN tokens t ON t.id = u.token_id
             WHERE t.status = 'active' AND u.agent_id <> t.agent_id AND u.at <= \(horizonParameter)\(extraSQL)
             """, arguments) { row in
-            let token = row.string(base), at = row.int(base + 2) ?? 0, id = row.int(base + 3) ?? 0
+            let token = row.int(base) ?? 0, at = row.int(base + 2) ?? 0, id = row.int(base + 3) ?? 0
             var entry = result[token] ?? ForeignUses(first: at)
             entry.first = min(entry.first, at)
             // The latest use as of `asOf`; of uses at the same second, the one recorded last.
@@ -351,7 +376,7 @@ final class EntityLookup {
 }
 
 extension Token {
-    /// A token from the state scan's columns (`StateQuery.briefColumns`, then `otherColumns` when `full`),
+    /// A token from the state scan's columns (`StateQuery.briefColumns`, the rowid, then `otherColumns` when `full`),
     /// starting at column `base`.
     init(cursor row: Cursor, from base: Int32, full: Bool) {
         let b = base
@@ -362,7 +387,7 @@ extension Token {
                   lastReviewedAt: row.int(b + 11), fingerprint: nil, labels: [:], status: row.string(b + 5),
                   lastUsedAt: row.int(b + 12), createdAt: 0, updatedAt: 0)
         guard full else { return }
-        let o = b + 13
+        let o = b + StateQuery.rowidColumn + 1
         purpose = row.string(o)
         let scopeText = row.string(o + 1)
         scopes = scopeText.isEmpty ? [] : scopeText.split(separator: ",").map(String.init)
