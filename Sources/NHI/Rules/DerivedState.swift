@@ -241,9 +241,11 @@ public struct StateQuery {
         let candidates = states.map { $0.candidateSQL(instant: horizonParameter) }
         let narrow = narrowsByIndex && !everyActiveToken && !states.isEmpty && candidates.allSatisfy { $0 != nil }
             ? " AND (" + candidates.map { $0! }.joined(separator: " OR ") + ")" : ""
-        // Unordered and unfiltered: one pass over the table in storage order (no index seeks, and no random reads
-        // when ids were not registered in order); NOT INDEXED, or SQLite walks an index on status instead.
-        let sequential = !inIDOrder && narrow.isEmpty && extraCondition == nil
+        // A whole-inventory scan reads the table in storage order (NOT INDEXED: otherwise SQLite walks an index on
+        // status, or the id index, and seeks the table once per token) and, when asked for id order, sorts the
+        // rows. Walking the id index is as fast only while ids were registered in order: on a 1M-token store with
+        // shuffled ids, `check` took 9.9 s wall (4.5 s user, 2.0 s system reading pages) that way, 7.4 s sorted.
+        let sequential = narrow.isEmpty && extraCondition == nil
         return """
             SELECT \(parameterColumns), \(columns.joined(separator: ", "))
             FROM tokens t\(sequential ? " NOT INDEXED" : "")
