@@ -256,6 +256,30 @@ public struct StateQuery {
     /// Streams every active token in at least one of `states` (at the horizon), or every active token when
     /// `everyActiveToken`, each once, in id order unless `inIDOrder` is off.
     public func forEach(_ db: Database, _ body: (TokenStates) throws -> Void) throws {
+        try scan(db) { item in
+            let row = item.row, use = item.foreign
+            try body(TokenStates(token: Token(cursor: row, from: StateQuery.parameterColumnCount, full: fullTokens),
+                                 ownerStatus: item.owner?.status, ownerDepartedAt: item.owner?.since,
+                                 agentStatus: item.agent?.status, agentDecommissionedAt: item.agent?.since,
+                                 foreignAgent: use?.latestAgent, foreignUseAt: use?.latestAt,
+                                 states: DerivedState.allCases.enumerated().filter { item.found & (1 << $0.offset) != 0 }.map(\.element)))
+        }
+    }
+
+    /// One chosen row of the scan, before it becomes a `TokenStates`: a caller that only counts (the owners report)
+    /// needs no token built.
+    struct Scanned {
+        /// Positioned on the row; valid only inside the scan's body.
+        let row: Cursor
+        let ownerID: String
+        let owner: StateFacts.Entity?
+        let agent: StateFacts.Entity?
+        let foreign: ForeignUses?
+        /// Bit i set: `DerivedState.allCases[i]` holds at as-of.
+        let found: UInt8
+    }
+
+    func scan(_ db: Database, _ body: (Scanned) throws -> Void) throws {
         if states.isEmpty && !everyActiveToken { return }
         // A filtered query (one token, one owner) looks each owner and agent up as it meets them; a whole-inventory
         // scan reads all of them once (150,000 rows at a million tokens: tens of milliseconds).
@@ -267,14 +291,16 @@ public struct StateQuery {
             ? EntityLookup(db, all: "SELECT id, status, decommissioned_at FROM agents",
                            one: "SELECT id, status, decommissioned_at FROM agents WHERE id = ?", preload: wholeInventory) : nil
         let foreign = states.contains(.foreignUse) ? try foreignUses(db) : [:]
-        let horizon = self.horizon
+        let asked = DerivedState.allCases.enumerated().filter { states.contains($0.element) }
+        let (asOf, horizon, maxUnused, lookahead) = (self.asOf, self.horizon, self.maxUnused, self.lookahead)
         let base = StateQuery.parameterColumnCount
         try owners?.load()
         try agents?.load()
         try db.forEachCursor(sql, arguments) { row in
             // The facts first, from the row's integers and the owner and agent ids; the token itself (five strings,
             // the id on the heap) only for a row that is chosen: most active tokens are in no state asked for.
-            let owner = try owners?.find(row.string(base + 1))
+            let ownerID = row.string(base + 1)
+            let owner = try owners?.find(ownerID)
             let agent = try agents?.find(row.string(base + 2))
             let use = foreign.isEmpty ? nil : foreign[row.int(base + StateQuery.rowidColumn) ?? 0]
             let facts = StateFacts(issuedAt: row.int(base + 6) ?? 0, expiresAt: row.int(base + 7),
@@ -282,20 +308,18 @@ public struct StateQuery {
                                    reviewEvery: row.int(base + 10) ?? Token.defaultReviewEvery,
                                    lastReviewedAt: row.int(base + 11), lastUsedAt: row.int(base + 12),
                                    owner: owner, agent: agent, firstForeignUseAt: use?.first)
-            var found: [DerivedState] = []
+            var found: UInt8 = 0
             var chosen = everyActiveToken
-            for state in DerivedState.allCases where states.contains(state) {
+            for (bit, state) in asked {
                 if state.holds(facts, at: asOf, maxUnused: maxUnused) {
-                    found.append(state)
+                    found |= 1 << bit
                     chosen = true
                 } else if lookahead != 0 && !chosen {
                     chosen = state.holds(facts, at: horizon, maxUnused: maxUnused)
                 }
             }
             guard chosen else { return }
-            try body(TokenStates(token: Token(cursor: row, from: base, full: fullTokens), ownerStatus: owner?.status,
-                                 ownerDepartedAt: owner?.since, agentStatus: agent?.status, agentDecommissionedAt: agent?.since,
-                                 foreignAgent: use?.latestAgent, foreignUseAt: use?.latestAt, states: found))
+            try body(Scanned(row: row, ownerID: ownerID, owner: owner, agent: agent, foreign: use, found: found))
         }
     }
 
