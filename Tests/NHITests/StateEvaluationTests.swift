@@ -55,15 +55,18 @@ struct StateEvaluationTests {
             default: return asOf + Int64.random(in: -200...200, using: &rng) * day
             }
         }
+        // Short ids (packed sets) and ids over 15 bytes (the String sets) alike.
+        func ownerID(_ i: Int) -> String { i % 2 == 0 ? "o\(i)" : "owner-with-a-long-id-\(i)" }
+        func agentID(_ i: Int) -> String { i % 3 == 0 ? "agent-with-a-long-id-\(i)" : "a\(i)" }
         for i in 0..<8 {
             let departed = i % 3 == 0
-            try Registry.insert(db, Owner(id: "o\(i)", name: "O", email: "o@example.com", team: nil,
+            try Registry.insert(db, Owner(id: ownerID(i), name: "O", email: "o@example.com", team: nil,
                                           status: departed ? "departed" : "active", departedAt: departed ? near() : nil,
                                           createdAt: t0, updatedAt: t0))
         }
         for i in 0..<12 {
             let gone = i % 4 == 0
-            try Registry.insert(db, Agent(id: "a\(i)", system: "github", ownerID: "o\(i % 8)",
+            try Registry.insert(db, Agent(id: agentID(i), system: "github", ownerID: ownerID(i % 8),
                                           status: gone ? "decommissioned" : "active", decommissionedAt: gone ? near() : nil,
                                           createdAt: t0, updatedAt: t0))
         }
@@ -72,8 +75,8 @@ struct StateEvaluationTests {
         let ids = (0..<tokens).shuffled(using: &rng).map(tokenID)
         try db.executeScript("PRAGMA foreign_keys = OFF")
         for i in 0..<tokens {
-            let owner = Int.random(in: 0..<20, using: &rng) == 0 ? "ghost" : "o\(Int.random(in: 0..<8, using: &rng))"
-            let agent = Int.random(in: 0..<20, using: &rng) == 0 ? "gone" : "a\(Int.random(in: 0..<12, using: &rng))"
+            let owner = Int.random(in: 0..<20, using: &rng) == 0 ? "ghost" : ownerID(Int.random(in: 0..<8, using: &rng))
+            let agent = Int.random(in: 0..<20, using: &rng) == 0 ? "gone-agent-with-a-long-id" : agentID(Int.random(in: 0..<12, using: &rng))
             let issued = near() - Int64.random(in: 0...300, using: &rng) * day
             func maybe(_ value: @autoclosure () -> Instant) -> Instant? { Bool.random(using: &rng) ? value() : nil }
             let revoked = Int.random(in: 0..<8, using: &rng) == 0
@@ -87,7 +90,7 @@ struct StateEvaluationTests {
                 fingerprint: nil, labels: [:], status: revoked ? "revoked" : "active", revokedAt: revoked ? issued : nil,
                 revokeReason: revoked ? "r" : nil, lastUsedAt: maybe(near() - 30 * day), createdAt: t0, updatedAt: t0))
             for _ in 0..<Int.random(in: 0...2, using: &rng) {
-                let user = Bool.random(using: &rng) ? agent : "a\(Int.random(in: 0..<12, using: &rng))"
+                let user = Bool.random(using: &rng) ? agent : agentID(Int.random(in: 0..<12, using: &rng))
                 try db.execute("INSERT INTO usage (token_id, agent_id, at, recorded_at) VALUES (?, ?, ?, ?)",
                                [.text(ids[i]), .text(user), .int(near()), .int(t0)])
             }
@@ -153,7 +156,7 @@ struct StateEvaluationTests {
     func filteredMatchesWhole() throws {
         let db = try Self.randomStore(seed: 6, tokens: 120)
         let whole = try StateQuery(asOf: Self.asOf).all(db)
-        #expect(whole.contains { $0.token.ownerID == "ghost" } && whole.contains { $0.token.agentID == "gone" })
+        #expect(whole.contains { $0.token.ownerID == "ghost" } && whole.contains { $0.token.agentID == "gone-agent-with-a-long-id" })
         for item in whole {
             var one = StateQuery(asOf: Self.asOf)
             one.extraCondition = "t.id = ?3"
@@ -195,6 +198,25 @@ struct StateEvaluationTests {
         #expect(got.map(\.token.id) == active)
         let expired = try Self.oracle(db, at: Self.asOf, maxUnused: 90 * Self.day, states: [.expired])
         #expect(got.filter { !$0.states.isEmpty }.map(\.token.id) == expired.keys.sorted())
+    }
+}
+
+@Suite("Short id set")
+struct ShortIDSetTests {
+    func with<R>(_ text: String, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        var text = text
+        return text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+    }
+
+    @Test("holds ids of 1 to 15 bytes exactly, through growth; refuses longer ones; tells prefixes and NULs apart")
+    func membership() {
+        var set = ShortIDSet()
+        let ids = (0..<5000).map { "id\($0)" } + ["a", "abcdefghijklmno", "é-ü"]
+        for id in ids { #expect(with(id) { set.insert($0) }) }
+        for id in ids { #expect(with(id) { set.contains($0) }, "\(id)") }
+        for id in ["", "i", "id", "id5000", "a\u{0}", "abcdefghijklmn", "b", "e-u"] { #expect(!with(id) { set.contains($0) }, "\(id)") }
+        #expect(!with("abcdefghijklmnop") { set.insert($0) })
+        #expect(!with("abcdefghijklmnop") { set.contains($0) })
     }
 }
 

@@ -133,6 +133,12 @@ public struct Cursor {
     }
 
     public func string(_ index: Int32) -> String { text(index) ?? "" }
+
+    /// The column's text as bytes, without making a String; nil when it is NULL.
+    public func withBytes<R>(_ index: Int32, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+        guard let text = sqlite3_column_text(handle, index) else { return nil }
+        return try body(UnsafeRawBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, index))))
+    }
 }
 
 /// The column names of a statement's result, shared by all its rows: looking a name up is one hash, and a row
