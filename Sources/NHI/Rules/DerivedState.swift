@@ -423,15 +423,18 @@ struct ShortIDSet {
 
     static func key(_ bytes: UnsafeRawBufferPointer) -> (UInt64, UInt64)? {
         guard !bytes.isEmpty, bytes.count <= 15 else { return nil }
-        var a: UInt64 = 0, b = UInt64(bytes.count) << 56
-        for (i, byte) in bytes.enumerated() {
-            if i < 8 { a |= UInt64(byte) << (8 * UInt64(i)) } else { b |= UInt64(byte) << (8 * UInt64(i - 8)) }
-        }
-        return (a, b)
+        // Copied into two zeroed words; the 16th byte (never written: at most 15) carries the length.
+        var words: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: bytes) }
+        return (words.0, words.1 | UInt64(bytes.count) << 56)
     }
 
     private func slot(_ a: UInt64, _ b: UInt64) -> Int {
-        Int(truncatingIfNeeded: ((a &* 0x9E37_79B9_7F4A_7C15) ^ (b &* 0xC2B2_AE3D_27D4_EB4F)) >> 32) & mask
+        // Both words mixed into every bit, then the top bits (multiplicative hashing): ids that share a prefix
+        // ("agent-0", "agent-1") must not share a neighbourhood of the table.
+        var h = (a &* 0x9E37_79B9_7F4A_7C15) &+ b
+        h = (h ^ (h >> 31)) &* 0xBF58_476D_1CE4_E5B9
+        return Int(truncatingIfNeeded: h >> 32) & mask
     }
 
     /// False when the id is too long for the set (the caller keeps it elsewhere).
