@@ -67,4 +67,51 @@ import Testing
             #expect(Validation.hasWhitespace(s) == s.contains { $0.isWhitespace }, "\(s.unicodeScalars.map(\.value))")
         }
     }
+
+    static let awkward = ["plain", "quote \" and \\ backslash", "tab\tnew\nline\r", "\u{1}\u{1F}", "line\u{2028}sep\u{2029}",
+                          "é名前🙂", "</script>&amp;", "\u{E2}\u{80}", ""]
+
+    @Test func snapshotTextIsTheSortedSerialisation() {
+        for (n, text) in Self.awkward.enumerated() {
+            let t = Int64(n) * 86_399 * 37
+            let owner = Owner(id: "o\(n)", name: text, email: "a@b.c", team: n % 2 == 0 ? nil : text,
+                              status: n % 3 == 0 ? "departed" : "active", departedAt: n % 3 == 0 ? now : nil,
+                              createdAt: t, updatedAt: -t - 1)
+            #expect(owner.snapshotText == owner.snapshot.serialized(sortedKeys: true))
+            let agent = Agent(id: "a\(n)", system: text, ownerID: "o\(n)", status: "active",
+                              decommissionedAt: n % 2 == 0 ? nil : 253_402_300_800 + t, createdAt: t, updatedAt: now)
+            #expect(agent.snapshotText == agent.snapshot.serialized(sortedKeys: true))
+            var labels: [String: String] = [:]
+            for k in 0..<(n % 4) { labels["k\(k)-\(n)"] = text + "\(k)" }
+            if n == 5 { labels = ["Zed": "1", "alpha": "2", "a.b": "3", "a_b": "4", "a-b": "5", "a/b": text] }
+            let token = Token(id: "t\(n)", ownerID: "o\(n)", purpose: text.isEmpty ? "p" : text, system: "s",
+                              agentID: "a\(n)", environment: n % 2 == 0 ? nil : text,
+                              scopes: Array(["b", "a", text].prefix(n % 4)), issuedAt: t,
+                              expiresAt: n % 3 == 0 ? nil : t + 86_400, rotateEvery: Int64(n + 1) * 3600,
+                              lastRotatedAt: n % 2 == 0 ? nil : t, reviewEvery: 90 * 86_400 + Int64(n),
+                              lastReviewedAt: n % 2 == 1 ? nil : t,
+                              fingerprint: n % 2 == 0 ? nil : "sha256:" + String(repeating: "ab", count: 32),
+                              labels: labels, status: n % 4 == 0 ? "revoked" : "active", revokedAt: n % 4 == 0 ? t : nil,
+                              revokeReason: n % 4 == 0 ? text : nil, lastUsedAt: t, createdAt: t, updatedAt: now)
+            #expect(token.snapshotText == token.snapshot.serialized(sortedKeys: true))
+        }
+    }
+
+    @Test func canonicalEntryIsUnchanged() {
+        for (n, text) in Self.awkward.enumerated() {
+            let entry = AuditLog.Entry(seq: Int64(n) * 1_000_003, at: now - Int64(n), actor: text, command: "import " + text,
+                                       action: "token.register", entityKind: "token", entityID: "t\(n)",
+                                       before: n % 2 == 0 ? nil : "{\"id\":\"" + text + "\"}",
+                                       after: n % 3 == 0 ? nil : "{\"a\":[1,2],\"b\":\"" + text + "\"}",
+                                       prevHash: AuditLog.genesisHash)
+            // The form Docs/audit.md documents, as the entry used to write it.
+            func quoted(_ text: String) -> String { JSON.string(text).serialized() }
+            let expected = "{\"action\":\(quoted(entry.action)),\"actor\":\(quoted(entry.actor)),\"after\":\(entry.after.map(quoted) ?? "null"),"
+                + "\"at\":\(entry.at),\"before\":\(entry.before.map(quoted) ?? "null"),\"command\":\(quoted(entry.command)),"
+                + "\"entity_id\":\(quoted(entry.entityID)),\"entity_kind\":\(quoted(entry.entityKind)),"
+                + "\"prev_hash\":\(quoted(entry.prevHash)),\"seq\":\(entry.seq)}"
+            #expect(entry.canonical == expected)
+            #expect(entry.hash == SHA256.hex(expected))
+        }
+    }
 }

@@ -196,8 +196,9 @@ extension JSON {
   }
 }
 
-/// Writes into a byte buffer; the String is created once at the end.
-private struct JSONWriter {
+/// Writes into a byte buffer; the String is created once at the end. Audit snapshots and canonical entries are
+/// written through it directly (Sources/NHI/Audit/SnapshotText.swift), in the same bytes `serialized()` gives.
+struct JSONWriter {
   let pretty: Bool
   let sortedKeys: Bool
   let escapeHTML: Bool
@@ -257,7 +258,12 @@ private struct JSONWriter {
     out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: depth * 2))
   }
 
-  private mutating func writeString(_ string: String) {
+  /// Text that is already JSON (a key with its quotes, punctuation), copied as it is.
+  mutating func raw(_ s: StaticString) {
+    out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+  }
+
+  mutating func writeString(_ string: String) {
     var string = string  // withUTF8 needs a var; native strings are not copied
     out.append(UInt8(ascii: "\""))
     string.withUTF8 { bytes in

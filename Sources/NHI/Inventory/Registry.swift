@@ -88,7 +88,7 @@ public enum Registry {
         }
         try insert(db, owner)
         try AuditLog.append(db, audit, action: "owner.add", entityKind: "owner", entityID: owner.id,
-                            before: nil, after: owner.snapshot, head: &head)
+                            beforeText: nil, afterText: owner.snapshotText, head: &head)
     }
 
     static func insert(_ db: Database, _ owner: Owner) throws {
@@ -118,7 +118,7 @@ public enum Registry {
         }
         try insert(db, agent)
         try AuditLog.append(db, audit, action: "agent.add", entityKind: "agent", entityID: agent.id,
-                            before: nil, after: agent.snapshot, head: &head)
+                            beforeText: nil, afterText: agent.snapshotText, head: &head)
     }
 
     static func insert(_ db: Database, _ agent: Agent) throws {
@@ -142,7 +142,7 @@ public enum Registry {
             """, [.text(owner.name), .text(owner.email), owner.team.sql, .text(owner.status), owner.departedAt.sql,
                   .int(owner.updatedAt), .text(owner.id)])
         try AuditLog.append(db, audit, action: action, entityKind: "owner", entityID: owner.id,
-                            before: before.snapshot, after: owner.snapshot, head: &head)
+                            beforeText: before.snapshotText, afterText: owner.snapshotText, head: &head)
     }
 
     public static func save(_ db: Database, _ agent: Agent, before: Agent, action: String, audit: AuditContext) throws {
@@ -161,7 +161,7 @@ public enum Registry {
             """, [.text(agent.system), .text(agent.ownerID), .text(agent.status), agent.decommissionedAt.sql,
                   .int(agent.updatedAt), .text(agent.id)])
         try AuditLog.append(db, audit, action: action, entityKind: "agent", entityID: agent.id,
-                            before: before.snapshot, after: agent.snapshot, head: &head)
+                            beforeText: before.snapshotText, afterText: agent.snapshotText, head: &head)
     }
 
     // MARK: Tokens
@@ -205,7 +205,7 @@ public enum Registry {
         try checkReferences(db, token, before: nil, asRecorded: asRecorded)
         try insert(db, token)
         try AuditLog.append(db, audit, action: "token.register", entityKind: "token", entityID: token.id,
-                            before: nil, after: token.snapshot, head: &head)
+                            beforeText: nil, afterText: token.snapshotText, head: &head)
     }
 
     static func insert(_ db: Database, _ token: Token) throws {
@@ -242,6 +242,6 @@ public enum Registry {
             WHERE id = ?1
             """, values(token))
         try AuditLog.append(db, audit, action: action, entityKind: "token", entityID: token.id,
-                            before: before.snapshot, after: token.snapshot, head: &head)
+                            beforeText: before.snapshotText, afterText: token.snapshotText, head: &head)
     }
 }

@@ -70,6 +70,34 @@ public enum Time {
         }
     }
 
+    /// `iso(t)` in quotes, appended as bytes (audit snapshots write several instants per record).
+    static func writeQuotedISO(_ t: Instant, into out: inout [UInt8]) {
+        let days = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
+        let secs = t - days * 86_400
+        let (y, m, d) = civilFromDays(days)
+        guard (0...9999).contains(y) else {
+            out.append(34)
+            out.append(contentsOf: iso(t).utf8)
+            out.append(34)
+            return
+        }
+        func put(_ value: Int64, _ width: Int) {
+            var digits: (UInt8, UInt8, UInt8, UInt8) = (48, 48, 48, 48)
+            var v = value
+            withUnsafeMutableBytes(of: &digits) { buffer in
+                for i in stride(from: width - 1, through: 0, by: -1) {
+                    buffer[i] = UInt8(48 + v % 10)
+                    v /= 10
+                }
+                out.append(contentsOf: buffer[0..<width])
+            }
+        }
+        out.append(34)
+        put(y, 4); out.append(45); put(m, 2); out.append(45); put(d, 2); out.append(84)
+        put(secs / 3600, 2); out.append(58); put(secs / 60 % 60, 2); out.append(58); put(secs % 60, 2); out.append(90)
+        out.append(34)
+    }
+
     /// `2027-01-31`: how tables show an instant (the day is what a reader scans for).
     public static func day(_ t: Instant) -> String { String(iso(t).prefix(10)) }
 
