@@ -51,7 +51,8 @@ public struct ImportProblem: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// One input record, read from a CSV row or a JSON object. Values are JSON; a CSV cell is a string, or null when empty.
+/// One input record, read from a CSV row or a JSON object. Values are JSON; a CSV cell is a string, and an empty
+/// one is left out (absent and null mean the same: no value).
 public struct ImportRecord {
     public let line: Int
     public var fields: [String: JSON]
@@ -395,6 +396,7 @@ struct FieldReader {
     mutating func labels() -> [String: String] {
         guard var value = record.fields["labels"], value != .null else { return [:] }
         if case .string(let text) = value {
+            if text == "{}" { return [:] } // as CSV exports write no labels
             do { value = try JSONParser.parse(text) } catch {
                 problem("labels", "labels must be a JSON object such as {\"ticket\":\"SEC-42\"}: \(error.description)")
                 return [:]

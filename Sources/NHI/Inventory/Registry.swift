@@ -263,7 +263,7 @@ public enum Registry {
         [.text(t.id), .text(t.ownerID), .text(t.purpose), .text(t.system), .text(t.agentID), t.environment.sql,
          .text(t.scopes.joined(separator: ",")), .int(t.issuedAt), t.expiresAt.sql, .int(t.rotateEvery),
          t.lastRotatedAt.sql, .int(t.reviewEvery), t.lastReviewedAt.sql, t.fingerprint.sql,
-         .text(Token.encodeLabels(t.labels)), .text(t.status), t.revokedAt.sql, t.revokeReason.sql, t.lastUsedAt.sql,
+         .text(t.labels.isEmpty ? "{}" : Token.encodeLabels(t.labels)), .text(t.status), t.revokedAt.sql, t.revokeReason.sql, t.lastUsedAt.sql,
          .int(t.createdAt), .int(t.updatedAt)]
     }
 
