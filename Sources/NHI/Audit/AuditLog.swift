@@ -118,7 +118,7 @@ public enum AuditLog {
     }
 
     static func insert(_ db: Database, _ entry: Entry) throws {
-        try db.execute("""
+        try db.execute(literal: """
             INSERT INTO audit_log (seq, at, actor, command, action, entity_kind, entity_id, before, after, prev_hash, hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [.int(entry.seq), .int(entry.at), .text(entry.actor), .text(entry.command), .text(entry.action),

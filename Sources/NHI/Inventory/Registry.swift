@@ -92,7 +92,7 @@ public enum Registry {
     }
 
     static func insert(_ db: Database, _ owner: Owner) throws {
-        try db.execute("""
+        try db.execute(literal: """
             INSERT INTO owners (id, name, email, team, status, departed_at, created_at, updated_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """, [.text(owner.id), .text(owner.name), .text(owner.email), owner.team.sql, .text(owner.status),
@@ -122,7 +122,7 @@ public enum Registry {
     }
 
     static func insert(_ db: Database, _ agent: Agent) throws {
-        try db.execute("""
+        try db.execute(literal: """
             INSERT INTO agents (id, system, owner_id, status, decommissioned_at, created_at, updated_at)
             VALUES (?, ?, ?, ?, ?, ?, ?)
             """, [.text(agent.id), .text(agent.system), .text(agent.ownerID), .text(agent.status),
@@ -251,7 +251,7 @@ public enum Registry {
     }
 
     static func insert(_ db: Database, _ token: Token) throws {
-        try db.execute("""
+        try db.execute(literal: """
             INSERT INTO tokens (id, owner_id, purpose, system, agent_id, environment, scopes, issued_at, expires_at,
                 rotate_every, last_rotated_at, review_every, last_reviewed_at, fingerprint, labels, status, revoked_at,
                 revoke_reason, last_used_at, created_at, updated_at)
