@@ -19,6 +19,9 @@ sqlite3 alternating:
   side replays the traced statements of a registration with a new token id and audit hash.
 - start-up: `nhi --version` against `sqlite3 --version`.
 
+BENCH_OPS (comma-separated, default all) runs only some operations: startup, reads (check and the reports), import,
+register; e.g. `BENCH_SIZES=1000000 BENCH_OPS=import make bench` times only the import (the store is still generated).
+
 Wall time is measured around the child, CPU time (user + sys) from wait4's rusage, peak RSS from GNU time (%M). The table goes to stdout and to
 bench-results/bench-<UTC date-time>.md. Standard library only.
 """
@@ -39,6 +42,9 @@ SQLITE = os.environ.get("SQLITE3", shutil.which("sqlite3") or "sqlite3")
 TIME = os.environ.get("GNU_TIME", "/usr/bin/time")
 SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "10000,100000,1000000").split(",") if s.strip()]
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+OPS = {s.strip() for s in os.environ.get("BENCH_OPS", "startup,reads,import,register").split(",") if s.strip()}
+if not OPS <= {"startup", "reads", "import", "register"}:
+    raise SystemExit(f"bench: BENCH_OPS takes startup, reads, import, register; not {', '.join(sorted(OPS))}")
 OUT_DIR = os.path.join(ROOT, "bench-results")
 NOW = "2026-06-01T00:00:00Z"  # gen-inventory's default --as-of: the mix of states is built around it
 ENV = dict(os.environ, NHI_NOW=NOW, NHI_ACTOR="bench")
@@ -200,8 +206,6 @@ def reference_sql(op):
 
 def bench_reads(table, size, db, work):
     for name, args in CHECKS + REPORTS:
-        if not wanted(name):
-            continue
         replay = os.path.join(work, "reference.sql")
         with open(replay, "w") as f:
             # nhi's page cache (Sources/NHI/Store/Store.swift) and one read transaction, as nhi runs.
@@ -229,12 +233,6 @@ def same_rows(name, args, db):
                                       capture_output=True, text=True, check=True).stdout)
     if nhi_rows != ref_rows:
         raise SystemExit(f"bench: {name}: nhi has {nhi_rows} rows, the reference SQL {ref_rows}")
-
-
-def wanted(op):
-    """BENCH_OPS=check,report,import,register,start-up runs only the operations whose name starts with one of them."""
-    ops = [o.strip() for o in os.environ.get("BENCH_OPS", "").split(",") if o.strip()]
-    return not ops or any(op.startswith(o) or op.lstrip("-").startswith(o) for o in ops)
 
 
 def bench_register(table, size, db, work):
@@ -361,10 +359,11 @@ def main():
     header = (f"# nhi benchmark {started.strftime('%Y-%m-%d %H:%M UTC')}\n\n"
               f"Machine: {machine()}.\n"
               f"Command: `make bench` (BENCH_SIZES={','.join(map(str, SIZES))}, BENCH_RUNS={RUNS}); medians; "
-              f"ratio = nhi wall / sqlite3 wall.\n\n")
+              + (f"BENCH_OPS={','.join(sorted(OPS))}; " if "BENCH_OPS" in os.environ else "")
+              + f"ratio = nhi wall / sqlite3 wall.\n\n")
     print(header, flush=True)
     table = Table()
-    if wanted("start-up"):
+    if "startup" in OPS:
         bench_startup(table)
     for size in SIZES:
         work = os.path.join(OUT_DIR, f"work-{size}")
@@ -376,10 +375,11 @@ def main():
                         "--db", db, "--nhi", NHI]
                        + (["--import-csv", os.path.join(work, "inventory.csv")] if has_import() else []), check=True, env=ENV)
         print(f"generated {size:,} tokens in {time.time() - t0:.0f}s", flush=True)
-        bench_reads(table, size, db, work)
-        if wanted("import"):
+        if "reads" in OPS:
+            bench_reads(table, size, db, work)
+        if "import" in OPS:
             bench_import(table, size, db, work)
-        if wanted("register"):
+        if "register" in OPS:
             bench_register(table, size, db, work)
         if not os.environ.get("BENCH_KEEP"):
             shutil.rmtree(work, ignore_errors=True)

@@ -36,7 +36,7 @@ import Testing
         let path = dir.file("nhi.db")
         let store = try Store.open(path: path, access: .write)
         #expect(store.createdFile)
-        #expect(store.schemaVersion == 2)
+        #expect(store.schemaVersion == 3)
         #expect(store.schemaVersion == Schema.currentVersion)
         #expect(try store.db.scalar("PRAGMA journal_mode").text == "wal")
         #expect(try store.db.scalar("PRAGMA foreign_keys").int == 1)
@@ -122,25 +122,63 @@ import Testing
             let store = try Store.open(path: path, access: .write)
             try store.db.execute("INSERT INTO owners (id, name, email, created_at, updated_at) VALUES ('alice', 'A', 'a@example.com', 0, 0)")
         }
-        // A later nhi with one more migration opens the version-2 file.
+        // A later nhi with one more migration opens the file.
         let store = try Store.open(path: path, access: .write)
-        let next: [(version: Int32, sql: String)] = Schema.migrations + [(3, "ALTER TABLE owners ADD COLUMN phone TEXT")]
+        let later = Schema.currentVersion + 1
+        let next: [(version: Int32, sql: String)] = Schema.migrations + [(later, "ALTER TABLE owners ADD COLUMN phone TEXT")]
         try store.migrate(next)
-        #expect(store.schemaVersion == 3)
+        #expect(store.schemaVersion == later)
         #expect(try store.db.scalar("SELECT name FROM owners WHERE id = 'alice'").text == "A")
         #expect(try store.db.scalar("SELECT count(*) FROM pragma_table_info('owners') WHERE name = 'phone'").int == 1)
         // Running the migrations again changes nothing (each re-reads the version inside its transaction).
         try store.migrate(next)
+        #expect(store.schemaVersion == later)
+    }
+
+    @Test func aVersion2StoreMovesItsAuditLogToTheTableWithoutTheHashIndexAndStillVerifies() throws {
+        let dir = TempDir()
+        let path = dir.file("v2.db")
+        let now: Instant = 1_780_272_000
+        let audit = AuditContext(actor: "tester", command: "setup", at: now)
+        var head2 = ""
+        do {
+            // A store as nhi wrote it before migration 3, with a chain of entries.
+            let store = try Store.open(path: path, access: .write)
+            try store.db.executeScript("DROP TABLE audit_log")
+            // Migration 1's audit_log, hash UNIQUE, and its indexes.
+            try store.db.executeScript("CREATE TABLE audit_log" + Schema.migrations[0].sql.components(separatedBy: "CREATE TABLE audit_log")[1]
+                .components(separatedBy: "CREATE INDEX audit_by_time")[0])
+            try store.db.executeScript("CREATE INDEX audit_by_time ON audit_log(at); PRAGMA user_version = 2")
+            #expect(try store.db.scalar("SELECT count(*) FROM sqlite_schema WHERE tbl_name = 'audit_log' AND name LIKE 'sqlite_autoindex%'").int == 1)
+            try store.db.writeTransaction {
+                try Registry.addOwner(store.db, Owner(id: "alice", name: "Alice \"A\"", email: "a@example.com", team: nil, createdAt: now, updatedAt: now), audit: audit)
+                try Registry.addAgent(store.db, Agent(id: "bot", system: "github", ownerID: "alice", createdAt: now, updatedAt: now), audit: audit)
+            }
+            head2 = try AuditLog.head(store.db).hash
+        }
+        let store = try Store.open(path: path, access: .write)
         #expect(store.schemaVersion == 3)
+        #expect(try store.db.scalar("SELECT count(*) FROM sqlite_schema WHERE tbl_name = 'audit_log' AND name LIKE 'sqlite_autoindex%'").int == 0)
+        #expect(try store.db.rows("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'audit_log' ORDER BY name").map { $0.string("name") }
+            == ["audit_by_entity", "audit_by_time"])
+        #expect(try AuditLog.head(store.db).hash == head2)
+        #expect(try AuditVerifier.verify(store.db).ok)
+        // The chain goes on from the same head.
+        try store.db.writeTransaction {
+            try Registry.addOwner(store.db, Owner(id: "bob", name: "Bob", email: "b@example.com", team: nil, createdAt: now, updatedAt: now), audit: audit)
+        }
+        let result = try AuditVerifier.verify(store.db)
+        #expect(result.ok, "\(result.problems)")
+        #expect(try store.db.scalar("SELECT count(*) FROM audit_log").int == 3)
     }
 
     @Test func aFailingMigrationLeavesTheVersionAndSchemaAsTheyWere() throws {
         let dir = TempDir()
         let path = dir.file("v1.db")
         let store = try Store.open(path: path, access: .write)
-        let broken: [(version: Int32, sql: String)] = Schema.migrations + [(3, "CREATE TABLE added (x); CREATE TABLE owners (y)")]
+        let broken: [(version: Int32, sql: String)] = Schema.migrations + [(Schema.currentVersion + 1, "CREATE TABLE added (x); CREATE TABLE owners (y)")]
         #expect(throws: (any Error).self) { try store.migrate(broken) }
-        #expect(store.schemaVersion == 2)
+        #expect(store.schemaVersion == Schema.currentVersion)
         #expect(try store.db.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'added'").int == 0)
     }
 

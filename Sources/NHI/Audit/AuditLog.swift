@@ -31,17 +31,29 @@ public enum AuditLog {
 
         /// The canonical serialisation that is hashed: compact JSON, keys sorted, before/after as the stored
         /// JSON text (so the hash covers exactly the bytes kept). Documented in Docs/audit.md.
-        public var canonical: String {
-            // Written out directly, keys already in byte order: the same text as serialising a JSON object with
-            // sorted keys, without building and sorting one per entry (verify hashes every entry).
-            func quoted(_ text: String) -> String { JSON.string(text).serialized() }
-            let afterText = after.map(quoted) ?? "null", beforeText = before.map(quoted) ?? "null"
-            return "{\"action\":\(quoted(action)),\"actor\":\(quoted(actor)),\"after\":\(afterText),\"at\":\(at),"
-                + "\"before\":\(beforeText),\"command\":\(quoted(command)),\"entity_id\":\(quoted(entityID)),"
-                + "\"entity_kind\":\(quoted(entityKind)),\"prev_hash\":\(quoted(prevHash)),\"seq\":\(seq)}"
+        public var canonical: String { String(decoding: canonicalBytes, as: UTF8.self) }
+
+        /// `canonical` as bytes, written directly in key order: the same text as serialising a JSON object with
+        /// sorted keys, without building and sorting one per entry (verify hashes every entry, import writes one
+        /// per record).
+        var canonicalBytes: [UInt8] {
+            var w = JSONWriter.compact()
+            w.out.reserveCapacity(256 + (after?.utf8.count ?? 0) * 5 / 4 + (before?.utf8.count ?? 0) * 5 / 4)
+            w.raw("{\"action\":"); w.writeString(action)
+            w.raw(",\"actor\":"); w.writeString(actor)
+            w.raw(",\"after\":"); w.write(after)
+            w.raw(",\"at\":"); w.out.append(contentsOf: String(at).utf8)
+            w.raw(",\"before\":"); w.write(before)
+            w.raw(",\"command\":"); w.writeString(command)
+            w.raw(",\"entity_id\":"); w.writeString(entityID)
+            w.raw(",\"entity_kind\":"); w.writeString(entityKind)
+            w.raw(",\"prev_hash\":"); w.writeString(prevHash)
+            w.raw(",\"seq\":"); w.out.append(contentsOf: String(seq).utf8)
+            w.raw("}")
+            return w.out
         }
 
-        public var computedHash: String { SHA256.hex(canonical) }
+        public var computedHash: String { SHA256.hex(bytes: canonicalBytes) }
 
         init(row: Row) {
             seq = row.int("seq") ?? 0
@@ -88,14 +100,30 @@ public enum AuditLog {
                           action: action, entityKind: entityKind, entityID: entityID,
                           before: before.map { $0.serialized(sortedKeys: true) },
                           after: after.map { $0.serialized(sortedKeys: true) }, prevHash: head.hash)
-        try db.execute("""
+        try insert(db, entry)
+        head = Head(seq: entry.seq, hash: entry.hash)
+        return entry
+    }
+
+    /// Appends one entry whose snapshots are already serialised (`snapshotText`: the text `append` would store).
+    @discardableResult
+    public static func append(_ db: Database, _ context: AuditContext, action: String, entityKind: String,
+                              entityID: String, beforeText: String?, afterText: String?, head: inout Head) throws -> Entry {
+        let entry = Entry(seq: head.seq + 1, at: context.at, actor: context.actor, command: context.command,
+                          action: action, entityKind: entityKind, entityID: entityID,
+                          before: beforeText, after: afterText, prevHash: head.hash)
+        try insert(db, entry)
+        head = Head(seq: entry.seq, hash: entry.hash)
+        return entry
+    }
+
+    static func insert(_ db: Database, _ entry: Entry) throws {
+        try db.execute(literal: """
             INSERT INTO audit_log (seq, at, actor, command, action, entity_kind, entity_id, before, after, prev_hash, hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [.int(entry.seq), .int(entry.at), .text(entry.actor), .text(entry.command), .text(entry.action),
                   .text(entry.entityKind), .text(entry.entityID), entry.before.sql, entry.after.sql,
                   .text(entry.prevHash), .text(entry.hash)])
-        head = Head(seq: entry.seq, hash: entry.hash)
-        return entry
     }
 
     /// Appends one entry, reading the head first (single writes).

@@ -127,10 +127,17 @@ public struct CSVReader: ~Copyable {
   }
 
   private mutating func finishField(into fields: inout [String], line: Int) throws(CSVError) {
-    guard let s = String(validating: field, as: UTF8.self) else {
-      throw CSVError(line: line, message: "invalid UTF-8 in field")
+    if field.isEmpty {
+      fields.append("")
+    } else if !field.contains(where: { $0 >= 0x80 }) {
+      // ASCII is valid UTF-8: the (unspecialised, metadata-looking-up) validating initialiser only for the rest.
+      fields.append(String(decoding: field, as: UTF8.self))
+    } else {
+      guard let s = String(validating: field, as: UTF8.self) else {
+        throw CSVError(line: line, message: "invalid UTF-8 in field")
+      }
+      fields.append(s)
     }
-    fields.append(s)
     field.removeAll(keepingCapacity: true)
   }
 

@@ -51,7 +51,8 @@ public struct ImportProblem: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// One input record, read from a CSV row or a JSON object. Values are JSON; a CSV cell is a string, or null when empty.
+/// One input record, read from a CSV row or a JSON object. Values are JSON; a CSV cell is a string, and an empty
+/// one is left out (absent and null mean the same: no value).
 public struct ImportRecord {
     public let line: Int
     public var fields: [String: JSON]
@@ -91,6 +92,9 @@ public final class Importer {
     let policy: PolicyGate?
     let defaultKind: String?
     var head: AuditLog.Head
+    /// Foreign keys are enforced, so a new record can be inserted first and checked by the store's constraints
+    /// (`Registry.…IfNew`); a refused one then takes the usual checked path, which names the problem.
+    let insertFirst: Bool
     public private(set) var problems: [ImportProblem] = []
     public private(set) var counts = Counts()
     /// What each record did (dry run prints it): "create token gh-1".
@@ -103,6 +107,7 @@ public final class Importer {
         self.policy = policy
         self.defaultKind = defaultKind
         self.head = try AuditLog.head(db)
+        self.insertFirst = try Registry.enforcesForeignKeys(db)
     }
 
     public func report(_ problem: ImportProblem) { problems.append(problem) }
@@ -165,6 +170,7 @@ public final class Importer {
         guard r.problems.isEmpty, let id, let name, let email else { return }
         var owner = Owner(id: id, name: name, email: email, team: team, status: status, departedAt: departedAt,
                           createdAt: createdAt, updatedAt: updatedAt)
+        if insertFirst, try Registry.addOwnerIfNew(db, owner, audit: audit, head: &head) { return created("owner", id) }
         guard let before = try Registry.owner(db, id) else {
             try Registry.addOwner(db, owner, audit: audit, head: &head)
             return created("owner", id)
@@ -190,6 +196,7 @@ public final class Importer {
         guard r.problems.isEmpty, let id, let system, let ownerID else { return }
         var agent = Agent(id: id, system: system, ownerID: ownerID, status: status, decommissionedAt: decommissionedAt,
                           createdAt: createdAt, updatedAt: updatedAt)
+        if insertFirst, try Registry.addRecordedAgentIfNew(db, agent, audit: audit, head: &head) { return created("agent", id) }
         guard let before = try Registry.agent(db, id) else {
             try Registry.addAgent(db, agent, audit: audit, head: &head, asRecorded: true)
             return created("agent", id)
@@ -250,6 +257,7 @@ public final class Importer {
             }
             if !broken.isEmpty { return }
         }
+        if insertFirst, try Registry.registerRecordedIfNew(db, token, audit: audit, head: &head) { return created("token", id) }
         guard let before = try Registry.token(db, id) else {
             try Registry.register(db, token, audit: audit, head: &head, asRecorded: true)
             return created("token", id)
@@ -388,6 +396,7 @@ struct FieldReader {
     mutating func labels() -> [String: String] {
         guard var value = record.fields["labels"], value != .null else { return [:] }
         if case .string(let text) = value {
+            if text == "{}" { return [:] } // as CSV exports write no labels
             do { value = try JSONParser.parse(text) } catch {
                 problem("labels", "labels must be a JSON object such as {\"ticket\":\"SEC-42\"}: \(error.description)")
                 return [:]

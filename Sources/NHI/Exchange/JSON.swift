@@ -196,8 +196,9 @@ extension JSON {
   }
 }
 
-/// Writes into a byte buffer; the String is created once at the end.
-private struct JSONWriter {
+/// Writes into a byte buffer; the String is created once at the end. Audit snapshots and canonical entries are
+/// written through it directly (Sources/NHI/Audit/SnapshotText.swift), in the same bytes `serialized()` gives.
+struct JSONWriter {
   let pretty: Bool
   let sortedKeys: Bool
   let escapeHTML: Bool
@@ -257,59 +258,75 @@ private struct JSONWriter {
     out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: depth * 2))
   }
 
-  private mutating func writeString(_ string: String) {
-    var string = string  // withUTF8 needs a var; native strings are not copied
-    out.append(UInt8(ascii: "\""))
-    string.withUTF8 { bytes in
-      // Copy runs of bytes that need no escaping in bulk; per-byte appends dominated profiles.
-      var runStart = 0
-      var i = 0
-      while i < bytes.count {
-        let b = bytes[i]
-        if b >= 0x20 && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") && b != 0xE2
-          && !(escapeHTML && (b == UInt8(ascii: "<") || b == UInt8(ascii: ">") || b == UInt8(ascii: "&")))
-        {
-          i += 1
-          continue
-        }
-        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i]))
-        i += 1
-        switch b {
-        case UInt8(ascii: "\""): escape("\\\"")
-        case UInt8(ascii: "\\"): escape("\\\\")
-        case 0x0A: escape("\\n")
-        case 0x0D: escape("\\r")
-        case 0x09: escape("\\t")
-        case 0x08: escape("\\b")
-        case 0x0C: escape("\\f")
-        // U+2028/U+2029 (E2 80 A8/A9) are line terminators in JavaScript source; escape them so
-        // the output is safe to embed in a script.
-        case 0xE2:
-          if i + 1 < bytes.count && bytes[i] == 0x80 && (bytes[i + 1] == 0xA8 || bytes[i + 1] == 0xA9) {
-            unicodeEscape(bytes[i + 1] == 0xA8 ? 0x2028 : 0x2029)
-            i += 2
-          } else {
-            out.append(b)
-          }
-        default: unicodeEscape(UInt16(b))  // other control characters, and < > & with escapeHTML
-        }
-        runStart = i
-      }
-      out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
-    }
-    out.append(UInt8(ascii: "\""))
-  }
-
-  private mutating func escape(_ s: StaticString) {
+  /// Text that is already JSON (a key with its quotes, punctuation), copied as it is.
+  mutating func raw(_ s: StaticString) {
     out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
   }
 
-  private mutating func unicodeEscape(_ unit: UInt16) {
-    let hex: StaticString = "0123456789abcdef"
-    out.append(UInt8(ascii: "\\"))
-    out.append(UInt8(ascii: "u"))
-    for shift: UInt16 in [12, 8, 4, 0] {
-      out.append(hex.utf8Start[Int((unit >> shift) & 0xF)])
+  mutating func writeString(_ string: String) {
+    var string = string  // withUTF8 needs a var; native strings are not copied
+    string.withUTF8 { bytes in
+      let html = escapeHTML
+      var escapes = 0
+      for b in bytes where Self.needsEscape(b, html: html) { escapes += 1 }
+      out.append(UInt8(ascii: "\""))
+      if escapes == 0 {
+        out.append(contentsOf: bytes)
+        out.append(UInt8(ascii: "\""))
+        return
+      }
+      // Room for the worst case (an escape writes at most 6 bytes for each byte it replaces), written through a
+      // pointer and trimmed: one growth per string instead of one append per run between escapes and one per
+      // escape (per-byte appends dominated profiles; the audit log's canonical text escapes every quote of the
+      // snapshot it carries).
+      let start = out.count
+      out.append(contentsOf: repeatElement(0, count: bytes.count + escapes * 5 + 1))
+      let end = out.withUnsafeMutableBufferPointer { buffer -> Int in
+        let dst = buffer.baseAddress!
+        let hex: StaticString = "0123456789abcdef"
+        var j = start
+        @inline(__always) func put(_ c: UInt8) { dst[j] = c; j += 1 }
+        @inline(__always) func put(_ a: UInt8, _ c: UInt8) { dst[j] = a; dst[j + 1] = c; j += 2 }
+        func unicodeEscape(_ unit: UInt16) {
+          put(UInt8(ascii: "\\"), UInt8(ascii: "u"))
+          put(hex.utf8Start[Int(unit >> 12)], hex.utf8Start[Int((unit >> 8) & 0xF)])
+          put(hex.utf8Start[Int((unit >> 4) & 0xF)], hex.utf8Start[Int(unit & 0xF)])
+        }
+        var i = 0
+        while i < bytes.count {
+          let b = bytes[i]
+          i += 1
+          guard Self.needsEscape(b, html: html) else { put(b); continue }
+          switch b {
+          case UInt8(ascii: "\""): put(UInt8(ascii: "\\"), UInt8(ascii: "\""))
+          case UInt8(ascii: "\\"): put(UInt8(ascii: "\\"), UInt8(ascii: "\\"))
+          case 0x0A: put(UInt8(ascii: "\\"), UInt8(ascii: "n"))
+          case 0x0D: put(UInt8(ascii: "\\"), UInt8(ascii: "r"))
+          case 0x09: put(UInt8(ascii: "\\"), UInt8(ascii: "t"))
+          case 0x08: put(UInt8(ascii: "\\"), UInt8(ascii: "b"))
+          case 0x0C: put(UInt8(ascii: "\\"), UInt8(ascii: "f"))
+          // U+2028/U+2029 (E2 80 A8/A9) are line terminators in JavaScript source; escape them so
+          // the output is safe to embed in a script.
+          case 0xE2:
+            if i + 1 < bytes.count && bytes[i] == 0x80 && (bytes[i + 1] == 0xA8 || bytes[i + 1] == 0xA9) {
+              unicodeEscape(bytes[i + 1] == 0xA8 ? 0x2028 : 0x2029)
+              i += 2
+            } else {
+              put(b)
+            }
+          default: unicodeEscape(UInt16(b))  // other control characters, and < > & with escapeHTML
+          }
+        }
+        put(UInt8(ascii: "\""))
+        return j
+      }
+      out.removeLast(out.count - end)
     }
+  }
+
+  @inline(__always)
+  private static func needsEscape(_ b: UInt8, html: Bool) -> Bool {
+    b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b == 0xE2
+      || (html && (b == UInt8(ascii: "<") || b == UInt8(ascii: ">") || b == UInt8(ascii: "&")))
   }
 }

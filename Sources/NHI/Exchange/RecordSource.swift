@@ -57,11 +57,12 @@ public enum RecordSource {
                     problem(ImportProblem(line: row.line, location: nil, message: "row has \(row.fields.count) fields; the header has \(width)"))
                     continue
                 }
+                // An empty cell is no value: it is left out, which every reader of a record takes as it takes null
+                // (a whole-inventory CSV leaves most of each row's columns empty; fewer keys, less hashing).
                 var fields: [String: JSON] = [:]
                 fields.reserveCapacity(known.count)
-                for (index, name) in known {
-                    let cell = CSVFormula.restore(row.fields[index])
-                    fields[name] = cell.isEmpty ? .null : .string(cell)
+                for (index, name) in known where !row.fields[index].isEmpty {
+                    fields[name] = .string(CSVFormula.restore(row.fields[index]))
                 }
                 try record(ImportRecord(line: row.line, fields: fields, csvColumns: columns))
             }

@@ -88,11 +88,11 @@ public enum Registry {
         }
         try insert(db, owner)
         try AuditLog.append(db, audit, action: "owner.add", entityKind: "owner", entityID: owner.id,
-                            before: nil, after: owner.snapshot, head: &head)
+                            beforeText: nil, afterText: owner.snapshotText, head: &head)
     }
 
     static func insert(_ db: Database, _ owner: Owner) throws {
-        try db.execute("""
+        try db.execute(literal: """
             INSERT INTO owners (id, name, email, team, status, departed_at, created_at, updated_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """, [.text(owner.id), .text(owner.name), .text(owner.email), owner.team.sql, .text(owner.status),
@@ -118,11 +118,11 @@ public enum Registry {
         }
         try insert(db, agent)
         try AuditLog.append(db, audit, action: "agent.add", entityKind: "agent", entityID: agent.id,
-                            before: nil, after: agent.snapshot, head: &head)
+                            beforeText: nil, afterText: agent.snapshotText, head: &head)
     }
 
     static func insert(_ db: Database, _ agent: Agent) throws {
-        try db.execute("""
+        try db.execute(literal: """
             INSERT INTO agents (id, system, owner_id, status, decommissioned_at, created_at, updated_at)
             VALUES (?, ?, ?, ?, ?, ?, ?)
             """, [.text(agent.id), .text(agent.system), .text(agent.ownerID), .text(agent.status),
@@ -142,7 +142,7 @@ public enum Registry {
             """, [.text(owner.name), .text(owner.email), owner.team.sql, .text(owner.status), owner.departedAt.sql,
                   .int(owner.updatedAt), .text(owner.id)])
         try AuditLog.append(db, audit, action: action, entityKind: "owner", entityID: owner.id,
-                            before: before.snapshot, after: owner.snapshot, head: &head)
+                            beforeText: before.snapshotText, afterText: owner.snapshotText, head: &head)
     }
 
     public static func save(_ db: Database, _ agent: Agent, before: Agent, action: String, audit: AuditContext) throws {
@@ -161,7 +161,49 @@ public enum Registry {
             """, [.text(agent.system), .text(agent.ownerID), .text(agent.status), agent.decommissionedAt.sql,
                   .int(agent.updatedAt), .text(agent.id)])
         try AuditLog.append(db, audit, action: action, entityKind: "agent", entityID: agent.id,
-                            before: before.snapshot, after: agent.snapshot, head: &head)
+                            beforeText: before.snapshotText, afterText: agent.snapshotText, head: &head)
+    }
+
+    // MARK: Bulk inserts (import)
+
+    /// Whether the connection enforces foreign keys (the store turns them on; the `IfNew` inserts rely on them).
+    public static func enforcesForeignKeys(_ db: Database) throws -> Bool {
+        try db.scalar("PRAGMA foreign_keys").int == 1
+    }
+
+    /// Runs `insert` when the store's own constraints decide what the lookups before an insert would: on a
+    /// constraint failure (an existing id, an unknown owner or agent, a reused fingerprint) SQLite backs out the one
+    /// statement, the transaction goes on, and this returns false so the caller takes the checked path for the
+    /// message. Saves the lookups for the new records that are all of a bulk import. Needs foreign keys enforced.
+    static func insertUnlessRefused(_ insert: () throws -> Void) throws -> Bool {
+        do { try insert() } catch let error as DatabaseError where error.isConstraint { return false }
+        return true
+    }
+
+    /// `addOwner` for an owner whose id is new; false (nothing written) when it is not.
+    static func addOwnerIfNew(_ db: Database, _ owner: Owner, audit: AuditContext, head: inout AuditLog.Head) throws -> Bool {
+        guard try insertUnlessRefused({ try insert(db, owner) }) else { return false }
+        try AuditLog.append(db, audit, action: "owner.add", entityKind: "owner", entityID: owner.id,
+                            beforeText: nil, afterText: owner.snapshotText, head: &head)
+        return true
+    }
+
+    /// `addAgent(asRecorded: true)` for a new agent of a known owner (the foreign key checks it); false otherwise.
+    static func addRecordedAgentIfNew(_ db: Database, _ agent: Agent, audit: AuditContext, head: inout AuditLog.Head) throws -> Bool {
+        guard try insertUnlessRefused({ try insert(db, agent) }) else { return false }
+        try AuditLog.append(db, audit, action: "agent.add", entityKind: "agent", entityID: agent.id,
+                            beforeText: nil, afterText: agent.snapshotText, head: &head)
+        return true
+    }
+
+    /// `register(asRecorded: true)` for a new token that `checkReferences` would pass: known owner and agent
+    /// (foreign keys), an unused fingerprint (its unique index), expiry after issue (checked here); false otherwise.
+    static func registerRecordedIfNew(_ db: Database, _ token: Token, audit: AuditContext, head: inout AuditLog.Head) throws -> Bool {
+        if let expires = token.expiresAt, expires <= token.issuedAt { return false }
+        guard try insertUnlessRefused({ try insert(db, token) }) else { return false }
+        try AuditLog.append(db, audit, action: "token.register", entityKind: "token", entityID: token.id,
+                            beforeText: nil, afterText: token.snapshotText, head: &head)
+        return true
     }
 
     // MARK: Tokens
@@ -205,11 +247,11 @@ public enum Registry {
         try checkReferences(db, token, before: nil, asRecorded: asRecorded)
         try insert(db, token)
         try AuditLog.append(db, audit, action: "token.register", entityKind: "token", entityID: token.id,
-                            before: nil, after: token.snapshot, head: &head)
+                            beforeText: nil, afterText: token.snapshotText, head: &head)
     }
 
     static func insert(_ db: Database, _ token: Token) throws {
-        try db.execute("""
+        try db.execute(literal: """
             INSERT INTO tokens (id, owner_id, purpose, system, agent_id, environment, scopes, issued_at, expires_at,
                 rotate_every, last_rotated_at, review_every, last_reviewed_at, fingerprint, labels, status, revoked_at,
                 revoke_reason, last_used_at, created_at, updated_at)
@@ -221,7 +263,7 @@ public enum Registry {
         [.text(t.id), .text(t.ownerID), .text(t.purpose), .text(t.system), .text(t.agentID), t.environment.sql,
          .text(t.scopes.joined(separator: ",")), .int(t.issuedAt), t.expiresAt.sql, .int(t.rotateEvery),
          t.lastRotatedAt.sql, .int(t.reviewEvery), t.lastReviewedAt.sql, t.fingerprint.sql,
-         .text(Token.encodeLabels(t.labels)), .text(t.status), t.revokedAt.sql, t.revokeReason.sql, t.lastUsedAt.sql,
+         .text(t.labels.isEmpty ? "{}" : Token.encodeLabels(t.labels)), .text(t.status), t.revokedAt.sql, t.revokeReason.sql, t.lastUsedAt.sql,
          .int(t.createdAt), .int(t.updatedAt)]
     }
 
@@ -242,6 +284,6 @@ public enum Registry {
             WHERE id = ?1
             """, values(token))
         try AuditLog.append(db, audit, action: action, entityKind: "token", entityID: token.id,
-                            before: before.snapshot, after: token.snapshot, head: &head)
+                            beforeText: before.snapshotText, afterText: token.snapshotText, head: &head)
     }
 }

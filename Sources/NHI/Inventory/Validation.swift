@@ -36,7 +36,7 @@ public enum Validation {
 
     /// Free text: non-empty after trimming, bounded, no control characters, not secret-looking.
     public static func text(_ value: String, field: String, limit: Int) throws(NHIError) -> String {
-        guard !value.isEmpty, value.contains(where: { !$0.isWhitespace }) else { throw .data("\(field) must not be empty") }
+        guard !value.isEmpty, hasNonWhitespace(value) else { throw .data("\(field) must not be empty") }
         // utf8.count bounds the character count, so the costlier grapheme count runs only for long values.
         guard value.utf8.count <= limit || value.count <= limit else { throw .data("\(field) is longer than \(limit) characters") }
         if value.unicodeScalars.contains(where: isControl) {
@@ -65,7 +65,7 @@ public enum Validation {
         var result: [String] = []
         for item in items {
             guard !item.isEmpty else { throw .data("--scopes has an empty entry (write a,b,c)") }
-            guard !item.contains(where: { $0.isWhitespace }) else { throw .data("--scopes entry '\(printable(item))' contains whitespace") }
+            guard !hasWhitespace(item) else { throw .data("--scopes entry '\(printable(item))' contains whitespace") }
             _ = try text(item, field: "--scopes entry", limit: Limit.scope)
             if seen.insert(item).inserted { result.append(item) }
         }
@@ -93,6 +93,23 @@ public enum Validation {
             throw .data("\(field) looks like a live secret (\(finding.reason)); nhi never stores secrets: record the token by its id and pass its value with --secret-stdin, which keeps only a SHA-256 fingerprint")
         }
     }
+
+    /// `value.contains { !$0.isWhitespace }`, answered from the bytes when one is ASCII and not whitespace (such a
+    /// byte starts a character, or follows a prepended mark that is not whitespace either): no grapheme breaking
+    /// for ordinary text.
+    static func hasNonWhitespace(_ value: String) -> Bool {
+        if value.utf8.contains(where: { $0 < 0x80 && !isASCIIWhitespace($0) }) { return true }
+        return value.contains { !$0.isWhitespace }
+    }
+
+    /// `value.contains { $0.isWhitespace }`, from the bytes when the value is ASCII (a character's first scalar
+    /// decides `isWhitespace`; in ASCII every scalar starts a character except LF after CR, and CR is whitespace).
+    static func hasWhitespace(_ value: String) -> Bool {
+        if value.utf8.allSatisfy({ $0 < 0x80 }) { return value.utf8.contains(where: isASCIIWhitespace) }
+        return value.contains { $0.isWhitespace }
+    }
+
+    static func isASCIIWhitespace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
 
     static func isAlnum(_ b: UInt8) -> Bool { (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) }
 

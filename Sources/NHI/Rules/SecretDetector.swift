@@ -88,41 +88,72 @@ public enum SecretDetector {
     }
 
     /// The first reason `value` looks like a secret, or nil. Never returns any part of the value itself.
+    /// The known prefixes are tried in list order (the first that matches names the finding), then each word.
     public static func inspect(_ value: String) -> Finding? {
-        let bytes = Array(value.utf8)
-        for known in knownPrefixes where matchesPrefix(known, in: bytes) {
-            return .knownPrefix(known.label)
+        var value = value
+        return value.withUTF8(inspect(bytes:))
+    }
+
+    /// One pass over the value: at each position where a prefix may start, only the prefixes beginning with that byte
+    /// are compared, and words are checked for entropy as they end. This runs on every validated field (an import
+    /// checks about ten per record), where trying each of the prefixes over the whole value dominated.
+    static func inspect(bytes: UnsafeBufferPointer<UInt8>) -> Finding? {
+        var found = Int.max  // the lowest index in `knownPrefixes` that matches somewhere
+        var start = 0
+        while start < bytes.count {
+            let b = bytes[start]
+            if start == 0 || !isWordByte(bytes[start - 1]) {
+                for k in prefixesByFirstByte[Int(b)] where k < found && matchesPrefix(knownPrefixes[k], in: bytes, at: start) {
+                    found = k
+                }
+            }
+            start += 1
         }
-        for word in words(bytes) where isHighEntropy(word) { return .highEntropy }
+        if found != Int.max { return .knownPrefix(knownPrefixes[found].label) }
+        var wordStart = -1
+        for i in 0..<bytes.count {
+            if isKeyByte(bytes[i]) {
+                if wordStart < 0 { wordStart = i }
+            } else if wordStart >= 0 {
+                if isHighEntropy(UnsafeBufferPointer(rebasing: bytes[wordStart..<i])) { return .highEntropy }
+                wordStart = -1
+            }
+        }
+        if wordStart >= 0, isHighEntropy(UnsafeBufferPointer(rebasing: bytes[wordStart..<bytes.count])) { return .highEntropy }
         return nil
+    }
+
+    /// For each byte, the indices of the known prefixes that start with it.
+    static let prefixesByFirstByte: [[Int]] = {
+        var table = [[Int]](repeating: [], count: 256)
+        for (k, known) in knownPrefixes.enumerated() { table[Int(known.bytes[0])].append(k) }
+        return table
+    }()
+
+    /// Whether `known` and enough of its tail start at `start` (a position at the start or after a non-word byte).
+    private static func matchesPrefix(_ known: KnownPrefix, in bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> Bool {
+        let prefix = known.bytes
+        guard start + prefix.count <= bytes.count else { return false }
+        for j in 1..<prefix.count where bytes[start + j] != prefix[j] { return false }
+        var tail = 0
+        var i = start + prefix.count
+        while i < bytes.count, tail < known.minimumTail, inTail(bytes[i], known.tail) {
+            tail += 1
+            i += 1
+        }
+        return tail >= known.minimumTail
+    }
+
+    private static func isKeyByte(_ b: UInt8) -> Bool {
+        isWordByte(b) || b == 45 || b == 43 || b == 47 || b == 61 || b == 46 || b == 126
     }
 
     private static func isWordByte(_ b: UInt8) -> Bool {
         (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 95
     }
 
-    /// A prefix counts at the start of the value or after a non-word character (`task_sk-...` and `desk-...` are
-    /// not `sk-`; `token=sk-...` and `x sk-...` are).
-    private static func matchesPrefix(_ known: KnownPrefix, in bytes: [UInt8]) -> Bool {
-        let prefix = known.bytes
-        guard bytes.count >= prefix.count else { return false }
-        let first = prefix[0]
-        var start = 0
-        while start + prefix.count <= bytes.count {
-            if bytes[start] == first && (start == 0 || !isWordByte(bytes[start - 1]))
-                && bytes[start..<(start + prefix.count)].elementsEqual(prefix) {
-                var tail = 0
-                var i = start + prefix.count
-                while i < bytes.count, tail < known.minimumTail, inTail(bytes[i], known.tail) {
-                    tail += 1
-                    i += 1
-                }
-                if tail >= known.minimumTail { return true }
-            }
-            start += 1
-        }
-        return false
-    }
+    // A prefix counts at the start of the value or after a non-word character (`task_sk-...` and `desk-...` are
+    // not `sk-`; `token=sk-...` and `x sk-...` are).
 
     private static func inTail(_ b: UInt8, _ alphabet: TailAlphabet) -> Bool {
         switch alphabet {
@@ -134,22 +165,9 @@ public enum SecretDetector {
         }
     }
 
-    /// Maximal runs of characters that make up encoded keys (base64/base64url alphabets and `.`, `~`).
-    static func words(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {
-        var result: [ArraySlice<UInt8>] = []
-        var start = -1
-        for (i, b) in bytes.enumerated() {
-            let inWord = isWordByte(b) || b == 45 || b == 43 || b == 47 || b == 61 || b == 46 || b == 126
-            if inWord { if start < 0 { start = i } } else if start >= 0 {
-                result.append(bytes[start..<i])
-                start = -1
-            }
-        }
-        if start >= 0 { result.append(bytes[start..<bytes.count]) }
-        return result
-    }
-
-    static func isHighEntropy(_ word: ArraySlice<UInt8>) -> Bool {
+    /// Whether a word (a maximal run of the characters encoded keys are made of: base64/base64url alphabets and `.`,
+    /// `~`) looks like random key material.
+    static func isHighEntropy(_ word: UnsafeBufferPointer<UInt8>) -> Bool {
         guard word.count >= entropyMinimumLength else { return false }
         guard word.contains(where: { $0 >= 48 && $0 <= 57 }),
               word.contains(where: { ($0 | 0x20) >= 97 && ($0 | 0x20) <= 122 }) else { return false }
@@ -170,7 +188,7 @@ public enum SecretDetector {
         return entropy
     }
 
-    static func isUUID(_ word: ArraySlice<UInt8>) -> Bool {
+    static func isUUID(_ word: UnsafeBufferPointer<UInt8>) -> Bool {
         guard word.count == 36 else { return false }
         for (i, b) in word.enumerated() {
             if [8, 13, 18, 23].contains(i) { if b != 45 { return false } }

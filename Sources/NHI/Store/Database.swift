@@ -185,6 +185,9 @@ public final class Database {
     let handle: OpaquePointer
     public let path: String
     private var cache: [String: Statement] = [:]
+    /// Statements whose SQL is a literal, by the literal's address: finding one hashes a pointer instead of the
+    /// SQL text (a bulk import's inserts ran that lookup, a few hundred characters hashed and compared, per row).
+    private var literalCache: [UnsafeRawPointer: Statement] = [:]
     public private(set) var inTransaction = false
 
     public enum OpenMode: Sendable { case readWrite, readWriteCreate, memory }
@@ -235,6 +238,7 @@ public final class Database {
     deinit {
         // Unfinalized statements make close fail with SQLITE_BUSY.
         cache.removeAll()
+        literalCache.removeAll()
         sqlite3_close_v2(handle)
     }
 
@@ -248,6 +252,25 @@ public final class Database {
         let stmt = try Statement(database: self, sql: sql, persistent: true)
         cache[sql] = stmt
         return stmt
+    }
+
+    private func statement(literal sql: StaticString) throws(DatabaseError) -> Statement {
+        guard sql.hasPointerRepresentation else { return try statement(sql.description) }
+        let key = UnsafeRawPointer(sql.utf8Start)
+        if let cached = literalCache[key] { return cached }
+        let stmt = try statement(sql.description)
+        literalCache[key] = stmt
+        return stmt
+    }
+
+    /// `execute` for SQL written as a literal, for statements run once per row of a bulk write.
+    @discardableResult
+    public func execute(literal sql: StaticString, _ arguments: [SQLValue]) throws(DatabaseError) -> Int {
+        let stmt = try statement(literal: sql)
+        try stmt.bind(arguments)
+        defer { sqlite3_reset(stmt.handle) }
+        while try stmt.step() {}
+        return Int(sqlite3_changes(handle))
     }
 
     /// Runs one or more statements that take no arguments (schema, pragmas).

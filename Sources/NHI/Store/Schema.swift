@@ -96,6 +96,34 @@ enum Schema {
         CREATE INDEX owners_state ON owners(id, status, departed_at);
         CREATE INDEX agents_state ON agents(id, status, decommissioned_at);
         """),
+        // audit_log without UNIQUE on hash. Nothing looks an entry up by its hash, and a repeated hash cannot pass
+        // `audit verify` (each hash covers its entry's seq, the primary key, and links to the one before), but the
+        // index of 64 random hex digits per entry cost a bulk import most: its pages fall out of the page cache,
+        // so every insert reads and rewrites a random one (1M-token import: 18 s of 68 s CPU; Docs/benchmarks.md).
+        // A unique constraint cannot be dropped in SQLite, so the table is rebuilt (the documented way: new table,
+        // copy, drop, rename); this once copies the existing log.
+        (3, """
+        CREATE TABLE audit_log_v3 (
+            seq         INTEGER PRIMARY KEY,
+            at          INTEGER NOT NULL,
+            actor       TEXT NOT NULL,
+            command     TEXT NOT NULL,
+            action      TEXT NOT NULL,
+            entity_kind TEXT NOT NULL,
+            entity_id   TEXT NOT NULL,
+            before      TEXT,
+            after       TEXT,
+            prev_hash   TEXT NOT NULL,
+            hash        TEXT NOT NULL
+        );
+        INSERT INTO audit_log_v3 (seq, at, actor, command, action, entity_kind, entity_id, before, after, prev_hash, hash)
+            SELECT seq, at, actor, command, action, entity_kind, entity_id, before, after, prev_hash, hash
+            FROM audit_log ORDER BY seq;
+        DROP TABLE audit_log;
+        ALTER TABLE audit_log_v3 RENAME TO audit_log;
+        CREATE INDEX audit_by_entity ON audit_log(entity_kind, entity_id, seq);
+        CREATE INDEX audit_by_time ON audit_log(at);
+        """),
     ]
 
     static var currentVersion: Int32 { migrations.last!.version }

@@ -19,6 +19,18 @@ public enum SHA256 {
 
     public static func hex(_ text: String) -> String { hex(text.utf8) }
 
+    /// The digest of bytes already in an array (no copy).
+    public static func hex(bytes input: [UInt8]) -> String {
+        var digest = [UInt8](repeating: 0, count: 32)
+        let ok = input.withUnsafeBytes { buffer in
+            digest.withUnsafeMutableBufferPointer { out in
+                nhi_sha256(buffer.baseAddress, buffer.count, out.baseAddress)
+            }
+        }
+        precondition(ok != 0, "libcrypto SHA-256 failed")
+        return hexString(digest)
+    }
+
     static let digits = Array("0123456789abcdef".utf8)
     static func hexString(_ bytes: [UInt8]) -> String {
         var out = [UInt8]()

@@ -70,6 +70,34 @@ public enum Time {
         }
     }
 
+    /// `iso(t)` in quotes, appended as bytes (audit snapshots write several instants per record).
+    static func writeQuotedISO(_ t: Instant, into out: inout [UInt8]) {
+        let days = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
+        let secs = t - days * 86_400
+        let (y, m, d) = civilFromDays(days)
+        guard (0...9999).contains(y) else {
+            out.append(34)
+            out.append(contentsOf: iso(t).utf8)
+            out.append(34)
+            return
+        }
+        func put(_ value: Int64, _ width: Int) {
+            var digits: (UInt8, UInt8, UInt8, UInt8) = (48, 48, 48, 48)
+            var v = value
+            withUnsafeMutableBytes(of: &digits) { buffer in
+                for i in stride(from: width - 1, through: 0, by: -1) {
+                    buffer[i] = UInt8(48 + v % 10)
+                    v /= 10
+                }
+                out.append(contentsOf: buffer[0..<width])
+            }
+        }
+        out.append(34)
+        put(y, 4); out.append(45); put(m, 2); out.append(45); put(d, 2); out.append(84)
+        put(secs / 3600, 2); out.append(58); put(secs / 60 % 60, 2); out.append(58); put(secs % 60, 2); out.append(90)
+        out.append(34)
+    }
+
     /// `2027-01-31`: how tables show an instant (the day is what a reader scans for).
     public static func day(_ t: Instant) -> String { String(iso(t).prefix(10)) }
 
@@ -81,9 +109,7 @@ public enum Time {
     /// A date as the SPEC writes it: `2027-01-31` (00:00 UTC), full ISO 8601, or relative `+30d` / `-7d`.
     public static func parseDate(_ text: String, now: Instant, what: String) throws(NHIError) -> Instant {
         if let first = text.first, first == "+" || first == "-" {
-            guard let amount = try? Duration.parse(String(text.dropFirst())) else {
-                throw .data("\(what): '\(Validation.printable(text))' is not a date (use 2027-01-31, 2027-01-31T12:00:00Z or +30d)")
-            }
+            guard let amount = Duration.value(text.utf8.dropFirst()) else { throw notADate(text, what: what) }
             return first == "+" ? now + amount : now - amount
         }
         return try parseAbsolute(text, what: what)
@@ -91,8 +117,15 @@ public enum Time {
 
     /// ISO 8601: `YYYY-MM-DD`, optionally `THH:MM[:SS[.fraction]]` and `Z` or `±HH:MM` (UTC when absent).
     public static func parseAbsolute(_ text: String, what: String) throws(NHIError) -> Instant {
-        let bad = NHIError.data("\(what): '\(Validation.printable(text))' is not a date (use 2027-01-31, 2027-01-31T12:00:00Z or +30d)")
-        let b = Array(text.utf8)
+        // The error (and its secret-checked echo of the text) is built only when the text is refused: import parses
+        // several dates per record, and building it eagerly on every call was a tenth of an import's time.
+        var bytes = text
+        if let instant = bytes.withUTF8(absolute) { return instant }
+        throw notADate(text, what: what)
+    }
+
+    /// The instant `b` spells in the forms `parseAbsolute` accepts, or nil.
+    static func absolute(_ b: UnsafeBufferPointer<UInt8>) -> Instant? {
         var i = 0
         func number(_ width: Int) -> Int64? {
             guard i + width <= b.count else { return nil }
@@ -109,21 +142,21 @@ public enum Time {
             i += 1
             return true
         }
-        guard let y = number(4), expect(45), let mo = number(2), expect(45), let d = number(2) else { throw bad }
-        guard (1...12).contains(mo), d >= 1, d <= daysInMonth(y, mo) else { throw bad }
+        guard let y = number(4), expect(45), let mo = number(2), expect(45), let d = number(2) else { return nil }
+        guard (1...12).contains(mo), d >= 1, d <= daysInMonth(y, mo) else { return nil }
         var seconds: Int64 = 0
         if i < b.count {
-            guard b[i] == UInt8(ascii: "T") || b[i] == UInt8(ascii: "t") || b[i] == UInt8(ascii: " ") else { throw bad }
+            guard b[i] == UInt8(ascii: "T") || b[i] == UInt8(ascii: "t") || b[i] == UInt8(ascii: " ") else { return nil }
             i += 1
-            guard let h = number(2), expect(58), let mi = number(2), h < 24, mi < 60 else { throw bad }
+            guard let h = number(2), expect(58), let mi = number(2), h < 24, mi < 60 else { return nil }
             var s: Int64 = 0
             if expect(58) {
-                guard let sv = number(2), sv < 60 else { throw bad }
+                guard let sv = number(2), sv < 60 else { return nil }
                 s = sv
                 if expect(46) || expect(44) {
                     let start = i
                     while i < b.count, b[i] >= 48, b[i] <= 57 { i += 1 }
-                    guard i > start else { throw bad }
+                    guard i > start else { return nil }
                 }
             }
             seconds = h * 3600 + mi * 60 + s
@@ -133,31 +166,53 @@ public enum Time {
                 } else if b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
                     let sign: Int64 = b[i] == UInt8(ascii: "+") ? 1 : -1
                     i += 1
-                    guard let oh = number(2), oh < 24 else { throw bad }
+                    guard let oh = number(2), oh < 24 else { return nil }
                     _ = expect(58)
-                    guard let om = number(2), om < 60 else { throw bad }
+                    guard let om = number(2), om < 60 else { return nil }
                     seconds -= sign * (oh * 3600 + om * 60)
                 } else {
-                    throw bad
+                    return nil
                 }
             }
-            guard i == b.count else { throw bad }
+            guard i == b.count else { return nil }
         }
         return daysFromCivil(y, mo, d) * 86_400 + seconds
+    }
+
+    static func notADate(_ text: String, what: String) -> NHIError {
+        .data("\(what): '\(Validation.printable(text))' is not a date (use 2027-01-31, 2027-01-31T12:00:00Z or +30d)")
     }
 }
 
 /// Durations as the SPEC writes them: `30d`, `12h`, `2w`, `90m`, held as seconds.
 public enum Duration {
-    static let units: [(suffix: Character, seconds: Int64)] = [("w", 604_800), ("d", 86_400), ("h", 3600), ("m", 60)]
-
     public static func parse(_ text: String) throws(NHIError) -> Int64 {
-        let bad = NHIError.data("'\(Validation.printable(text))' is not a duration (use 30d, 12h, 2w or 90m)")
-        guard let unit = text.last, let factor = units.first(where: { $0.suffix == unit })?.seconds else { throw bad }
-        let digits = text.dropLast()
-        guard !digits.isEmpty, digits.count <= 7, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
-              let amount = Int64(digits), amount > 0 else { throw bad }
-        return amount * factor
+        // The error is built only on failure (import parses two durations per token).
+        guard let seconds = value(text.utf8[...]) else {
+            throw .data("'\(Validation.printable(text))' is not a duration (use 30d, 12h, 2w or 90m)")
+        }
+        return seconds
+    }
+
+    /// 1 to 7 ASCII digits (not all zero) and one unit letter, in seconds; nil for anything else.
+    static func value(_ bytes: Substring.UTF8View) -> Int64? {
+        guard let unit = bytes.last else { return nil }
+        let factor: Int64
+        switch unit {
+        case UInt8(ascii: "w"): factor = 604_800
+        case UInt8(ascii: "d"): factor = 86_400
+        case UInt8(ascii: "h"): factor = 3600
+        case UInt8(ascii: "m"): factor = 60
+        default: return nil
+        }
+        let digits = bytes.dropLast()
+        guard !digits.isEmpty, digits.count <= 7 else { return nil }
+        var amount: Int64 = 0
+        for b in digits {
+            guard b >= 48, b <= 57 else { return nil }
+            amount = amount * 10 + Int64(b - 48)
+        }
+        return amount > 0 ? amount * factor : nil
     }
 
     /// The largest unit that divides exactly, so `90d` prints back as `90d`.
