@@ -10,12 +10,10 @@ public enum ReportCommands {
         return try Duration.parse(text)
     }
 
-    static func write(_ rows: [Reports.Row], inv: Invocation, asOf: Instant, dateKey: String, dateHeader: String,
+    static func write(_ rows: Reports.RowList, inv: Invocation, asOf: Instant, dateKey: String, dateHeader: String,
                       empty: String) {
-        let writer = RecordWriter(format: inv.format, columns: Reports.Row.columns(dateKey: dateKey, dateHeader: dateHeader),
-                                  sink: inv.out, colour: inv.colour)
-        for row in rows { writer.write(row.record(dateKey: dateKey, asOf: asOf)) }
-        writer.finish(emptyMessage: empty)
+        ReportOutput.write(rows, format: inv.format, dateKey: dateKey, dateHeader: dateHeader, asOf: asOf, sink: inv.out,
+                           colour: inv.colour, emptyMessage: empty)
     }
 
     static let rotationDue = CommandSpec(
@@ -60,7 +58,7 @@ public enum ReportCommands {
         let owner = inv.value("owner"), agent = inv.value("agent")
         if owner != nil && agent != nil { throw NHIError.usage("give --owner or --agent, not both") }
         let asOf = try inv.asOf()
-        let rows = try inv.read { db -> [Reports.Row] in
+        let rows = try inv.read { db -> Reports.RowList in
             // A typo in --owner must not read as "nothing to offboard".
             if let owner, try Registry.owner(db, owner) == nil,
                try db.scalar("SELECT count(*) FROM tokens WHERE owner_id = ?", [.text(owner)]).int == 0 {
