@@ -36,28 +36,47 @@ enum ReportOutput {
             }
         default:
             if rows.isEmpty, let emptyMessage { return sink.line(emptyMessage) }
+            // Two passes over the compact rows: the widths, then the lines. Text cells are measured as
+            // `Render.display` shows them; dates and days are measured and written from the numbers.
             var widths = columns.map { Render.width($0.header) }
-            var cells: [String] = []
-            cells.reserveCapacity(columns.count)
             for row in rows {
-                tableCells(row, asOf: asOf, into: &cells)
-                for i in cells.indices { widths[i] = max(widths[i], Render.width(cells[i])) }
+                widths[0] = max(widths[0], textWidth(row.tokenID))
+                widths[1] = max(widths[1], textWidth(row.ownerID))
+                widths[2] = max(widths[2], textWidth(row.agentID))
+                widths[3] = max(widths[3], textWidth(row.system))
+                widths[4] = max(widths[4], textWidth(row.status.count == 1 ? row.status[0] : row.status.joined(separator: ",")))
+                widths[5] = max(widths[5], dateWidth(row.date))
+                widths[6] = max(widths[6], row.date.map { digits(Reports.days(from: asOf, to: $0)) } ?? 1)
+                widths[7] = max(widths[7], textWidth(row.reason))
             }
-            func line(_ cells: [String]) {
-                for i in cells.indices {
-                    out.append(cells[i])
-                    if i < cells.count - 1 {
-                        for _ in 0..<(widths[i] - Render.width(cells[i]) + 2) { out.append(UInt8(ascii: " ")) }
-                    }
-                }
+            func pad(_ column: Int, _ width: Int) {
+                for _ in 0..<(widths[column] - width + 2) { out.append(UInt8(ascii: " ")) }
+            }
+            func text(_ column: Int, _ value: String) {
+                let shown = Render.display(.string(value))
+                out.append(shown)
+                pad(column, Render.width(shown))
             }
             if colour { out.append("\u{1B}[1m") }
-            line(columns.map(\.header))
+            for (i, column) in columns.enumerated() {
+                out.append(column.header)
+                if i < columns.count - 1 { pad(i, Render.width(column.header)) }
+            }
             if colour { out.append("\u{1B}[0m") }
             out.append("\n")
             for row in rows {
-                tableCells(row, asOf: asOf, into: &cells)
-                line(cells)
+                text(0, row.tokenID); text(1, row.ownerID); text(2, row.agentID); text(3, row.system)
+                text(4, row.status.count == 1 ? row.status[0] : row.status.joined(separator: ","))
+                if let date = row.date {
+                    pad(5, tableDate(date, into: &out))
+                    let days = Reports.days(from: asOf, to: date)
+                    out.int(days)
+                    pad(6, digits(days))
+                } else {
+                    out.append("-"); pad(5, 1)
+                    out.append("-"); pad(6, 1)
+                }
+                out.append(Render.display(.string(row.reason)))
                 out.append("\n")
                 flush()
             }
@@ -81,16 +100,45 @@ enum ReportOutput {
         out.append("}")
     }
 
-    /// The row's table cells, as `Render.display` shows each of the record's values for the columns.
-    static func tableCells(_ row: Reports.Row, asOf: Instant, into cells: inout [String]) {
-        cells.removeAll(keepingCapacity: true)
-        cells.append(Render.display(.string(row.tokenID)))
-        cells.append(Render.display(.string(row.ownerID)))
-        cells.append(Render.display(.string(row.agentID)))
-        cells.append(Render.display(.string(row.system)))
-        cells.append(Render.display(.string(row.status.joined(separator: ","))))
-        cells.append(row.date.map { Render.display(.string(Time.iso($0))) } ?? "-")
-        cells.append(row.date.map { String(Reports.days(from: asOf, to: $0)) } ?? "-")
-        cells.append(Render.display(.string(row.reason)))
+    /// The width of a text cell as `Render.display` shows it.
+    static func textWidth(_ value: String) -> Int { Render.width(Render.display(.string(value))) }
+
+    /// Characters of an integer written in decimal.
+    static func digits(_ value: Int64) -> Int {
+        var n = value < 0 ? 2 : 1, v = value.magnitude
+        while v >= 10 { v /= 10; n += 1 }
+        return n
+    }
+
+    /// How a table shows an instant (`Render.display` of its ISO text): the day, and the minute when not midnight.
+    /// Returns the width written.
+    @discardableResult
+    static func tableDate(_ t: Instant, into out: inout OutputBytes) -> Int {
+        let days = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
+        let (y, m, d) = Time.civilFromDays(days)
+        guard (0...9999).contains(y) else {
+            let shown = Render.display(.string(Time.iso(t)))
+            out.append(shown)
+            return Render.width(shown)
+        }
+        let secs = t - days * 86_400
+        func put(_ value: Int64, _ width: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<width { divisor *= 10 }
+            var v = value
+            while divisor > 0 { out.append(UInt8(48 + v / divisor)); v %= divisor; divisor /= 10 }
+        }
+        put(y, 4); out.append(UInt8(ascii: "-")); put(m, 2); out.append(UInt8(ascii: "-")); put(d, 2)
+        guard secs != 0 else { return 10 }
+        out.append(UInt8(ascii: " ")); put(secs / 3600, 2); out.append(UInt8(ascii: ":")); put(secs / 60 % 60, 2)
+        return 16
+    }
+
+    static func dateWidth(_ t: Instant?) -> Int {
+        guard let t else { return 1 }
+        var scratch = OutputBytes(capacity: 0)
+        let days = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
+        if (0...9999).contains(Time.civilFromDays(days).year) { return t - days * 86_400 == 0 ? 10 : 16 }
+        return tableDate(t, into: &scratch)
     }
 }
