@@ -11,7 +11,7 @@ struct OutputBytesTests {
 
     static let awkward = ["", "plain", "quote \" and \\ backslash", "line\nbreak\ttab\rcr", "\u{1}\u{1F}\u{7F}",
                           "\u{8}\u{C}", "sep\u{2028}para\u{2029}", "â not a separator", "emoji 🙂 é", "=SUM(A1)",
-                          "'=quoted", "''+x", "comma, and \"quote\"", "<tag attr='x'>&amp;</tag>", "\u{FFFE}\u{FFFF}x"]
+                          "'=quoted", "''+x", "comma, and \"quote\"", "<tag attr='x'>&amp;</tag>", "\u{FFFE}\u{FFFF}x", "crlf\r\n", "\u{FEFF}bom \u{FFFD} \u{FFEF}"]
 
     @Test("JSON strings, integers and instants are written as JSON.serialized writes them")
     func jsonScalars() {

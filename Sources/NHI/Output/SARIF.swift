@@ -42,7 +42,7 @@ public enum SARIFOutput {
     /// "partialFingerprints": {"primaryLocationLineHash"}, "properties": {"token", "owner", "agent", "since",
     /// "controls"}}` serialises. `uri` is already percent-encoded; `tags` is the serialised controls array.
     static func resultRecord(_ f: Check.Finding, ruleIndex: Int, remedy: String, uri: String, tags: [UInt8],
-                             into out: inout OutputBytes) {
+                             into out: inout OutputBytes, hashInput: inout [UInt8], digest: inout [UInt8]) {
         out.append("{\"ruleId\":"); out.jsonString(f.kind)
         out.append(",\"ruleIndex\":"); out.int(Int64(ruleIndex))
         out.append(f.severity == .failure ? ",\"level\":\"error\"" : ",\"level\":\"warning\"")
@@ -55,7 +55,15 @@ public enum SARIFOutput {
         out.append("\",\"kind\":\"resource\"}]}]")
         // Stable across runs, so code scanning tracks one alert per token and state.
         out.append(",\"partialFingerprints\":{\"primaryLocationLineHash\":")
-        out.jsonString(String(SHA256.hex("\(f.tokenID)\u{0}\(f.kind)").prefix(32)))
+        // The first 32 hex digits of SHA-256("<token>\0<kind>"), hashed from reused buffers.
+        hashInput.removeAll(keepingCapacity: true)
+        hashInput.append(contentsOf: f.tokenID.utf8)
+        hashInput.append(0)
+        hashInput.append(contentsOf: f.kind.utf8)
+        SHA256.digest(hashInput, into: &digest)
+        out.append("\"")
+        for b in digest.prefix(16) { out.append(SHA256.digits[Int(b >> 4)]); out.append(SHA256.digits[Int(b & 0x0F)]) }
+        out.append("\"")
         out.append("},\"properties\":{\"token\":"); out.jsonString(f.tokenID)
         out.append(",\"owner\":"); out.jsonString(f.ownerID)
         out.append(",\"agent\":"); out.jsonString(f.agentID)
@@ -95,6 +103,7 @@ public enum SARIFOutput {
         var tagsByKind: [String: [UInt8]] = [:]
         var remedyByKind: [String: String] = [:]
         var out = OutputBytes()
+        var hashInput: [UInt8] = [], digest = [UInt8](repeating: 0, count: 32)
         var first = true
         result.forEachFinding { f in
             let key = f.rule.map { f.kind + "\u{0}" + $0 } ?? f.kind
@@ -105,7 +114,8 @@ public enum SARIFOutput {
             remedyByKind[f.kind] = remedy
             out.append(first ? "\n" : ",\n")
             first = false
-            resultRecord(f, ruleIndex: index[f.kind] ?? 0, remedy: remedy, uri: uri, tags: tags, into: &out)
+            resultRecord(f, ruleIndex: index[f.kind] ?? 0, remedy: remedy, uri: uri, tags: tags, into: &out,
+                         hashInput: &hashInput, digest: &digest)
             if out.count >= 1 << 15 { sink.write(&out) }
         }
         sink.write(&out)

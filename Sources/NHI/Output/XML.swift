@@ -3,7 +3,10 @@ enum XML {
     /// False for text `escape` returns unchanged (most ids and reasons): one pass over the bytes.
     /// 0xEF starts the UTF-8 encoding of U+FFFE and U+FFFF, so such text takes the careful path.
     static func needsEscape(_ text: String) -> Bool {
-        text.utf8.contains(where: { $0 < 0x20 || $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 || $0 == 0xEF })
+        var text = text
+        return text.withUTF8 { bytes in
+            bytes.contains { $0 < 0x20 || $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 || $0 == 0xEF }
+        }
     }
 
     static func escape(_ text: String) -> String {

@@ -19,6 +19,15 @@ public enum SHA256 {
 
     public static func hex(_ text: String) -> String { hex(text.utf8) }
 
+    /// The digest of `input` into `digest` (32 bytes), for callers hashing many small inputs with reused buffers.
+    static func digest(_ input: [UInt8], into digest: inout [UInt8]) {
+        if digest.count != 32 { digest = [UInt8](repeating: 0, count: 32) }
+        let ok = input.withUnsafeBytes { buffer in
+            digest.withUnsafeMutableBufferPointer { out in nhi_sha256(buffer.baseAddress, buffer.count, out.baseAddress) }
+        }
+        precondition(ok != 0, "libcrypto SHA-256 failed")
+    }
+
     static let digits = Array("0123456789abcdef".utf8)
     static func hexString(_ bytes: [UInt8]) -> String {
         var out = [UInt8]()
