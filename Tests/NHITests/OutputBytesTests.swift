@@ -146,6 +146,51 @@ struct OutputBytesTests {
         }
     }
 
+    /// JUnit as it was written from the findings list and every active token (before the streaming writer).
+    func junitFromLists(_ result: Check.Result, tokens: [Check.TokenRef]) -> String {
+        var byToken: [String: [Check.Finding]] = [:]
+        for f in result.findings { byToken[f.tokenID, default: []].append(f) }
+        let e = XML.escape
+        let failed = tokens.filter { byToken[$0.id]?.contains { $0.severity == .failure } == true }.count
+        var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        out += "<testsuites name=\"nhi check\" tests=\"\(tokens.count)\" failures=\"\(failed)\" errors=\"0\">\n"
+        out += "  <testsuite name=\"nhi check\" tests=\"\(tokens.count)\" failures=\"\(failed)\" errors=\"0\" skipped=\"0\" timestamp=\"\(String(Time.iso(result.asOf).dropLast()))\">\n"
+        out += "    <properties>\n      <property name=\"as_of\" value=\"\(Time.iso(result.asOf))\"/>\n"
+        out += "      <property name=\"fail_on\" value=\"\(e(result.failOn.joined(separator: ",")))\"/>\n    </properties>\n"
+        for token in tokens {
+            let findings = byToken[token.id] ?? []
+            let open = "    <testcase classname=\"\(e("nhi." + (token.system.isEmpty ? "token" : token.system)))\" name=\"\(e(token.id))\""
+            if findings.isEmpty { out += open + "/>\n"; continue }
+            out += open + ">\n"
+            let failures = findings.filter { $0.severity == .failure }
+            if !failures.isEmpty {
+                var details = failures.map { "\($0.kind): \($0.reason)\n  fix: \(Check.remedy($0.kind))" }
+                details.append("owner: \(token.ownerID), agent: \(token.agentID)")
+                out += "      <failure type=\"\(e(failures.map(\.kind).joined(separator: ",")))\" message=\"\(e(failures.map { "\($0.kind): \($0.reason)" }.joined(separator: "; ")))\">\(e(details.joined(separator: "\n")))</failure>\n"
+            }
+            let warnings = findings.filter { $0.severity == .warning }
+            if !warnings.isEmpty {
+                out += "      <system-out>\(e(warnings.map { "warning \($0.kind): \($0.reason)" }.joined(separator: "\n")))</system-out>\n"
+            }
+            out += "    </testcase>\n"
+        }
+        return out + "  </testsuite>\n</testsuites>\n"
+    }
+
+    @Test("JUnit streamed alongside the token states equals JUnit written from the lists")
+    func junitStreamed() throws {
+        let db = try store().db
+        let tokens = try db.rows("SELECT id, owner_id, agent_id, system FROM tokens WHERE status = 'active' ORDER BY id").map {
+            Check.TokenRef(id: $0.string("id"), ownerID: $0.string("owner_id"), agentID: $0.string("agent_id"), system: $0.string("system"))
+        }
+        for failOn in [["expired", "orphaned"], ["rotation-overdue", "stale", "no-expiry"], []] {
+            let result = try Check.run(db, asOf: Self.asOf, failOn: failOn, maxUnused: 90 * Self.day, policy: nil)
+            let sink = OutputSink(capturing: ())
+            try JUnitOutput.write(result, db: db, sink: sink)
+            #expect(sink.captured == junitFromLists(result, tokens: tokens), "\(failOn)")
+        }
+    }
+
     /// The rows through the value-model writer, as the reports were written before.
     func recordWriterOutput(_ rows: Reports.RowList, format: String, dateKey: String, colour: Bool) -> String {
         let sink = OutputSink(capturing: ())

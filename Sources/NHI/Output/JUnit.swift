@@ -29,24 +29,35 @@ public enum JUnitOutput {
             out.append("\" name=\""); out.xml(id); out.append("\"")
             if failures.isEmpty && warnings.isEmpty { out.append("/>\n"); return }
             out.append(">\n")
+            // The attribute and element texts are written piece by piece: escaping is per character, so the
+            // pieces escaped one after another equal their joined text escaped.
             if !failures.isEmpty {
                 out.append("      <failure type=\"")
-                out.xml(failures.map(\.kind).joined(separator: ","))
+                for (i, f) in failures.enumerated() {
+                    if i > 0 { out.append(",") }
+                    out.xml(f.kind)
+                }
                 out.append("\" message=\"")
-                out.xml(failures.map { "\($0.kind): \($0.reason)" }.joined(separator: "; "))
+                for (i, f) in failures.enumerated() {
+                    if i > 0 { out.append("; ") }
+                    out.xml(f.kind); out.append(": "); out.xml(f.reason)
+                }
                 out.append("\">")
-                var details = failures.map { f in
+                for f in failures {
                     let remedy = remedies[f.kind] ?? Check.remedy(f.kind)
                     remedies[f.kind] = remedy
-                    return "\(f.kind): \(f.reason)\n  fix: \(remedy)"
+                    out.xml(f.kind); out.append(": "); out.xml(f.reason); out.append("\n  fix: "); out.xml(remedy)
+                    out.append("\n")
                 }
-                details.append("owner: \(ownerID), agent: \(agentID)")
-                out.xml(details.joined(separator: "\n"))
+                out.append("owner: "); out.xml(ownerID); out.append(", agent: "); out.xml(agentID)
                 out.append("</failure>\n")
             }
             if !warnings.isEmpty {
                 out.append("      <system-out>")
-                out.xml(warnings.map { "warning \($0.kind): \($0.reason)" }.joined(separator: "\n"))
+                for (i, f) in warnings.enumerated() {
+                    if i > 0 { out.append("\n") }
+                    out.append("warning "); out.xml(f.kind); out.append(": "); out.xml(f.reason)
+                }
                 out.append("</system-out>\n")
             }
             out.append("    </testcase>\n")
@@ -57,8 +68,8 @@ public enum JUnitOutput {
         let handles = result.states.handles
         var next = 0
         var nextID = handles.isEmpty ? nil : result.states.tokenID(handles[0])
-        try db.forEachRow("SELECT id, owner_id, agent_id, system FROM tokens WHERE status = 'active' ORDER BY id") { row in
-            let id = row.string("id")
+        try db.forEachColumns("SELECT id, owner_id, agent_id, system FROM tokens WHERE status = 'active' ORDER BY id") { row in
+            let id = row.text(0) ?? ""
             failures.removeAll(keepingCapacity: true)
             warnings.removeAll(keepingCapacity: true)
             // The token's states, in kind order, then its policy violations (by rule): the order of the findings.
@@ -69,7 +80,7 @@ public enum JUnitOutput {
                 nextID = next < handles.count ? result.states.tokenID(handles[next]) : nil
             }
             if !violationsByToken.isEmpty, let found = violationsByToken[id] { found.forEach(add) }
-            testCase(id: id, ownerID: row.string("owner_id"), agentID: row.string("agent_id"), system: row.string("system"))
+            testCase(id: id, ownerID: row.text(1) ?? "", agentID: row.text(2) ?? "", system: row.text(3) ?? "")
             if out.count >= 1 << 15 { sink.write(&out) }
         }
         for id in result.inactiveViolationTokens {

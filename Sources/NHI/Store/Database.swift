@@ -192,6 +192,19 @@ public struct Row: Sendable {
     public func string(_ name: String) -> String { self[name].text ?? "" }
 }
 
+/// The current row of a statement, by column position; valid only inside `Database.forEachColumns`' body.
+struct ColumnReader {
+    let handle: OpaquePointer
+
+    /// The column's text, as `Row.text` reads it: nil for NULL and for numbers.
+    func text(_ index: Int32) -> String? {
+        let type = sqlite3_column_type(handle, index)
+        guard type != SQLITE_NULL && type != SQLITE_INTEGER && type != SQLITE_FLOAT,
+              let text = sqlite3_column_text(handle, index) else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, index))), as: UTF8.self)
+    }
+}
+
 /// One SQLite connection. All SQL in nhi goes through this type (and the store types built on it).
 public final class Database {
     let handle: OpaquePointer
@@ -290,6 +303,17 @@ public final class Database {
         defer { sqlite3_reset(stmt.handle) }
         while try stmt.step() {
             try body(stmt.row())
+        }
+    }
+
+    /// Like `forEachRow`, but each row is read by column position straight from the statement, without a `Row`
+    /// (an array of values) per row: for scans of every token that read a few columns.
+    func forEachColumns(_ sql: String, _ arguments: [SQLValue] = [], _ body: (ColumnReader) throws -> Void) throws {
+        let stmt = try statement(sql)
+        try stmt.bind(arguments)
+        defer { sqlite3_reset(stmt.handle) }
+        while try stmt.step() {
+            try body(ColumnReader(handle: stmt.handle))
         }
     }
 
