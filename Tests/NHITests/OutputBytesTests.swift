@@ -225,6 +225,24 @@ struct OutputBytesTests {
         #expect(reports[0].0.count > 5 && reports[3].0.count > 5 && reports[4].0.isEmpty)
     }
 
+    @Test("a table measured as the rows are found equals one measured in a pass over them")
+    func tableMeasuredWhileFound() throws {
+        let db = try store().db
+        let columns = Reports.Row.columns(dateKey: "due_at", dateHeader: "WHEN")
+        var widths = ReportOutput.TableWidths(columns: columns, asOf: Self.asOf)
+        let rows = try Reports.rotationDue(db, asOf: Self.asOf, within: 14 * Self.day, observe: { widths.add($0) })
+        var offWidths = ReportOutput.TableWidths(columns: Reports.Row.columns(dateKey: "since", dateHeader: "WHEN"), asOf: Self.asOf)
+        let off = try Reports.offboarding(db, asOf: Self.asOf, observe: { offWidths.add($0) })
+        for (rows, widths, key) in [(rows, widths, "due_at"), (off, offWidths, "since")] {
+            let measured = OutputSink(capturing: ()), passed = OutputSink(capturing: ())
+            ReportOutput.write(rows, format: "table", dateKey: key, dateHeader: "WHEN", asOf: Self.asOf, sink: measured,
+                               colour: false, emptyMessage: nil, measured: widths)
+            ReportOutput.write(rows, format: "table", dateKey: key, dateHeader: "WHEN", asOf: Self.asOf, sink: passed,
+                               colour: false, emptyMessage: nil)
+            #expect(measured.captured == passed.captured && !rows.isEmpty)
+        }
+    }
+
     @Test("offboarding sorts expired first, then unknown dates, then the earliest date, then id")
     func offboardingOrder() throws {
         let rows = Array(try Reports.offboarding(try store().db, asOf: Self.asOf))

@@ -68,8 +68,8 @@ public enum JUnitOutput {
         let handles = result.states.handles
         var next = 0
         var nextID = handles.isEmpty ? nil : result.states.tokenID(handles[0])
-        try db.forEachColumns("SELECT id, owner_id, agent_id, system FROM tokens WHERE status = 'active' ORDER BY id") { row in
-            let id = row.text(0) ?? ""
+        try Check.forEachActiveToken(db) { token in
+            let id = token.id
             failures.removeAll(keepingCapacity: true)
             warnings.removeAll(keepingCapacity: true)
             // The token's states, in kind order, then its policy violations (by rule): the order of the findings.
@@ -80,7 +80,7 @@ public enum JUnitOutput {
                 nextID = next < handles.count ? result.states.tokenID(handles[next]) : nil
             }
             if !violationsByToken.isEmpty, let found = violationsByToken[id] { found.forEach(add) }
-            testCase(id: id, ownerID: row.text(1) ?? "", agentID: row.text(2) ?? "", system: row.text(3) ?? "")
+            testCase(id: id, ownerID: token.ownerID, agentID: token.agentID, system: token.system)
             if out.count >= 1 << 15 { sink.write(&out) }
         }
         for id in result.inactiveViolationTokens {

@@ -3,8 +3,10 @@
 /// `JSONObject` per row or, for tables, every row's cells held to size the columns: the widths are measured in a
 /// first pass over the compact rows.
 enum ReportOutput {
+    /// `measured`: the table's widths, when the caller measured every row as the report found them
+    /// (`Reports.rotationDue(..., observe:)`); otherwise a first pass over the rows measures them.
     static func write(_ rows: Reports.RowList, format: String, dateKey: String, dateHeader: String, asOf: Instant,
-                      sink: OutputSink, colour: Bool, emptyMessage: String?) {
+                      sink: OutputSink, colour: Bool, emptyMessage: String?, measured: TableWidths? = nil) {
         let columns = Reports.Row.columns(dateKey: dateKey, dateHeader: dateHeader)
         var out = OutputBytes(capacity: 1 << 16)
         func flush() { if out.count >= 1 << 15 { sink.write(&out) } }
@@ -38,16 +40,11 @@ enum ReportOutput {
             if rows.isEmpty, let emptyMessage { return sink.line(emptyMessage) }
             // Two passes over the compact rows: the widths, then the lines. Text cells are measured as
             // `Render.display` shows them; dates and days are measured and written from the numbers.
-            var widths = columns.map { Render.width($0.header) }
-            for row in rows {
-                widths[0] = max(widths[0], textWidth(row.tokenID))
-                widths[1] = max(widths[1], textWidth(row.ownerID))
-                widths[2] = max(widths[2], textWidth(row.agentID))
-                widths[3] = max(widths[3], textWidth(row.system))
-                widths[4] = max(widths[4], textWidth(row.status.count == 1 ? row.status[0] : row.status.joined(separator: ",")))
-                widths[5] = max(widths[5], dateWidth(row.date))
-                widths[6] = max(widths[6], row.date.map { digits(Reports.days(from: asOf, to: $0)) } ?? 1)
-                widths[7] = max(widths[7], textWidth(row.reason))
+            var widths: [Int]
+            if let measured { widths = measured.widths } else {
+                var measure = TableWidths(columns: columns, asOf: asOf)
+                for row in rows { measure.add(row) }
+                widths = measure.widths
             }
             func pad(_ column: Int, _ width: Int) {
                 for _ in 0..<(widths[column] - width + 2) { out.append(UInt8(ascii: " ")) }
@@ -82,6 +79,28 @@ enum ReportOutput {
             }
         }
         sink.write(&out)
+    }
+
+    /// The widths of a report table's columns, as `Render.table` sizes them: the header's and each row's cells.
+    struct TableWidths {
+        private(set) var widths: [Int]
+        let asOf: Instant
+
+        init(columns: [Column], asOf: Instant) {
+            widths = columns.map { Render.width($0.header) }
+            self.asOf = asOf
+        }
+
+        mutating func add(_ row: Reports.Row) {
+            widths[0] = max(widths[0], ReportOutput.textWidth(row.tokenID))
+            widths[1] = max(widths[1], ReportOutput.textWidth(row.ownerID))
+            widths[2] = max(widths[2], ReportOutput.textWidth(row.agentID))
+            widths[3] = max(widths[3], ReportOutput.textWidth(row.system))
+            widths[4] = max(widths[4], ReportOutput.textWidth(row.status.count == 1 ? row.status[0] : row.status.joined(separator: ",")))
+            widths[5] = max(widths[5], ReportOutput.dateWidth(row.date))
+            widths[6] = max(widths[6], row.date.map { ReportOutput.digits(Reports.days(from: asOf, to: $0)) } ?? 1)
+            widths[7] = max(widths[7], ReportOutput.textWidth(row.reason))
+        }
     }
 
     /// `Reports.Row.record(dateKey:asOf:)` serialised.

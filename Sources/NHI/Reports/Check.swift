@@ -189,11 +189,7 @@ public enum Check {
         if let policy {
             let failing = policyFailing
             var byID: [String: TokenRef] = [:]
-            try db.forEachRow("SELECT id, owner_id, agent_id, system FROM tokens WHERE status = 'active' ORDER BY id") { row in
-                let ref = TokenRef(id: row.string("id"), ownerID: row.string("owner_id"), agentID: row.string("agent_id"),
-                                   system: row.string("system"))
-                if byID[ref.id] == nil { byID[ref.id] = ref }
-            }
+            try forEachActiveToken(db) { ref in if byID[ref.id] == nil { byID[ref.id] = ref } }
             violations = try policy.violations(db, asOf: asOf).sorted { ($0.tokenID, $0.rule) < ($1.tokenID, $1.rule) }.map { v in
                 let ref = byID[v.tokenID]
                 return Finding(tokenID: v.tokenID, ownerID: ref?.ownerID ?? "", agentID: ref?.agentID ?? "",
@@ -210,6 +206,13 @@ public enum Check {
         return Result(asOf: asOf, failOn: failOn, maxUnused: maxUnused, totalTokens: total, activeCount: activeCount,
                       states: arena, buckets: buckets, violations: violations, failedTokens: failedTokens,
                       inactiveViolationTokens: inactive)
+    }
+
+    /// Every active token, in id order (the order `StateQuery` streams them in), read by column position.
+    static func forEachActiveToken(_ db: Database, _ body: (TokenRef) throws -> Void) throws {
+        try db.forEachColumns("SELECT id, owner_id, agent_id, system FROM tokens WHERE status = 'active' ORDER BY id") { row in
+            try body(TokenRef(id: row.text(0) ?? "", ownerID: row.text(1) ?? "", agentID: row.text(2) ?? "", system: row.text(3) ?? ""))
+        }
     }
 
     /// What a finding kind means and how to fix it (SARIF rule help, the text output's hints).

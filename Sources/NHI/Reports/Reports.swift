@@ -71,8 +71,10 @@ public enum Reports {
         public var endIndex: Int { order.count }
         public subscript(position: Int) -> Row { row(states[order[position]]) }
 
+        func row(_ ts: TokenStates) -> Row { Self.row(ts, kind: kind, asOf: asOf, maxUnused: maxUnused) }
+
         /// The row of one token, as the report shows it.
-        func row(_ ts: TokenStates) -> Row {
+        static func row(_ ts: TokenStates, kind: Kind, asOf: Instant, maxUnused: Int64) -> Row {
             switch kind {
             case .rotationDue, .reviewDue:
                 let state: DerivedState = kind == .rotationDue ? .rotationOverdue : .reviewOverdue
@@ -115,16 +117,22 @@ public enum Reports {
 
     /// Active tokens whose rotation is overdue as of `asOf`, or falls due within `within` after it
     /// (rotation-overdue as of asOf + within). Most overdue first.
-    public static func rotationDue(_ db: Database, asOf: Instant, within: Int64) throws -> RowList {
-        try due(db, asOf: asOf, within: within, kind: .rotationDue)
+    ///
+    /// `observe`, when given, sees each row as it is found (in id order): a table measures its columns there, so
+    /// it need not make every row twice more (once to measure, once to write).
+    public static func rotationDue(_ db: Database, asOf: Instant, within: Int64,
+                                   observe: ((Row) -> Void)? = nil) throws -> RowList {
+        try due(db, asOf: asOf, within: within, kind: .rotationDue, observe: observe)
     }
 
     /// Active tokens whose review is overdue as of `asOf`, or falls due within `within` after it.
-    public static func reviewDue(_ db: Database, asOf: Instant, within: Int64) throws -> RowList {
-        try due(db, asOf: asOf, within: within, kind: .reviewDue)
+    public static func reviewDue(_ db: Database, asOf: Instant, within: Int64,
+                                 observe: ((Row) -> Void)? = nil) throws -> RowList {
+        try due(db, asOf: asOf, within: within, kind: .reviewDue, observe: observe)
     }
 
-    static func due(_ db: Database, asOf: Instant, within: Int64, kind: RowList.Kind) throws -> RowList {
+    static func due(_ db: Database, asOf: Instant, within: Int64, kind: RowList.Kind,
+                    observe: ((Row) -> Void)?) throws -> RowList {
         var query = StateQuery(asOf: asOf, states: [kind == .rotationDue ? .rotationOverdue : .reviewOverdue])
         query.lookahead = within
         query.fullTokens = false
@@ -133,13 +141,15 @@ public enum Reports {
         try query.forEach(db) { ts in
             let handle = arena.append(ts)
             keys.append(.init(rank: 0, hasDate: true, date: kind == .rotationDue ? ts.rotationDueAt : ts.reviewDueAt, handle: handle))
+            observe?(RowList.row(ts, kind: kind, asOf: asOf, maxUnused: query.maxUnused))
         }
         return RowList(kind: kind, asOf: asOf, maxUnused: query.maxUnused, states: arena, keys: keys)
     }
 
     /// Active tokens not yet expired as of `asOf` that expire within `within` after it (expired as of
     /// asOf + within, but not as of asOf). Soonest first. Already expired tokens are in `offboarding`.
-    public static func expiring(_ db: Database, asOf: Instant, within: Int64) throws -> RowList {
+    public static func expiring(_ db: Database, asOf: Instant, within: Int64,
+                                observe: ((Row) -> Void)? = nil) throws -> RowList {
         var query = StateQuery(asOf: asOf, states: [.expired])
         query.lookahead = within
         query.fullTokens = false
@@ -148,13 +158,15 @@ public enum Reports {
         try query.forEach(db) { ts in
             guard !ts.states.contains(.expired), let expires = ts.token.expiresAt else { return }
             keys.append(.init(rank: 0, hasDate: true, date: expires, handle: arena.append(ts)))
+            observe?(RowList.row(ts, kind: .expiring, asOf: asOf, maxUnused: query.maxUnused))
         }
         return RowList(kind: .expiring, asOf: asOf, maxUnused: query.maxUnused, states: arena, keys: keys)
     }
 
     /// Active tokens that must go: orphaned (owner unknown or departed, agent unknown or decommissioned) or
     /// expired, optionally for one owner or one agent. Expired first, then longest in the state first.
-    public static func offboarding(_ db: Database, asOf: Instant, owner: String? = nil, agent: String? = nil) throws -> RowList {
+    public static func offboarding(_ db: Database, asOf: Instant, owner: String? = nil, agent: String? = nil,
+                                   observe: ((Row) -> Void)? = nil) throws -> RowList {
         var query = StateQuery(asOf: asOf, states: [.expired, .orphaned])
         query.fullTokens = false
         if let owner {
@@ -171,6 +183,7 @@ public enum Reports {
             guard let primary = ts.states.min() else { return }
             let since = ts.since(primary, maxUnused: query.maxUnused)
             keys.append(.init(rank: Int32(primary.severityRank), hasDate: since != nil, date: since ?? 0, handle: arena.append(ts)))
+            observe?(RowList.row(ts, kind: .offboarding, asOf: asOf, maxUnused: query.maxUnused))
         }
         return RowList(kind: .offboarding, asOf: asOf, maxUnused: query.maxUnused, states: arena, keys: keys)
     }
