@@ -243,6 +243,25 @@ struct OutputBytesTests {
         }
     }
 
+    @Test("a report's order does not depend on the order the tokens were streamed in")
+    func orderIndependentOfStream() throws {
+        var query = StateQuery(asOf: Self.asOf, states: [.rotationOverdue])
+        query.lookahead = 14 * Self.day
+        query.fullTokens = false
+        let all = try query.all(try store().db)
+        func rows(_ streamed: [TokenStates]) -> [String] {
+            var arena = TokenStatesArena()
+            let keys = streamed.map { ts in
+                Reports.RowList.SortKey(rank: 0, hasDate: true, date: ts.rotationDueAt, handle: arena.append(ts))
+            }
+            return Reports.RowList(kind: .rotationDue, asOf: Self.asOf, maxUnused: query.maxUnused, states: arena, keys: keys).map(\.tokenID)
+        }
+        let expected = all.sorted { ($0.rotationDueAt, $0.token.id) < ($1.rotationDueAt, $1.token.id) }.map(\.token.id)
+        #expect(rows(all) == expected)
+        #expect(rows(all.reversed()) == expected)
+        #expect(Set(all.map(\.rotationDueAt)).count < all.count) // ties exist, so the id tie-break is exercised
+    }
+
     @Test("offboarding sorts expired first, then unknown dates, then the earliest date, then id")
     func offboardingOrder() throws {
         let rows = Array(try Reports.offboarding(try store().db, asOf: Self.asOf))

@@ -94,15 +94,15 @@ public enum Reports {
             }
         }
 
-        /// Sorts by `key` (rank, then date, an unknown date first), ties in token id order: the arena holds the
-        /// tokens in id order (StateQuery's `ORDER BY t.id`), so a later handle is a later id.
+        /// Sorts by `key` (rank, then date, an unknown date first), ties by token id (compared in the arena, so
+        /// the order the query streamed the tokens in does not matter).
         init(kind: Kind, asOf: Instant, maxUnused: Int64, states: TokenStatesArena, keys: [SortKey]) {
             self.kind = kind; self.asOf = asOf; self.maxUnused = maxUnused; self.states = states
             let sorted = keys.sorted { a, b in
                 if a.rank != b.rank { return a.rank < b.rank }
                 if a.hasDate != b.hasDate { return !a.hasDate }
                 if a.date != b.date { return a.date < b.date }
-                return a.handle < b.handle
+                return states.tokenID(a.handle, precedes: b.handle)
             }
             order = sorted.map(\.handle)
         }

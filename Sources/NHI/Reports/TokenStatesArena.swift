@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `TokenStates` kept compactly: each appended value is encoded into one byte arena (varint numbers,
 /// length-prefixed strings) and read back as an equal `TokenStates` when it is written out. `check` and the due
 /// reports must hold every token in a state before writing (output is grouped by kind, or sorted by date, while
@@ -140,6 +144,21 @@ struct TokenStatesArena {
         return chunks[chunk].withUnsafeBufferPointer { buffer in
             var d = Decoder(bytes: buffer, at: offset)
             return d.string()
+        }
+    }
+
+    /// Whether the token id at `a` sorts before the one at `b`, comparing their UTF-8 bytes (the order of
+    /// SQLite's BINARY collation; for the ASCII ids nhi accepts, also Swift's `String` order), without making
+    /// either id a `String`.
+    func tokenID(_ a: Handle, precedes b: Handle) -> Bool {
+        let (ca, oa) = Self.position(a), (cb, ob) = Self.position(b)
+        return chunks[ca].withUnsafeBufferPointer { x in
+            chunks[cb].withUnsafeBufferPointer { y in
+                var dx = Decoder(bytes: x, at: oa), dy = Decoder(bytes: y, at: ob)
+                let nx = Int(dx.unsigned()), ny = Int(dy.unsigned())
+                let c = memcmp(x.baseAddress! + dx.at, y.baseAddress! + dy.at, min(nx, ny))
+                return c != 0 ? c < 0 : nx < ny
+            }
         }
     }
 
