@@ -2,7 +2,7 @@ import Testing
 @testable import NHI
 
 /// The changes made for speed at a million tokens keep behaviour: brief state queries, the shared row layout,
-/// the covering state indexes, table widths and XML escaping.
+/// table widths and XML escaping (the state scan's own plan: StateEvaluationTests).
 @Suite("Query performance changes")
 struct QueryPerformanceTests {
     static let day: Int64 = 86_400
@@ -47,15 +47,6 @@ struct QueryPerformanceTests {
         #expect(short[0].token.labels.isEmpty && short[0].token.purpose.isEmpty)
         #expect(full[0].token.labels == ["cc": "7"] && full[0].token.scopes == ["repo:read"])
         #expect(short[0].token.environment == "prod")
-    }
-
-    @Test("the owner and agent lookups of the state query use the covering state indexes")
-    func coveringIndexes() throws {
-        let db = try store().db
-        let query = StateQuery(asOf: Self.asOf)
-        let plan = try db.rows("EXPLAIN QUERY PLAN " + query.sql, query.arguments).map { $0.string("detail") }
-        #expect(plan.contains { $0.contains("COVERING INDEX owners_state") })
-        #expect(plan.contains { $0.contains("COVERING INDEX agents_state") })
     }
 
     @Test("rows look columns up by name through the shared layout: first of a repeated name, missing is null")

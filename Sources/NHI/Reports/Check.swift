@@ -210,8 +210,8 @@ public enum Check {
 
     /// Every active token, in id order (the order `StateQuery` streams them in), read by column position.
     static func forEachActiveToken(_ db: Database, _ body: (TokenRef) throws -> Void) throws {
-        try db.forEachColumns("SELECT id, owner_id, agent_id, system FROM tokens WHERE status = 'active' ORDER BY id") { row in
-            try body(TokenRef(id: row.text(0) ?? "", ownerID: row.text(1) ?? "", agentID: row.text(2) ?? "", system: row.text(3) ?? ""))
+        try db.forEachCursor("SELECT id, owner_id, agent_id, system FROM tokens WHERE status = 'active' ORDER BY id") { row in
+            try body(TokenRef(id: row.string(0), ownerID: row.string(1), agentID: row.string(2), system: row.string(3)))
         }
     }
 

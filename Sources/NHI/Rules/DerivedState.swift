@@ -1,9 +1,6 @@
-/// The derived states of a token, each defined exactly once, here, as a SQL predicate over the current inventory
-/// evaluated at an instant (`--as-of`). Every report, `check`, `scan` and the HTML report read them through
-/// `StateQuery`, so they can never disagree.
-///
-/// In the predicates, `t` is the token row, `o` its owner and `a` its agent (both LEFT JOINed, so an unknown
-/// owner or agent is NULL); `?1` is the as-of instant and `?2` the longest allowed time unused (seconds).
+/// The derived states of a token, each defined exactly once, here (`holds`), over the facts of one token at an
+/// instant (`--as-of`). Every report, `check`, `scan` and the HTML report read them through `StateQuery`, so they
+/// can never disagree.
 public enum DerivedState: String, CaseIterable, Sendable, Comparable {
     case expired
     case orphaned
@@ -13,19 +10,33 @@ public enum DerivedState: String, CaseIterable, Sendable, Comparable {
     case noExpiry = "no-expiry"
     case stale
 
-    /// Only active tokens are in any state: a revoked token needs nothing more.
-    static let activeSQL = "t.status = 'active'"
-
-    public var predicate: String {
+    /// The definition of each state (SPEC, "Derived states"), for an active token. Only active tokens are in any
+    /// state (`StateQuery` reads no other): a revoked token needs nothing more.
+    public func holds(_ facts: StateFacts, at instant: Instant, maxUnused: Int64) -> Bool {
+        let t = facts
         switch self {
-        case .expired: return "(t.expires_at IS NOT NULL AND t.expires_at < ?1)"
-        case .orphaned: return "(o.id IS NULL OR o.status = 'departed' OR a.id IS NULL OR a.status = 'decommissioned')"
-        case .rotationOverdue: return "(t.rotation_due_at < ?1)"
-        case .reviewOverdue: return "(t.review_due_at < ?1)"
-        case .noExpiry: return "(t.expires_at IS NULL)"
-        case .foreignUse:
-            return "EXISTS (SELECT 1 FROM usage u WHERE u.token_id = t.id AND u.agent_id <> t.agent_id AND u.at <= ?1)"
-        case .stale: return "(COALESCE(t.last_used_at, t.issued_at) + ?2 < ?1)"
+        case .expired: return t.expiresAt.map { $0 < instant } ?? false
+        case .orphaned:
+            return t.owner == nil || t.owner?.status == "departed" || t.agent == nil || t.agent?.status == "decommissioned"
+        case .foreignUse: return t.firstForeignUseAt.map { $0 <= instant } ?? false
+        case .rotationOverdue: return (t.lastRotatedAt ?? t.issuedAt) + t.rotateEvery < instant
+        case .reviewOverdue: return (t.lastReviewedAt ?? t.issuedAt) + t.reviewEvery < instant
+        case .noExpiry: return t.expiresAt == nil
+        case .stale: return (t.lastUsedAt ?? t.issuedAt) + maxUnused < instant
+        }
+    }
+
+    /// A SQL condition on the token row `t` that holds for every token in the state at the instant `?N` (a
+    /// superset, never fewer): it lets SQLite read only the candidates through an index (`tokens_by_expiry`,
+    /// `tokens_by_rotation_due`, `tokens_by_review_due`) instead of every active token. `holds` still decides.
+    /// nil: no index narrows the state (orphaned, foreign-use and stale need every active token's facts).
+    func candidateSQL(instant parameter: String) -> String? {
+        switch self {
+        case .expired: return "t.expires_at < \(parameter)"
+        case .rotationOverdue: return "t.rotation_due_at < \(parameter)"
+        case .reviewOverdue: return "t.review_due_at < \(parameter)"
+        case .noExpiry: return "t.expires_at IS NULL"
+        case .orphaned, .foreignUse, .stale: return nil
         }
     }
 
@@ -135,28 +146,72 @@ public struct TokenStates: Sendable {
     public var reviewDueAt: Instant { (token.lastReviewedAt ?? token.issuedAt) + token.reviewEvery }
 }
 
-/// Evaluates derived states in SQL. The one place that turns `DerivedState.predicate` into queries.
+/// What the definitions of the states read about one token: its dates and intervals, its owner and agent as
+/// registered (nil: unknown), and its uses by other agents.
+public struct StateFacts: Sendable {
+    public struct Entity: Sendable, Equatable {
+        /// `active`, `departed` (owners) or `decommissioned` (agents).
+        public let status: String
+        /// When it departed or was decommissioned.
+        public let since: Instant?
+    }
+
+    public var issuedAt: Instant
+    public var expiresAt: Instant?
+    public var rotateEvery: Int64
+    public var lastRotatedAt: Instant?
+    public var reviewEvery: Int64
+    public var lastReviewedAt: Instant?
+    public var lastUsedAt: Instant?
+    public var owner: Entity?
+    public var agent: Entity?
+    /// The earliest use by an agent other than the bound one (up to the instant the query looks at).
+    public var firstForeignUseAt: Instant?
+
+    public init(issuedAt: Instant, expiresAt: Instant?, rotateEvery: Int64, lastRotatedAt: Instant?, reviewEvery: Int64,
+                lastReviewedAt: Instant?, lastUsedAt: Instant?, owner: Entity?, agent: Entity?, firstForeignUseAt: Instant?) {
+        self.issuedAt = issuedAt; self.expiresAt = expiresAt; self.rotateEvery = rotateEvery
+        self.lastRotatedAt = lastRotatedAt; self.reviewEvery = reviewEvery; self.lastReviewedAt = lastReviewedAt
+        self.lastUsedAt = lastUsedAt; self.owner = owner; self.agent = agent; self.firstForeignUseAt = firstForeignUseAt
+    }
+}
+
+/// Evaluates derived states: the one place that applies `DerivedState.holds` to the inventory.
+///
+/// How, at a million tokens (Docs/benchmarks.md): one scan of the active tokens in id order (through an index of
+/// candidates when every state asked for has one), the owners and agents read once into hash tables instead of
+/// joined per token (two B-tree seeks on text keys per token were most of the SQL time), and the uses by other
+/// agents read from `usage` once instead of looked up per token.
 public struct StateQuery {
     public var asOf: Instant
     /// The longest a token may go unused before it is `stale` (policy `max_unused`, default 90d).
     public var maxUnused: Int64 = 90 * 86_400
     /// Which states to look for; a token in none of them is not returned.
     public var states: [DerivedState] = DerivedState.allCases
-    /// Extra conditions on `t`, `o`, `a` (constant SQL text with `?3`, `?4`... placeholders) and their values.
+    /// Extra conditions on the token row `t` (constant SQL text with `?3`, `?4`... placeholders) and their values.
     public var extraCondition: String?
     public var extraArguments: [SQLValue] = []
     /// Choose rows as if the states were evaluated this much later (reports "due within 14d": would be in the
     /// state at as-of + lookahead); the per-state flags of each row stay evaluated at `asOf`.
     public var lookahead: Int64 = 0
-    /// False: select only the token columns that states, reasons, reports and `check` read (`briefColumns`);
+    /// False: read only the token columns that states, reasons, reports and `check` read (`briefColumns`);
     /// the other `Token` fields (purpose, scopes, labels, fingerprint, revocation, created/updated) are left empty.
     /// At a million tokens, reading and decoding the unused text columns was a third of a report's time.
     public var fullTokens = true
+    /// False: tokens come in whatever order is cheapest to read (for callers that sort or aggregate themselves).
+    public var inIDOrder = true
+    /// True: return every active token, in a state or not (a report that counts all of them reads them once).
+    public var everyActiveToken = false
+    /// Read only the candidates of the states through an index when they all have one (`candidateSQL`). Off only
+    /// in the test that proves the candidates never leave a token out.
+    var narrowsByIndex = true
 
-    static let briefColumns = "t.id, t.owner_id, t.agent_id, t.system, t.environment, t.status, t.issued_at, t.expires_at, " +
-        "t.rotate_every, t.last_rotated_at, t.review_every, t.last_reviewed_at, t.last_used_at"
-    /// The result column of each state's flag, in `DerivedState.allCases` order.
-    static let flagColumns = DerivedState.allCases.map { "s_\($0.rawValue)" }
+    static let briefColumns = ["id", "owner_id", "agent_id", "system", "environment", "status", "issued_at", "expires_at",
+                               "rotate_every", "last_rotated_at", "review_every", "last_reviewed_at", "last_used_at"]
+    /// `t.rowid` follows the brief columns (the key of the foreign uses); then `otherColumns` for full tokens.
+    static let rowidColumn: Int32 = 13
+    static let otherColumns = ["purpose", "scopes", "fingerprint", "labels", "revoked_at", "revoke_reason",
+                               "created_at", "updated_at"]
 
     public init(asOf: Instant, maxUnused: Int64 = 90 * 86_400, states: [DerivedState] = DerivedState.allCases) {
         self.asOf = asOf
@@ -164,52 +219,108 @@ public struct StateQuery {
         self.states = states
     }
 
-    /// `?2` is always selected (as `max_unused`), so the bound arguments match whichever states are chosen.
-    /// The owner and agent joins name their covering indexes (migration 2): without statistics SQLite prefers the
-    /// primary-key index, which costs a second seek per token into the table (half the join time at 1M tokens).
+    /// The instant rows are chosen at, and its parameter: `?1` (as-of) unless there is a lookahead.
+    var horizon: Instant { asOf + lookahead }
+    var horizonParameter: String { lookahead == 0 ? "?1" : "?\(3 + extraArguments.count)" }
+
+    public var arguments: [SQLValue] {
+        [.int(asOf), .int(maxUnused)] + extraArguments + (lookahead == 0 ? [] : [.int(horizon)])
+    }
+
+    /// Every statement selects `?1` and `?2` (and the horizon), so the same arguments bind whatever it filters on.
+    var parameterColumns: String {
+        "?1 AS as_of, ?2 AS max_unused, \(lookahead == 0 ? "NULL" : horizonParameter) AS horizon"
+    }
+    static let parameterColumnCount: Int32 = 3
+    var extraSQL: String { extraCondition.map { " AND (\($0))" } ?? "" }
+
+    /// The token scan: active tokens (in id order unless `inIDOrder` is off), narrowed to the candidates when every
+    /// state has an index.
     public var sql: String {
-        let flags = DerivedState.allCases.map { state in
-            states.contains(state) ? "CASE WHEN \(state.predicate) THEN 1 ELSE 0 END AS \"s_\(state.rawValue)\"" : "0 AS \"s_\(state.rawValue)\""
-        }
-        let foreign = states.contains(.foreignUse)
-            ? """
-              (SELECT u.agent_id FROM usage u WHERE u.token_id = t.id AND u.agent_id <> t.agent_id AND u.at <= ?1 ORDER BY u.at DESC LIMIT 1) AS foreign_agent,
-              (SELECT max(u.at) FROM usage u WHERE u.token_id = t.id AND u.agent_id <> t.agent_id AND u.at <= ?1) AS foreign_at
-              """
-            : "NULL AS foreign_agent, NULL AS foreign_at"
-        // The lookahead instant is bound after the extra arguments; the predicates' `?1` is swapped for it.
-        let horizon = "?\(3 + extraArguments.count)"
-        let any = states.isEmpty ? "0" : states.map {
-            lookahead == 0 ? $0.predicate : $0.predicate.replacing("?1", with: horizon)
-        }.joined(separator: " OR ")
+        let columns = (StateQuery.briefColumns + ["rowid"] + (fullTokens ? StateQuery.otherColumns : [])).map { "t.\($0)" }
+        let candidates = states.map { $0.candidateSQL(instant: horizonParameter) }
+        let narrow = narrowsByIndex && !everyActiveToken && !states.isEmpty && candidates.allSatisfy { $0 != nil }
+            ? " AND (" + candidates.map { $0! }.joined(separator: " OR ") + ")" : ""
+        // Unordered and unfiltered: one pass over the table in storage order (NOT INDEXED: otherwise SQLite walks an
+        // index on status and seeks the table once per token). In id order, SQLite walks the id index and seeks the
+        // table per token: sequential reads while ids were registered in order, random ones otherwise (on a 1M-token
+        // store with shuffled ids `check` took 9.9 s wall that way, 7.4 s with SQLite sorting a storage-order scan,
+        // whose sorter costs 5,700 instructions a row); callers that hold their rows anyway should ask for storage
+        // order and sort what they keep.
+        let sequential = !inIDOrder && narrow.isEmpty && extraCondition == nil
         return """
-            SELECT \(fullTokens ? "t.*" : StateQuery.briefColumns), ?2 AS max_unused, o.status AS owner_status, o.departed_at AS owner_departed_at,
-                   a.status AS agent_status, a.decommissioned_at AS agent_decommissioned_at,
-                   \(foreign),
-                   \(flags.joined(separator: ",\n       "))
-            FROM tokens t LEFT JOIN owners o INDEXED BY owners_state ON o.id = t.owner_id
-                 LEFT JOIN agents a INDEXED BY agents_state ON a.id = t.agent_id
-            WHERE \(DerivedState.activeSQL) AND (\(any))\(extraCondition.map { " AND (\($0))" } ?? "")
-            ORDER BY t.id
+            SELECT \(parameterColumns), \(columns.joined(separator: ", "))
+            FROM tokens t\(sequential ? " NOT INDEXED" : "")
+            WHERE t.status = 'active'\(narrow)\(extraSQL)\(inIDOrder ? "\nORDER BY t.id" : "")
             """
     }
 
-    public var arguments: [SQLValue] {
-        [.int(asOf), .int(maxUnused)] + extraArguments + (lookahead == 0 ? [] : [.int(asOf + lookahead)])
+    /// Streams every active token in at least one of `states` (at the horizon), or every active token when
+    /// `everyActiveToken`, each once, in id order unless `inIDOrder` is off.
+    public func forEach(_ db: Database, _ body: (TokenStates) throws -> Void) throws {
+        try scan(db) { item in
+            let row = item.row, use = item.foreign
+            try body(TokenStates(token: Token(cursor: row, from: StateQuery.parameterColumnCount, full: fullTokens),
+                                 ownerStatus: item.owner?.status, ownerDepartedAt: item.owner?.since,
+                                 agentStatus: item.agent?.status, agentDecommissionedAt: item.agent?.since,
+                                 foreignAgent: use?.latestAgent, foreignUseAt: use?.latestAt,
+                                 states: DerivedState.allCases.enumerated().filter { item.found & (1 << $0.offset) != 0 }.map(\.element)))
+        }
     }
 
-    /// Streams every active token in at least one of `states`.
-    public func forEach(_ db: Database, _ body: (TokenStates) throws -> Void) throws {
-        try db.forEachRow(sql, arguments) { row in
-            var states: [DerivedState] = []
-            for (state, column) in zip(DerivedState.allCases, StateQuery.flagColumns) where row.int(column) == 1 {
-                states.append(state)
+    /// One chosen row of the scan, before it becomes a `TokenStates`: a caller that only counts (the owners report)
+    /// needs no token built.
+    struct Scanned {
+        /// Positioned on the row; valid only inside the scan's body.
+        let row: Cursor
+        let owner: StateFacts.Entity?
+        let agent: StateFacts.Entity?
+        let foreign: ForeignUses?
+        /// Bit i set: `DerivedState.allCases[i]` holds at as-of.
+        let found: UInt8
+        var ownerID: String { row.string(StateQuery.parameterColumnCount + 1) }
+    }
+
+    func scan(_ db: Database, _ body: (Scanned) throws -> Void) throws {
+        if states.isEmpty && !everyActiveToken { return }
+        // A filtered query (one token, one owner) looks each owner and agent up as it meets them; a whole-inventory
+        // scan reads all of them once (150,000 rows at a million tokens: tens of milliseconds).
+        let wholeInventory = extraCondition == nil
+        let owners = states.contains(.orphaned)
+            ? EntityLookup(db, all: "SELECT id, status, departed_at FROM owners",
+                           one: "SELECT id, status, departed_at FROM owners WHERE id = ?", preload: wholeInventory) : nil
+        let agents = states.contains(.orphaned)
+            ? EntityLookup(db, all: "SELECT id, status, decommissioned_at FROM agents",
+                           one: "SELECT id, status, decommissioned_at FROM agents WHERE id = ?", preload: wholeInventory) : nil
+        let foreign = states.contains(.foreignUse) ? try foreignUses(db) : [:]
+        let asked = DerivedState.allCases.enumerated().filter { states.contains($0.element) }
+        let (asOf, horizon, maxUnused, lookahead) = (self.asOf, self.horizon, self.maxUnused, self.lookahead)
+        let base = StateQuery.parameterColumnCount
+        try owners?.load()
+        try agents?.load()
+        try db.forEachCursor(sql, arguments) { row in
+            // The facts first, from the row's integers and the owner and agent ids; the token itself (five strings,
+            // the id on the heap) only for a row that is chosen: most active tokens are in no state asked for.
+            let owner = try owners?.find(row, base + 1)
+            let agent = try agents?.find(row, base + 2)
+            let use = foreign.isEmpty ? nil : foreign[row.int(base + StateQuery.rowidColumn) ?? 0]
+            let facts = StateFacts(issuedAt: row.int(base + 6) ?? 0, expiresAt: row.int(base + 7),
+                                   rotateEvery: row.int(base + 8) ?? Token.defaultRotateEvery, lastRotatedAt: row.int(base + 9),
+                                   reviewEvery: row.int(base + 10) ?? Token.defaultReviewEvery,
+                                   lastReviewedAt: row.int(base + 11), lastUsedAt: row.int(base + 12),
+                                   owner: owner, agent: agent, firstForeignUseAt: use?.first)
+            var found: UInt8 = 0
+            var chosen = everyActiveToken
+            for (bit, state) in asked {
+                if state.holds(facts, at: asOf, maxUnused: maxUnused) {
+                    found |= 1 << bit
+                    chosen = true
+                } else if lookahead != 0 && !chosen {
+                    chosen = state.holds(facts, at: horizon, maxUnused: maxUnused)
+                }
             }
-            try body(TokenStates(token: Token(row: row), ownerStatus: row.text("owner_status"),
-                                 ownerDepartedAt: row.int("owner_departed_at"), agentStatus: row.text("agent_status"),
-                                 agentDecommissionedAt: row.int("agent_decommissioned_at"),
-                                 foreignAgent: row.text("foreign_agent"), foreignUseAt: row.int("foreign_at"),
-                                 states: states))
+            guard chosen else { return }
+            try body(Scanned(row: row, owner: owner, agent: agent, foreign: use, found: found))
         }
     }
 
@@ -217,5 +328,174 @@ public struct StateQuery {
         var result: [TokenStates] = []
         try forEach(db) { result.append($0) }
         return result
+    }
+
+    /// The uses of active tokens by an agent other than the bound one, up to the horizon: per token the earliest
+    /// (whether it is in the state) and the latest up to as-of (who used it, for the reason).
+    struct ForeignUses {
+        var first: Instant
+        var latestAgent: String?
+        var latestAt: Instant?
+        var latestID: Int64 = .min
+    }
+
+    /// By the token's rowid: the scan probes it for every token, and an integer hashes in a few instructions.
+    func foreignUses(_ db: Database) throws -> [Int64: ForeignUses] {
+        var result: [Int64: ForeignUses] = [:]
+        let base = StateQuery.parameterColumnCount
+        try db.forEachCursor("""
+            SELECT \(parameterColumns), t.rowid, u.agent_id, u.at, u.id
+            FROM usage u JOIN tokens t ON t.id = u.token_id
+            WHERE t.status = 'active' AND u.agent_id <> t.agent_id AND u.at <= \(horizonParameter)\(extraSQL)
+            """, arguments) { row in
+            let token = row.int(base) ?? 0, at = row.int(base + 2) ?? 0, id = row.int(base + 3) ?? 0
+            var entry = result[token] ?? ForeignUses(first: at)
+            entry.first = min(entry.first, at)
+            // The latest use as of `asOf`; of uses at the same second, the one recorded last.
+            if at <= asOf, (at, id) > (entry.latestAt ?? .min, entry.latestID) {
+                entry.latestAgent = row.string(base + 1)
+                entry.latestAt = at
+                entry.latestID = id
+            }
+            result[token] = entry
+        }
+        return result
+    }
+}
+
+/// Owners or agents by id, as `orphaned` reads them: all read up front for a whole-inventory scan, or each read on
+/// first use (and remembered, found or not) for a filtered one. Active ones are kept as a set of ids (most tokens'
+/// owners and agents are active), short ids packed into `ShortIDSet`, probed straight from the row's bytes.
+final class EntityLookup {
+    static let active = StateFacts.Entity(status: "active", since: nil)
+    let db: Database
+    let allSQL: String, oneSQL: String
+    let preload: Bool
+    var activeShort = ShortIDSet()
+    var activeLong: Set<String> = []
+    var others: [String: StateFacts.Entity] = [:]
+    var missing: Set<String> = []
+
+    init(_ db: Database, all: String, one: String, preload: Bool) {
+        self.db = db
+        self.allSQL = all
+        self.oneSQL = one
+        self.preload = preload
+    }
+
+    func load() throws {
+        guard preload else { return }
+        try db.forEachCursor(allSQL) { row in remember(row.string(0), StateFacts.Entity(status: row.string(1), since: row.int(2))) }
+    }
+
+    private func remember(_ id: String, _ entity: StateFacts.Entity) {
+        guard entity == EntityLookup.active else { others[id] = entity; return }
+        var id = id
+        if !id.withUTF8({ activeShort.insert(UnsafeRawBufferPointer($0)) }) { activeLong.insert(id) }
+    }
+
+    /// The entity named by the row's text column `column`.
+    func find(_ row: Cursor, _ column: Int32) throws -> StateFacts.Entity? {
+        if row.withBytes(column, { activeShort.contains($0) }) == true { return EntityLookup.active }
+        return try find(row.string(column))
+    }
+
+    func find(_ id: String) throws -> StateFacts.Entity? {
+        if activeLong.contains(id) { return EntityLookup.active }
+        var copy = id
+        if copy.withUTF8({ activeShort.contains(UnsafeRawBufferPointer($0)) }) { return EntityLookup.active }
+        if let entity = others[id] { return entity }
+        if preload || missing.contains(id) { return nil }
+        var found: StateFacts.Entity?
+        try db.forEachCursor(oneSQL, [.text(id)]) { row in found = StateFacts.Entity(status: row.string(1), since: row.int(2)) }
+        if let found { remember(id, found) } else { missing.insert(id) }
+        return found
+    }
+}
+
+/// A set of ids of at most 15 bytes, each packed with its length into two words. A probe is a multiply and two
+/// compares on words read straight from the bytes; a `Set<String>` probe makes a String and hashes it with SipHash
+/// (the owner and agent probes were the largest Swift cost of a million-token scan: 14% of `report offboarding`).
+struct ShortIDSet {
+    private var words: [UInt64] = Array(repeating: 0, count: 2 * 16)
+    private var count = 0
+    private var mask: Int { words.count / 2 - 1 }
+
+    static func key(_ bytes: UnsafeRawBufferPointer) -> (UInt64, UInt64)? {
+        guard !bytes.isEmpty, bytes.count <= 15 else { return nil }
+        // Copied into two zeroed words; the 16th byte (never written: at most 15) carries the length.
+        var words: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: bytes) }
+        return (words.0, words.1 | UInt64(bytes.count) << 56)
+    }
+
+    private func slot(_ a: UInt64, _ b: UInt64) -> Int {
+        // Both words mixed into every bit, then the top bits (multiplicative hashing): ids that share a prefix
+        // ("agent-0", "agent-1") must not share a neighbourhood of the table.
+        var h = (a &* 0x9E37_79B9_7F4A_7C15) &+ b
+        h = (h ^ (h >> 31)) &* 0xBF58_476D_1CE4_E5B9
+        return Int(truncatingIfNeeded: h >> 32) & mask
+    }
+
+    /// False when the id is too long for the set (the caller keeps it elsewhere).
+    mutating func insert(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let (a, b) = ShortIDSet.key(bytes) else { return false }
+        if (count + 1) * 2 > words.count / 2 { grow() }
+        add(a, b)
+        return true
+    }
+
+    private mutating func add(_ a: UInt64, _ b: UInt64) {
+        var i = slot(a, b)
+        // b is never 0 for a key (it holds the length), so 0 marks an empty slot.
+        while words[2 * i + 1] != 0 {
+            if words[2 * i] == a && words[2 * i + 1] == b { return }
+            i = (i + 1) & mask
+        }
+        words[2 * i] = a
+        words[2 * i + 1] = b
+        count += 1
+    }
+
+    private mutating func grow() {
+        let old = words
+        words = Array(repeating: 0, count: old.count * 2)
+        count = 0
+        for i in stride(from: 0, to: old.count, by: 2) where old[i + 1] != 0 { add(old[i], old[i + 1]) }
+    }
+
+    func contains(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let (a, b) = ShortIDSet.key(bytes) else { return false }
+        var i = slot(a, b)
+        while words[2 * i + 1] != 0 {
+            if words[2 * i] == a && words[2 * i + 1] == b { return true }
+            i = (i + 1) & mask
+        }
+        return false
+    }
+}
+
+extension Token {
+    /// A token from the state scan's columns (`StateQuery.briefColumns`, the rowid, then `otherColumns` when `full`),
+    /// starting at column `base`.
+    init(cursor row: Cursor, from base: Int32, full: Bool) {
+        let b = base
+        self.init(id: row.string(b), ownerID: row.string(b + 1), purpose: "", system: row.string(b + 3),
+                  agentID: row.string(b + 2), environment: row.text(b + 4), scopes: [], issuedAt: row.int(b + 6) ?? 0,
+                  expiresAt: row.int(b + 7), rotateEvery: row.int(b + 8) ?? Token.defaultRotateEvery,
+                  lastRotatedAt: row.int(b + 9), reviewEvery: row.int(b + 10) ?? Token.defaultReviewEvery,
+                  lastReviewedAt: row.int(b + 11), fingerprint: nil, labels: [:], status: row.string(b + 5),
+                  lastUsedAt: row.int(b + 12), createdAt: 0, updatedAt: 0)
+        guard full else { return }
+        let o = b + StateQuery.rowidColumn + 1
+        purpose = row.string(o)
+        let scopeText = row.string(o + 1)
+        scopes = scopeText.isEmpty ? [] : scopeText.split(separator: ",").map(String.init)
+        fingerprint = row.text(o + 2)
+        labels = Token.decodeLabels(row.string(o + 3))
+        revokedAt = row.int(o + 4)
+        revokeReason = row.text(o + 5)
+        createdAt = row.int(o + 6) ?? 0
+        updatedAt = row.int(o + 7) ?? 0
     }
 }

@@ -116,6 +116,31 @@ public final class Statement {
     }
 }
 
+/// The current row of a statement being stepped, read by column position. Valid only inside the body of
+/// `Database.forEachCursor`.
+public struct Cursor {
+    let handle: OpaquePointer
+
+    public func isNull(_ index: Int32) -> Bool { sqlite3_column_type(handle, index) == SQLITE_NULL }
+
+    public func int(_ index: Int32) -> Int64? {
+        sqlite3_column_type(handle, index) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, index)
+    }
+
+    public func text(_ index: Int32) -> String? {
+        guard let text = sqlite3_column_text(handle, index) else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, index))), as: UTF8.self)
+    }
+
+    public func string(_ index: Int32) -> String { text(index) ?? "" }
+
+    /// The column's text as bytes, without making a String; nil when it is NULL.
+    public func withBytes<R>(_ index: Int32, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+        guard let text = sqlite3_column_text(handle, index) else { return nil }
+        return try body(UnsafeRawBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, index))))
+    }
+}
+
 /// The column names of a statement's result, shared by all its rows: looking a name up is one hash, and a row
 /// carries no copy of the names (at a million rows, per-row name arrays and linear searches dominated reports).
 ///
@@ -195,19 +220,6 @@ public struct Row: Sendable {
     public func text(_ name: String) -> String? { self[name].text }
     public func int(_ name: String) -> Int64? { self[name].int }
     public func string(_ name: String) -> String { self[name].text ?? "" }
-}
-
-/// The current row of a statement, by column position; valid only inside `Database.forEachColumns`' body.
-struct ColumnReader {
-    let handle: OpaquePointer
-
-    /// The column's text, as `Row.text` reads it: nil for NULL and for numbers.
-    func text(_ index: Int32) -> String? {
-        let type = sqlite3_column_type(handle, index)
-        guard type != SQLITE_NULL && type != SQLITE_INTEGER && type != SQLITE_FLOAT,
-              let text = sqlite3_column_text(handle, index) else { return nil }
-        return String(decoding: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, index))), as: UTF8.self)
-    }
 }
 
 /// One SQLite connection. All SQL in nhi goes through this type (and the store types built on it).
@@ -311,14 +323,15 @@ public final class Database {
         }
     }
 
-    /// Like `forEachRow`, but each row is read by column position straight from the statement, without a `Row`
-    /// (an array of values) per row: for scans of every token that read a few columns.
-    func forEachColumns(_ sql: String, _ arguments: [SQLValue] = [], _ body: (ColumnReader) throws -> Void) throws {
+    /// Calls `body` with a cursor on each row, read by position without copying the row into values: for scans of
+    /// a million rows whose columns the caller knows (the derived-state scan).
+    public func forEachCursor(_ sql: String, _ arguments: [SQLValue] = [], _ body: (Cursor) throws -> Void) throws {
         let stmt = try statement(sql)
         try stmt.bind(arguments)
         defer { sqlite3_reset(stmt.handle) }
+        let cursor = Cursor(handle: stmt.handle)
         while try stmt.step() {
-            try body(ColumnReader(handle: stmt.handle))
+            try body(cursor)
         }
     }
 

@@ -1,0 +1,234 @@
+import Testing
+@testable import NHI
+
+/// `DerivedState.holds` is the one definition of the states; `StateQuery` applies it after reading the candidates
+/// through indexes and the owners, agents and foreign uses through hash tables. These tests hold it against an
+/// independent formulation of the SPEC's definitions as SQL predicates (the shape nhi used before, kept here as
+/// the oracle) on seeded random inventories, with and without the index narrowing, filtered and not.
+@Suite("State evaluation")
+struct StateEvaluationTests {
+    static let day: Int64 = 86_400
+    static let asOf: Instant = 1_780_272_000 // 2026-06-01T00:00:00Z
+
+    /// The SPEC's definitions as SQL over `t` (token), `o` (owner) and `a` (agent), LEFT JOINed; ?1 is the instant
+    /// and ?2 the longest time unused.
+    static func oraclePredicate(_ state: DerivedState) -> String {
+        switch state {
+        case .expired: return "(t.expires_at IS NOT NULL AND t.expires_at < ?1)"
+        case .orphaned: return "(o.id IS NULL OR o.status = 'departed' OR a.id IS NULL OR a.status = 'decommissioned')"
+        case .rotationOverdue: return "(COALESCE(t.last_rotated_at, t.issued_at) + t.rotate_every < ?1)"
+        case .reviewOverdue: return "(COALESCE(t.last_reviewed_at, t.issued_at) + t.review_every < ?1)"
+        case .noExpiry: return "(t.expires_at IS NULL)"
+        case .foreignUse:
+            return "EXISTS (SELECT 1 FROM usage u WHERE u.token_id = t.id AND u.agent_id <> t.agent_id AND u.at <= ?1)"
+        case .stale: return "(COALESCE(t.last_used_at, t.issued_at) + ?2 < ?1)"
+        }
+    }
+
+    /// Token id -> states at `instant`, for every active token in at least one of `states`, by the oracle.
+    static func oracle(_ db: Database, at instant: Instant, maxUnused: Int64, states: [DerivedState]) throws -> [String: [DerivedState]] {
+        var result: [String: [DerivedState]] = [:]
+        let flags = states.map { "CASE WHEN \(oraclePredicate($0)) THEN 1 ELSE 0 END" }.joined(separator: ", ")
+        try db.forEachRow("""
+            SELECT t.id, \(flags), ?2 AS max_unused FROM tokens t LEFT JOIN owners o ON o.id = t.owner_id LEFT JOIN agents a ON a.id = t.agent_id
+            WHERE t.status = 'active' ORDER BY t.id
+            """, [.int(instant), .int(maxUnused)]) { row in
+            let found = states.enumerated().filter { row.values[$0.offset + 1].int == 1 }.map(\.element)
+            if !found.isEmpty { result[row.values[0].text!] = found }
+        }
+        return result
+    }
+
+    /// A seeded inventory with every case the definitions distinguish: departed and unknown owners,
+    /// decommissioned and unknown agents, revoked tokens, `never` expiries, dates on both sides of as-of and on it,
+    /// uses by the bound and by other agents before and after as-of.
+    static func randomStore(seed: UInt64, tokens: Int = 300) throws -> Database {
+        var rng = SeededGenerator(seed: seed)
+        let store = try Store.inMemory()
+        let db = store.db
+        let t0 = asOf - 400 * day
+        func near() -> Instant {
+            // Often exactly on as-of or a second either side: the boundaries of "<".
+            switch Int.random(in: 0..<6, using: &rng) {
+            case 0: return asOf
+            case 1: return asOf + [-1, 1].randomElement(using: &rng)!
+            default: return asOf + Int64.random(in: -200...200, using: &rng) * day
+            }
+        }
+        // Short ids (packed sets) and ids over 15 bytes (the String sets) alike.
+        func ownerID(_ i: Int) -> String { i % 2 == 0 ? "o\(i)" : "owner-with-a-long-id-\(i)" }
+        func agentID(_ i: Int) -> String { i % 3 == 0 ? "agent-with-a-long-id-\(i)" : "a\(i)" }
+        for i in 0..<8 {
+            let departed = i % 3 == 0
+            try Registry.insert(db, Owner(id: ownerID(i), name: "O", email: "o@example.com", team: nil,
+                                          status: departed ? "departed" : "active", departedAt: departed ? near() : nil,
+                                          createdAt: t0, updatedAt: t0))
+        }
+        for i in 0..<12 {
+            let gone = i % 4 == 0
+            try Registry.insert(db, Agent(id: agentID(i), system: "github", ownerID: ownerID(i % 8),
+                                          status: gone ? "decommissioned" : "active", decommissionedAt: gone ? near() : nil,
+                                          createdAt: t0, updatedAt: t0))
+        }
+        func tokenID(_ i: Int) -> String { "t" + String(repeating: "0", count: max(0, 4 - String(i).count)) + String(i) }
+        // Ids in shuffled order, so storage (rowid) order is not id order.
+        let ids = (0..<tokens).shuffled(using: &rng).map(tokenID)
+        try db.executeScript("PRAGMA foreign_keys = OFF")
+        for i in 0..<tokens {
+            let owner = Int.random(in: 0..<20, using: &rng) == 0 ? "ghost" : ownerID(Int.random(in: 0..<8, using: &rng))
+            let agent = Int.random(in: 0..<20, using: &rng) == 0 ? "gone-agent-with-a-long-id" : agentID(Int.random(in: 0..<12, using: &rng))
+            let issued = near() - Int64.random(in: 0...300, using: &rng) * day
+            func maybe(_ value: @autoclosure () -> Instant) -> Instant? { Bool.random(using: &rng) ? value() : nil }
+            let revoked = Int.random(in: 0..<8, using: &rng) == 0
+            let every = [30, 90, 365].map { Int64($0) * day }
+            try Registry.insert(db, Token(
+                id: ids[i], ownerID: owner, purpose: "p", system: ["github", "slack"].randomElement(using: &rng)!,
+                agentID: agent, environment: Bool.random(using: &rng) ? "prod" : nil, scopes: [], issuedAt: issued,
+                expiresAt: Int.random(in: 0..<5, using: &rng) == 0 ? nil : near(),
+                rotateEvery: every.randomElement(using: &rng)!, lastRotatedAt: maybe(near() - 60 * day),
+                reviewEvery: every.randomElement(using: &rng)!, lastReviewedAt: maybe(near() - 60 * day),
+                fingerprint: nil, labels: [:], status: revoked ? "revoked" : "active", revokedAt: revoked ? issued : nil,
+                revokeReason: revoked ? "r" : nil, lastUsedAt: maybe(near() - 30 * day), createdAt: t0, updatedAt: t0))
+            for _ in 0..<Int.random(in: 0...2, using: &rng) {
+                let user = Bool.random(using: &rng) ? agent : agentID(Int.random(in: 0..<12, using: &rng))
+                try db.execute("INSERT INTO usage (token_id, agent_id, at, recorded_at) VALUES (?, ?, ?, ?)",
+                               [.text(ids[i]), .text(user), .int(near()), .int(t0)])
+            }
+        }
+        try db.executeScript("PRAGMA foreign_keys = ON")
+        return db
+    }
+
+    static let stateSets: [[DerivedState]] = [
+        DerivedState.allCases, [.expired], [.orphaned], [.foreignUse], [.rotationOverdue], [.reviewOverdue],
+        [.noExpiry], [.stale], [.expired, .orphaned], [.expired, .noExpiry], [.rotationOverdue, .reviewOverdue],
+        [.expired, .orphaned, .rotationOverdue, .reviewOverdue],
+    ]
+
+    @Test("every state agrees with the SQL formulation of the SPEC, with and without index narrowing", arguments: [1, 2, 3] as [UInt64])
+    func agreesWithOracle(seed: UInt64) throws {
+        let db = try Self.randomStore(seed: seed)
+        var compared = 0
+        for states in Self.stateSets {
+            for maxUnused in [30 * Self.day, 90 * Self.day] {
+                let expected = try Self.oracle(db, at: Self.asOf, maxUnused: maxUnused, states: states)
+                for narrows in [true, false] {
+                    var query = StateQuery(asOf: Self.asOf, maxUnused: maxUnused, states: states)
+                    query.narrowsByIndex = narrows
+                    let got = try query.all(db)
+                    #expect(got.map(\.token.id) == expected.keys.sorted(), "states \(states) narrows \(narrows)")
+                    #expect(Dictionary(uniqueKeysWithValues: got.map { ($0.token.id, $0.states) }) == expected)
+                    compared += got.count
+                    // In storage order: the same tokens, each once.
+                    query.inIDOrder = false
+                    let unordered = try query.all(db)
+                    #expect(unordered.map(\.token.id).sorted() == expected.keys.sorted())
+                    #expect(Dictionary(uniqueKeysWithValues: unordered.map { ($0.token.id, $0.states) }) == expected)
+                }
+            }
+        }
+        // The random inventory puts tokens in every state (a vacuous comparison would pass too).
+        let all = try Self.oracle(db, at: Self.asOf, maxUnused: 90 * Self.day, states: DerivedState.allCases)
+        for state in DerivedState.allCases { #expect(all.values.contains { $0.contains(state) }, "no token is \(state)") }
+        #expect(compared > 1000)
+    }
+
+    @Test("a lookahead chooses the tokens in a state at as-of + lookahead, and flags them at as-of", arguments: [4, 5] as [UInt64])
+    func lookaheadAgreesWithOracle(seed: UInt64) throws {
+        let db = try Self.randomStore(seed: seed)
+        for states in Self.stateSets {
+            for within in [14 * Self.day, 30 * Self.day] {
+                let chosen = try Self.oracle(db, at: Self.asOf + within, maxUnused: 90 * Self.day, states: states)
+                let flagged = try Self.oracle(db, at: Self.asOf, maxUnused: 90 * Self.day, states: states)
+                for narrows in [true, false] {
+                    var query = StateQuery(asOf: Self.asOf, states: states)
+                    query.lookahead = within
+                    query.narrowsByIndex = narrows
+                    let got = try query.all(db)
+                    #expect(got.map(\.token.id) == chosen.keys.sorted(), "states \(states) within \(within)")
+                    #expect(got.allSatisfy { $0.states == (flagged[$0.token.id] ?? []) })
+                }
+            }
+        }
+    }
+
+    @Test("a filtered query (one token, one owner) finds the same states and facts as the whole-inventory scan")
+    func filteredMatchesWhole() throws {
+        let db = try Self.randomStore(seed: 6, tokens: 120)
+        let whole = try StateQuery(asOf: Self.asOf).all(db)
+        #expect(whole.contains { $0.token.ownerID == "ghost" } && whole.contains { $0.token.agentID == "gone-agent-with-a-long-id" })
+        for item in whole {
+            var one = StateQuery(asOf: Self.asOf)
+            one.extraCondition = "t.id = ?3"
+            one.extraArguments = [.text(item.token.id)]
+            let found = try one.all(db)
+            #expect(found.count == 1)
+            #expect(found.first?.states == item.states)
+            #expect(found.first?.ownerStatus == item.ownerStatus && found.first?.agentStatus == item.agentStatus)
+            #expect(found.first?.foreignAgent == item.foreignAgent && found.first?.foreignUseAt == item.foreignUseAt)
+        }
+        var owned = StateQuery(asOf: Self.asOf)
+        owned.extraCondition = "t.owner_id = ?3"
+        owned.extraArguments = [.text("ghost")]
+        #expect(try owned.all(db).map(\.token.id) == whole.filter { $0.token.ownerID == "ghost" }.map(\.token.id))
+    }
+
+    @Test("the due and expiry reports read their candidates through the state indexes; check reads every active token")
+    func candidatesUseIndexes() throws {
+        let db = try Self.randomStore(seed: 7, tokens: 20)
+        func plan(_ states: [DerivedState]) throws -> String {
+            var query = StateQuery(asOf: Self.asOf, states: states)
+            query.lookahead = 14 * Self.day
+            return try db.rows("EXPLAIN QUERY PLAN " + query.sql, query.arguments).map { $0.string("detail") }.joined(separator: "\n")
+        }
+        #expect(try plan([.rotationOverdue]).contains("tokens_by_rotation_due"))
+        #expect(try plan([.reviewOverdue]).contains("tokens_by_review_due"))
+        #expect(try plan([.expired]).contains("tokens_by_expiry"))
+        // Orphaned, foreign-use and stale have no index: every active token is read.
+        #expect(!StateQuery(asOf: Self.asOf).sql.contains("expires_at <"))
+    }
+
+    @Test("every active token, in a state or not, when asked for all of them")
+    func everyActiveToken() throws {
+        let db = try Self.randomStore(seed: 8, tokens: 80)
+        var query = StateQuery(asOf: Self.asOf, states: [.expired])
+        query.everyActiveToken = true
+        let got = try query.all(db)
+        let active = try db.rows("SELECT id FROM tokens WHERE status = 'active' ORDER BY id").map { $0.string("id") }
+        #expect(got.map(\.token.id) == active)
+        let expired = try Self.oracle(db, at: Self.asOf, maxUnused: 90 * Self.day, states: [.expired])
+        #expect(got.filter { !$0.states.isEmpty }.map(\.token.id) == expired.keys.sorted())
+    }
+}
+
+@Suite("Short id set")
+struct ShortIDSetTests {
+    func with<R>(_ text: String, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        var text = text
+        return text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+    }
+
+    @Test("holds ids of 1 to 15 bytes exactly, through growth; refuses longer ones; tells prefixes and NULs apart")
+    func membership() {
+        var set = ShortIDSet()
+        let ids = (0..<5000).map { "id\($0)" } + ["a", "abcdefghijklmno", "é-ü"]
+        for id in ids { #expect(with(id) { set.insert($0) }) }
+        for id in ids { #expect(with(id) { set.contains($0) }, "\(id)") }
+        for id in ["", "i", "id", "id5000", "a\u{0}", "abcdefghijklmn", "b", "e-u"] { #expect(!with(id) { set.contains($0) }, "\(id)") }
+        #expect(!with("abcdefghijklmnop") { set.insert($0) })
+        #expect(!with("abcdefghijklmnop") { set.contains($0) })
+    }
+}
+
+/// SplitMix64: the same inventory for the same seed on every machine.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
