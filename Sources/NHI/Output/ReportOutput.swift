@@ -81,7 +81,8 @@ enum ReportOutput {
         sink.write(&out)
     }
 
-    /// The widths of a report table's columns, as `Render.table` sizes them: the header's and each row's cells.
+    /// The widths of a report table's columns, as `Render.table` sizes them: the header's and each row's cells
+    /// (all but the last, which `Render.table` never pads).
     struct TableWidths {
         private(set) var widths: [Int]
         let asOf: Instant
@@ -99,7 +100,8 @@ enum ReportOutput {
             widths[4] = max(widths[4], ReportOutput.textWidth(row.status.count == 1 ? row.status[0] : row.status.joined(separator: ",")))
             widths[5] = max(widths[5], ReportOutput.dateWidth(row.date))
             widths[6] = max(widths[6], row.date.map { ReportOutput.digits(Reports.days(from: asOf, to: $0)) } ?? 1)
-            widths[7] = max(widths[7], ReportOutput.textWidth(row.reason))
+            // The reason is the last column: written unpadded, so its width is never used (and `observe` leaves it
+            // empty).
         }
     }
 

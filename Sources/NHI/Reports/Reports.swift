@@ -74,22 +74,23 @@ public enum Reports {
         func row(_ ts: TokenStates) -> Row { Self.row(ts, kind: kind, asOf: asOf, maxUnused: maxUnused) }
 
         /// The row of one token, as the report shows it.
-        static func row(_ ts: TokenStates, kind: Kind, asOf: Instant, maxUnused: Int64) -> Row {
+        /// `withReason: false` leaves the reason empty (for `observe`: formatting it is most of a row's cost).
+        static func row(_ ts: TokenStates, kind: Kind, asOf: Instant, maxUnused: Int64, withReason: Bool = true) -> Row {
             switch kind {
             case .rotationDue, .reviewDue:
                 let state: DerivedState = kind == .rotationDue ? .rotationOverdue : .reviewOverdue
                 let overdue = ts.states.contains(state)
                 return Row(ts, status: [overdue ? "overdue" : "due"], date: kind == .rotationDue ? ts.rotationDueAt : ts.reviewDueAt,
-                           reason: ts.reason(state, maxUnused: maxUnused))
+                           reason: withReason ? ts.reason(state, maxUnused: maxUnused) : "")
             case .expiring:
                 let expires = ts.token.expiresAt ?? 0
                 let days = Reports.days(from: asOf, to: expires)
                 let when = days == 0 ? "today" : days == 1 ? "in 1 day" : "in \(days) days"
-                return Row(ts, status: ["expiring"], date: expires, reason: "expires \(Time.iso(expires)) (\(when))")
+                return Row(ts, status: ["expiring"], date: expires, reason: withReason ? "expires \(Time.iso(expires)) (\(when))" : "")
             case .offboarding:
                 let states = ts.states.sorted()
                 let primary = states[0]
-                let reason = states.map { ts.reason($0, maxUnused: maxUnused) }.joined(separator: "; ")
+                let reason = withReason ? states.map { ts.reason($0, maxUnused: maxUnused) }.joined(separator: "; ") : ""
                 return Row(ts, status: states.map(\.rawValue), date: ts.since(primary, maxUnused: maxUnused), reason: reason)
             }
         }
@@ -118,8 +119,9 @@ public enum Reports {
     /// Active tokens whose rotation is overdue as of `asOf`, or falls due within `within` after it
     /// (rotation-overdue as of asOf + within). Most overdue first.
     ///
-    /// `observe`, when given, sees each row as it is found (in id order): a table measures its columns there, so
-    /// it need not make every row twice more (once to measure, once to write).
+    /// `observe`, when given, sees each row as it is found, with its reason left empty: a table measures its
+    /// columns there (the reason is its last column, which is not padded), so it need not make every row twice
+    /// more (once to measure, once to write), nor format any reason but the one it writes.
     public static func rotationDue(_ db: Database, asOf: Instant, within: Int64,
                                    observe: ((Row) -> Void)? = nil) throws -> RowList {
         try due(db, asOf: asOf, within: within, kind: .rotationDue, observe: observe)
@@ -142,7 +144,7 @@ public enum Reports {
         try query.forEach(db) { ts in
             let handle = arena.append(ts)
             keys.append(.init(rank: 0, hasDate: true, date: kind == .rotationDue ? ts.rotationDueAt : ts.reviewDueAt, handle: handle))
-            observe?(RowList.row(ts, kind: kind, asOf: asOf, maxUnused: query.maxUnused))
+            observe?(RowList.row(ts, kind: kind, asOf: asOf, maxUnused: query.maxUnused, withReason: false))
         }
         return RowList(kind: kind, asOf: asOf, maxUnused: query.maxUnused, states: arena, keys: keys)
     }
@@ -160,7 +162,7 @@ public enum Reports {
         try query.forEach(db) { ts in
             guard !ts.states.contains(.expired), let expires = ts.token.expiresAt else { return }
             keys.append(.init(rank: 0, hasDate: true, date: expires, handle: arena.append(ts)))
-            observe?(RowList.row(ts, kind: .expiring, asOf: asOf, maxUnused: query.maxUnused))
+            observe?(RowList.row(ts, kind: .expiring, asOf: asOf, maxUnused: query.maxUnused, withReason: false))
         }
         return RowList(kind: .expiring, asOf: asOf, maxUnused: query.maxUnused, states: arena, keys: keys)
     }
@@ -186,7 +188,7 @@ public enum Reports {
             guard let primary = ts.states.min() else { return }
             let since = ts.since(primary, maxUnused: query.maxUnused)
             keys.append(.init(rank: Int32(primary.severityRank), hasDate: since != nil, date: since ?? 0, handle: arena.append(ts)))
-            observe?(RowList.row(ts, kind: .offboarding, asOf: asOf, maxUnused: query.maxUnused))
+            observe?(RowList.row(ts, kind: .offboarding, asOf: asOf, maxUnused: query.maxUnused, withReason: false))
         }
         return RowList(kind: .offboarding, asOf: asOf, maxUnused: query.maxUnused, states: arena, keys: keys)
     }
