@@ -28,6 +28,13 @@ public final class OutputSink: @unchecked Sendable {
 
     public func line(_ text: String = "") { write(text + "\n") }
 
+    /// UTF-8 text already encoded (the record writers build each record as bytes).
+    public func write(bytes: [UInt8]) {
+        guard fd != nil else { captured += String(decoding: bytes, as: UTF8.self); return }
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
     public func flush() {
         guard let fd, !buffer.isEmpty else { return }
         buffer.withUnsafeBytes { raw in

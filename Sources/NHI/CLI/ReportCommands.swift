@@ -10,12 +10,15 @@ public enum ReportCommands {
         return try Duration.parse(text)
     }
 
-    static func write(_ rows: [Reports.Row], inv: Invocation, asOf: Instant, dateKey: String, dateHeader: String,
-                      empty: String) {
-        let writer = RecordWriter(format: inv.format, columns: Reports.Row.columns(dateKey: dateKey, dateHeader: dateHeader),
-                                  sink: inv.out, colour: inv.colour)
-        for row in rows { writer.write(row.record(dateKey: dateKey, asOf: asOf)) }
-        writer.finish(emptyMessage: empty)
+    /// Reads a report's rows with `build` and writes them. A table is measured as the rows are found (`observe`),
+    /// so its rows are made once more to be written, not twice more.
+    static func report(_ inv: Invocation, asOf: Instant, dateKey: String, dateHeader: String, empty: String,
+                       _ build: (Database, ((Reports.Row) -> Void)?) throws -> Reports.RowList) throws {
+        let table = !["json", "ndjson", "csv"].contains(inv.format)
+        var widths = ReportOutput.TableWidths(columns: Reports.Row.columns(dateKey: dateKey, dateHeader: dateHeader), asOf: asOf)
+        let rows = try inv.read { db in try build(db, table ? { widths.add($0) } : nil) }
+        ReportOutput.write(rows, format: inv.format, dateKey: dateKey, dateHeader: dateHeader, asOf: asOf, sink: inv.out,
+                           colour: inv.colour, emptyMessage: empty, measured: table ? widths : nil)
     }
 
     static let rotationDue = CommandSpec(
@@ -24,8 +27,9 @@ public enum ReportCommands {
         options: [OptionSpec("within", value: "DURATION", help: "Also list tokens due within this long (default 14d).")],
         formats: formats, examples: ["nhi report rotation-due --within 30d --format csv"]) { inv in
         let asOf = try inv.asOf(), within = try within(inv, default: "14d")
-        let rows = try inv.read { db in try Reports.rotationDue(db, asOf: asOf, within: within) }
-        write(rows, inv: inv, asOf: asOf, dateKey: "due_at", dateHeader: "DUE", empty: "no token is due for rotation within \(Duration.format(within)) of \(Time.iso(asOf))")
+        try report(inv, asOf: asOf, dateKey: "due_at", dateHeader: "DUE", empty: "no token is due for rotation within \(Duration.format(within)) of \(Time.iso(asOf))") {
+            try Reports.rotationDue($0, asOf: asOf, within: within, observe: $1)
+        }
         return .success
     }
 
@@ -35,8 +39,9 @@ public enum ReportCommands {
         options: [OptionSpec("within", value: "DURATION", help: "Also list tokens due within this long (default 14d).")],
         formats: formats, examples: ["nhi report review-due --as-of 2026-07-01"]) { inv in
         let asOf = try inv.asOf(), within = try within(inv, default: "14d")
-        let rows = try inv.read { db in try Reports.reviewDue(db, asOf: asOf, within: within) }
-        write(rows, inv: inv, asOf: asOf, dateKey: "due_at", dateHeader: "DUE", empty: "no token is due for review within \(Duration.format(within)) of \(Time.iso(asOf))")
+        try report(inv, asOf: asOf, dateKey: "due_at", dateHeader: "DUE", empty: "no token is due for review within \(Duration.format(within)) of \(Time.iso(asOf))") {
+            try Reports.reviewDue($0, asOf: asOf, within: within, observe: $1)
+        }
         return .success
     }
 
@@ -46,8 +51,9 @@ public enum ReportCommands {
         options: [OptionSpec("within", value: "DURATION", help: "How far ahead to look (default 30d).")],
         formats: formats, examples: ["nhi report expiring --within 7d"]) { inv in
         let asOf = try inv.asOf(), within = try within(inv, default: "30d")
-        let rows = try inv.read { db in try Reports.expiring(db, asOf: asOf, within: within) }
-        write(rows, inv: inv, asOf: asOf, dateKey: "expires_at", dateHeader: "EXPIRES", empty: "no token expires within \(Duration.format(within)) of \(Time.iso(asOf))")
+        try report(inv, asOf: asOf, dateKey: "expires_at", dateHeader: "EXPIRES", empty: "no token expires within \(Duration.format(within)) of \(Time.iso(asOf))") {
+            try Reports.expiring($0, asOf: asOf, within: within, observe: $1)
+        }
         return .success
     }
 
@@ -60,7 +66,7 @@ public enum ReportCommands {
         let owner = inv.value("owner"), agent = inv.value("agent")
         if owner != nil && agent != nil { throw NHIError.usage("give --owner or --agent, not both") }
         let asOf = try inv.asOf()
-        let rows = try inv.read { db -> [Reports.Row] in
+        try report(inv, asOf: asOf, dateKey: "since", dateHeader: "SINCE", empty: "nothing to offboard as of \(Time.iso(asOf))") { db, observe in
             // A typo in --owner must not read as "nothing to offboard".
             if let owner, try Registry.owner(db, owner) == nil,
                try db.scalar("SELECT count(*) FROM tokens WHERE owner_id = ?", [.text(owner)]).int == 0 {
@@ -70,9 +76,8 @@ public enum ReportCommands {
                try db.scalar("SELECT count(*) FROM tokens WHERE agent_id = ?", [.text(agent)]).int == 0 {
                 _ = try Registry.requireAgent(db, agent)
             }
-            return try Reports.offboarding(db, asOf: asOf, owner: owner, agent: agent)
+            return try Reports.offboarding(db, asOf: asOf, owner: owner, agent: agent, observe: observe)
         }
-        write(rows, inv: inv, asOf: asOf, dateKey: "since", dateHeader: "SINCE", empty: "nothing to offboard as of \(Time.iso(asOf))")
         return .success
     }
 

@@ -4,33 +4,53 @@ public enum CheckOutput {
     public static let listedWarnings = 100
 
     public static func text(_ result: Check.Result, sink: OutputSink) {
-        let failures = result.failures, warnings = result.warnings
         sink.line("nhi check as of \(Time.iso(result.asOf)): \(result.activeCount) active tokens (\(result.totalTokens) in the store); failing on \(result.failOn.isEmpty ? "nothing" : result.failOn.joined(separator: ", "))")
-        let shown = failures + warnings.prefix(listedWarnings)
-        let kindWidth = shown.map(\.kind.count).max() ?? 0, tokenWidth = shown.map(\.tokenID.count).max() ?? 0
+        // Every failure and the first `listedWarnings` warnings are listed; their widths are measured first, from
+        // the ids alone (reasons are formatted only for the lines written).
+        var kindWidth = 0, tokenWidth = 0
+        func measure(_ kind: String, _ tokenID: String) {
+            kindWidth = max(kindWidth, kind.count)
+            tokenWidth = max(tokenWidth, Render.width(tokenID))
+        }
+        var warningsMeasured = 0
+        for (state, bucket) in zip(DerivedState.allCases, result.buckets) where !bucket.isEmpty {
+            let failing = result.severity(of: state.rawValue) == .failure
+            if !failing && warningsMeasured >= listedWarnings { continue }
+            let handles = failing ? bucket[...] : bucket.prefix(listedWarnings - warningsMeasured)
+            if !failing { warningsMeasured += handles.count }
+            kindWidth = max(kindWidth, state.rawValue.count)
+            for h in handles { tokenWidth = max(tokenWidth, Render.width(result.states.tokenID(h))) }
+        }
+        let policyFailing = result.severity(of: Check.policyViolation) == .failure
+        for v in result.violations.prefix(policyFailing ? result.violations.count : max(0, listedWarnings - warningsMeasured)) {
+            measure(v.kind, v.tokenID)
+        }
         func line(_ label: String, _ f: Check.Finding) {
             let kindPad = String(repeating: " ", count: kindWidth - f.kind.count)
             let tokenPad = String(repeating: " ", count: tokenWidth - f.tokenID.count)
             sink.line("\(label)  \(f.kind)\(kindPad)  \(f.tokenID)\(tokenPad)  \(f.reason)")
         }
-        if !failures.isEmpty { sink.line() }
-        failures.forEach { line("FAIL", $0) }
-        if !warnings.isEmpty { sink.line() }
-        warnings.prefix(listedWarnings).forEach { line("WARN", $0) }
-        if warnings.count > listedWarnings {
-            sink.line("... and \(warnings.count - listedWarnings) more warnings (--format json lists every finding)")
+        if result.failureCount > 0 { sink.line() }
+        result.forEachFinding(.failure) { line("FAIL", $0) }
+        if result.warningCount > 0 { sink.line() }
+        // The rest of the warnings are only counted; nothing is formatted for them.
+        result.forEachFinding(.warning, limit: listedWarnings) { line("WARN", $0) }
+        if result.warningCount > listedWarnings {
+            sink.line("... and \(result.warningCount - listedWarnings) more warnings (--format json lists every finding)")
         }
         sink.line()
         func counts(_ severity: Check.Severity) -> String {
             result.counts(severity).map { "\($0.kind) \($0.count)" }.joined(separator: ", ")
         }
+        let warningCount = result.warningCount
         if result.passed {
-            sink.line("PASSED: nothing fails the check" + (warnings.isEmpty ? "" : "; \(warnings.count) warning\(warnings.count == 1 ? "" : "s") (\(counts(.warning)))"))
+            sink.line("PASSED: nothing fails the check" + (warningCount == 0 ? "" : "; \(warningCount) warning\(warningCount == 1 ? "" : "s") (\(counts(.warning)))"))
         } else {
-            sink.line("FAILED: \(failures.count) finding\(failures.count == 1 ? "" : "s") (\(counts(.failure)))" + (warnings.isEmpty ? "" : "; \(warnings.count) warning\(warnings.count == 1 ? "" : "s") (\(counts(.warning)))"))
-            var seen: Set<String> = []
-            for f in failures where seen.insert(f.kind).inserted {
-                sink.line("  fix \(f.kind): \(Check.remedy(f.kind))")
+            let failureCount = result.failureCount
+            sink.line("FAILED: \(failureCount) finding\(failureCount == 1 ? "" : "s") (\(counts(.failure)))" + (warningCount == 0 ? "" : "; \(warningCount) warning\(warningCount == 1 ? "" : "s") (\(counts(.warning)))"))
+            // Failures are grouped by kind, so their kinds in order are the failing counts' kinds.
+            for (kind, _) in result.counts(.failure) {
+                sink.line("  fix \(kind): \(Check.remedy(kind))")
             }
         }
     }
@@ -53,6 +73,22 @@ public enum CheckOutput {
         return object
     }
 
+    /// `findingRecord(f, controls:)` serialised, written straight into `out`; `controls` is the serialised JSON.
+    static func findingRecord(_ f: Check.Finding, controls: [UInt8], into out: inout OutputBytes) {
+        out.append("{")
+        out.jsonKey("token", first: true); out.jsonString(f.tokenID)
+        out.jsonKey("owner"); out.jsonString(f.ownerID)
+        out.jsonKey("agent"); out.jsonString(f.agentID)
+        out.jsonKey("system"); out.jsonString(f.system)
+        out.jsonKey("state"); out.jsonString(f.kind)
+        out.jsonKey("severity"); out.append(f.severity == .failure ? "\"failure\"" : "\"warning\"")
+        out.jsonKey("reason"); out.jsonString(f.reason)
+        out.jsonKey("since"); out.jsonInstant(f.since)
+        if let rule = f.rule { out.jsonKey("rule"); out.jsonString(rule) }
+        out.jsonKey("controls"); out.append(contentsOf: controls)
+        out.append("}")
+    }
+
     public static func json(_ result: Check.Result, sink: OutputSink) {
         func counts(_ severity: Check.Severity) -> JSON {
             .object(JSONObject(result.counts(severity).map { ($0.kind, JSON.int(Int64($0.count))) }))
@@ -61,20 +97,27 @@ public enum CheckOutput {
             "as_of": .string(Time.iso(result.asOf)), "passed": .bool(result.passed),
             "fail_on": .array(result.failOn.map(JSON.string)), "max_unused": .string(Duration.format(result.maxUnused)),
             "tokens": .int(result.totalTokens), "active_tokens": .int(result.activeCount),
-            "failures": .int(Int64(result.failures.count)), "warnings": .int(Int64(result.warnings.count)),
+            "failures": .int(Int64(result.failureCount)), "warnings": .int(Int64(result.warningCount)),
             "failure_counts": counts(.failure), "warning_counts": counts(.warning),
         ]
-        // Streamed: the findings of a large inventory are written one by one, never built into one string.
+        // Streamed: each finding is written as bytes in the record's key order (`findingRecord`), never built
+        // into a JSONObject or one string.
         var text = JSON.object(head).serialized()
         text.removeLast()
         sink.write(text + ",\"findings\":[")
-        var controlsByKind: [String: JSON] = [:]
-        for (i, f) in result.findings.enumerated() {
+        var controlsByKind: [String: [UInt8]] = [:]
+        var out = OutputBytes()
+        var first = true
+        result.forEachFinding { f in
             let key = f.rule.map { f.kind + "\u{0}" + $0 } ?? f.kind
-            let controls = controlsByKind[key] ?? Controls.json(forFinding: f.kind, rule: f.rule)
+            let controls = controlsByKind[key] ?? Array(Controls.json(forFinding: f.kind, rule: f.rule).serialized().utf8)
             controlsByKind[key] = controls
-            sink.write((i == 0 ? "\n  " : ",\n  ") + JSON.object(findingRecord(f, controls: controls)).serialized())
+            out.append(first ? "\n  " : ",\n  ")
+            first = false
+            findingRecord(f, controls: controls, into: &out)
+            if out.count >= 1 << 15 { sink.write(&out) }
         }
-        sink.write(result.findings.isEmpty ? "]}\n" : "\n]}\n")
+        out.append(first ? "]}\n" : "\n]}\n")
+        sink.write(&out)
     }
 }

@@ -2,48 +2,96 @@
 /// warnings in `<system-out>`. Elements and attributes follow the common junit-10.xsd (Docs/references.md §8),
 /// which GitLab, Jenkins and GitHub test reporters read.
 public enum JUnitOutput {
-    public static func write(_ result: Check.Result, sink: OutputSink) {
-        var byToken: [String: [Check.Finding]] = [:]
-        for f in result.findings { byToken[f.tokenID, default: []].append(f) }
-        var cases = result.activeTokens
+    /// The active tokens are streamed from `db` (in the check's read transaction) in id order, alongside the
+    /// check's token states (also in id order), so neither the tokens nor their findings are held as a list.
+    public static func write(_ result: Check.Result, db: Database, sink: OutputSink) throws {
+        var violationsByToken: [String: [Check.Finding]] = [:]
+        for v in result.violations { violationsByToken[v.tokenID, default: []].append(v) }
         // A policy violation on a token that is not active still gets its test case.
-        let known = Set(cases.map(\.id))
-        for id in byToken.keys.sorted() where !known.contains(id) {
-            let f = byToken[id]![0]
-            cases.append(Check.TokenRef(id: id, ownerID: f.ownerID, agentID: f.agentID, system: f.system))
-        }
-        let failed = cases.filter { byToken[$0.id]?.contains { $0.severity == .failure } == true }.count
+        let tests = Int(result.activeCount) + result.inactiveViolationTokens.count
+        let failed = result.failedTokens
         let e = XML.escape
         // junit-10.xsd's timestamp has no zone designator; the value is UTC.
         let timestamp = String(Time.iso(result.asOf).dropLast())
         sink.line("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
-        sink.line("<testsuites name=\"nhi check\" tests=\"\(cases.count)\" failures=\"\(failed)\" errors=\"0\">")
-        sink.line("  <testsuite name=\"nhi check\" tests=\"\(cases.count)\" failures=\"\(failed)\" errors=\"0\" skipped=\"0\" timestamp=\"\(timestamp)\">")
+        sink.line("<testsuites name=\"nhi check\" tests=\"\(tests)\" failures=\"\(failed)\" errors=\"0\">")
+        sink.line("  <testsuite name=\"nhi check\" tests=\"\(tests)\" failures=\"\(failed)\" errors=\"0\" skipped=\"0\" timestamp=\"\(timestamp)\">")
         sink.line("    <properties>")
         sink.line("      <property name=\"as_of\" value=\"\(Time.iso(result.asOf))\"/>")
         sink.line("      <property name=\"fail_on\" value=\"\(e(result.failOn.joined(separator: ",")))\"/>")
         sink.line("    </properties>")
-        for token in cases {
-            let findings = byToken[token.id] ?? []
-            let classname = "nhi." + (token.system.isEmpty ? "token" : token.system)
-            let open = "    <testcase classname=\"\(e(classname))\" name=\"\(e(token.id))\""
-            if findings.isEmpty { sink.line(open + "/>"); continue }
-            sink.line(open + ">")
-            let failures = findings.filter { $0.severity == .failure }
+        var out = OutputBytes()
+        var remedies: [String: String] = [:]
+        var failures: [Check.Finding] = [], warnings: [Check.Finding] = []
+        func testCase(id: String, ownerID: String, agentID: String, system: String) {
+            out.append("    <testcase classname=\"")
+            if system.isEmpty { out.append("nhi.token") } else { out.append("nhi."); out.xml(system) }
+            out.append("\" name=\""); out.xml(id); out.append("\"")
+            if failures.isEmpty && warnings.isEmpty { out.append("/>\n"); return }
+            out.append(">\n")
+            // The attribute and element texts are written piece by piece: escaping is per character, so the
+            // pieces escaped one after another equal their joined text escaped.
             if !failures.isEmpty {
-                let kinds = failures.map(\.kind).joined(separator: ",")
-                let message = failures.map { "\($0.kind): \($0.reason)" }.joined(separator: "; ")
-                var details = failures.map { "\($0.kind): \($0.reason)\n  fix: \(Check.remedy($0.kind))" }
-                details.append("owner: \(token.ownerID), agent: \(token.agentID)")
-                sink.line("      <failure type=\"\(e(kinds))\" message=\"\(e(message))\">\(e(details.joined(separator: "\n")))</failure>")
+                out.append("      <failure type=\"")
+                for (i, f) in failures.enumerated() {
+                    if i > 0 { out.append(",") }
+                    out.xml(f.kind)
+                }
+                out.append("\" message=\"")
+                for (i, f) in failures.enumerated() {
+                    if i > 0 { out.append("; ") }
+                    out.xml(f.kind); out.append(": "); out.xml(f.reason)
+                }
+                out.append("\">")
+                for f in failures {
+                    let remedy = remedies[f.kind] ?? Check.remedy(f.kind)
+                    remedies[f.kind] = remedy
+                    out.xml(f.kind); out.append(": "); out.xml(f.reason); out.append("\n  fix: "); out.xml(remedy)
+                    out.append("\n")
+                }
+                out.append("owner: "); out.xml(ownerID); out.append(", agent: "); out.xml(agentID)
+                out.append("</failure>\n")
             }
-            let warnings = findings.filter { $0.severity == .warning }
             if !warnings.isEmpty {
-                sink.line("      <system-out>\(e(warnings.map { "warning \($0.kind): \($0.reason)" }.joined(separator: "\n")))</system-out>")
+                out.append("      <system-out>")
+                for (i, f) in warnings.enumerated() {
+                    if i > 0 { out.append("\n") }
+                    out.append("warning "); out.xml(f.kind); out.append(": "); out.xml(f.reason)
+                }
+                out.append("</system-out>\n")
             }
-            sink.line("    </testcase>")
+            out.append("    </testcase>\n")
         }
-        sink.line("  </testsuite>")
-        sink.line("</testsuites>")
+        func add(_ f: Check.Finding) {
+            if f.severity == .failure { failures.append(f) } else { warnings.append(f) }
+        }
+        let handles = result.states.handles
+        var next = 0
+        var nextID = handles.isEmpty ? nil : result.states.tokenID(handles[0])
+        try Check.forEachActiveToken(db) { token in
+            let id = token.id
+            failures.removeAll(keepingCapacity: true)
+            warnings.removeAll(keepingCapacity: true)
+            // The token's states, in kind order, then its policy violations (by rule): the order of the findings.
+            if let expected = nextID, expected == id {
+                let ts = result.states[handles[next]]
+                for state in ts.states { add(result.finding(ts, state)) }
+                next += 1
+                nextID = next < handles.count ? result.states.tokenID(handles[next]) : nil
+            }
+            if !violationsByToken.isEmpty, let found = violationsByToken[id] { found.forEach(add) }
+            testCase(id: id, ownerID: token.ownerID, agentID: token.agentID, system: token.system)
+            if out.count >= 1 << 15 { sink.write(&out) }
+        }
+        for id in result.inactiveViolationTokens {
+            failures.removeAll(keepingCapacity: true)
+            warnings.removeAll(keepingCapacity: true)
+            let found = violationsByToken[id] ?? []
+            found.forEach(add)
+            let f = found[0]
+            testCase(id: id, ownerID: f.ownerID, agentID: f.agentID, system: f.system)
+        }
+        out.append("  </testsuite>\n</testsuites>\n")
+        sink.write(&out)
     }
 }

@@ -101,7 +101,14 @@ public enum Render {
 
     /// Characters in a cell: for ASCII text (nearly every cell) the byte count, without walking graphemes.
     static func width(_ text: String) -> Int {
-        text.utf8.allSatisfy { $0 < 0x80 && $0 != 0x0D } ? text.utf8.count : text.count
+        var text = text
+        // One pass over the contiguous bytes (iterating the UTF-8 view was 7% of a table report).
+        let plain = text.withUTF8 { bytes in
+            var high: UInt8 = 0, cr = false
+            for b in bytes { high |= b; cr = cr || b == 0x0D }
+            return high < 0x80 && !cr
+        }
+        return plain ? text.utf8.count : text.count
     }
 
     /// How a value reads in a table: dates as days (and minutes when not midnight), lists joined, null as "-".

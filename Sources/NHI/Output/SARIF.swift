@@ -36,6 +36,42 @@ public enum SARIFOutput {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// One result, as the JSON value
+    /// `{"ruleId", "ruleIndex", "level", "message": {"text"}, "locations": [{"physicalLocation": {"artifactLocation":
+    /// {"uri"}, "region": {"startLine": 1}}, "logicalLocations": [{"name", "fullyQualifiedName", "kind"}]}],
+    /// "partialFingerprints": {"primaryLocationLineHash"}, "properties": {"token", "owner", "agent", "since",
+    /// "controls"}}` serialises. `uri` is already percent-encoded; `tags` is the serialised controls array.
+    static func resultRecord(_ f: Check.Finding, ruleIndex: Int, remedy: String, uri: String, tags: [UInt8],
+                             into out: inout OutputBytes, hashInput: inout [UInt8], digest: inout [UInt8]) {
+        out.append("{\"ruleId\":"); out.jsonString(f.kind)
+        out.append(",\"ruleIndex\":"); out.int(Int64(ruleIndex))
+        out.append(f.severity == .failure ? ",\"level\":\"error\"" : ",\"level\":\"warning\"")
+        out.append(",\"message\":{\"text\":\"Token ")
+        out.jsonStringBody(f.tokenID); out.append(" is "); out.jsonStringBody(f.kind); out.append(": ")
+        out.jsonStringBody(f.reason); out.append(". "); out.jsonStringBody(remedy)
+        out.append("\"},\"locations\":[{\"physicalLocation\":{\"artifactLocation\":{\"uri\":"); out.jsonString(uri)
+        out.append("},\"region\":{\"startLine\":1}},\"logicalLocations\":[{\"name\":"); out.jsonString(f.tokenID)
+        out.append(",\"fullyQualifiedName\":\"tokens/"); out.jsonStringBody(f.tokenID)
+        out.append("\",\"kind\":\"resource\"}]}]")
+        // Stable across runs, so code scanning tracks one alert per token and state.
+        out.append(",\"partialFingerprints\":{\"primaryLocationLineHash\":")
+        // The first 32 hex digits of SHA-256("<token>\0<kind>"), hashed from reused buffers.
+        hashInput.removeAll(keepingCapacity: true)
+        hashInput.append(contentsOf: f.tokenID.utf8)
+        hashInput.append(0)
+        hashInput.append(contentsOf: f.kind.utf8)
+        SHA256.digest(hashInput, into: &digest)
+        out.append("\"")
+        for b in digest.prefix(16) { out.append(SHA256.digits[Int(b >> 4)]); out.append(SHA256.digits[Int(b & 0x0F)]) }
+        out.append("\"")
+        out.append("},\"properties\":{\"token\":"); out.jsonString(f.tokenID)
+        out.append(",\"owner\":"); out.jsonString(f.ownerID)
+        out.append(",\"agent\":"); out.jsonString(f.agentID)
+        out.append(",\"since\":"); out.jsonInstant(f.since)
+        out.append(",\"controls\":"); out.append(contentsOf: tags)
+        out.append("}}")
+    }
+
     /// `artifactURI` locates every result: the store file, as the user named it (`--db`).
     public static func write(_ result: Check.Result, artifactURI: String, sink: OutputSink) {
         let failing = Set(result.failOn)
@@ -62,29 +98,27 @@ public enum SARIFOutput {
         var runText = JSON.object(run).serialized()
         runText.removeLast()
         sink.write(text + ",\"runs\":[" + runText + ",\"results\":[")
-        // A finding's controls depend only on its kind and rule: computed once per kind, not per finding.
-        var tagsByKind: [String: JSON] = [:]
-        for (i, f) in result.findings.enumerated() {
+        // A finding's controls depend only on its kind and rule: serialised once per kind, not per finding.
+        // Each result is written as bytes in the order the JSON value model serialises it (`resultRecord`).
+        var tagsByKind: [String: [UInt8]] = [:]
+        var remedyByKind: [String: String] = [:]
+        var out = OutputBytes()
+        var hashInput: [UInt8] = [], digest = [UInt8](repeating: 0, count: 32)
+        var first = true
+        result.forEachFinding { f in
             let key = f.rule.map { f.kind + "\u{0}" + $0 } ?? f.kind
-            let tags = tagsByKind[key] ?? .array(Controls.controls(forFinding: f.kind, rule: f.rule).map { .string($0.tag) })
+            let tags = tagsByKind[key]
+                ?? Array(JSON.array(Controls.controls(forFinding: f.kind, rule: f.rule).map { .string($0.tag) }).serialized().utf8)
             tagsByKind[key] = tags
-            let result: JSON = [
-                "ruleId": .string(f.kind), "ruleIndex": .int(Int64(index[f.kind] ?? 0)),
-                "level": .string(f.severity == .failure ? "error" : "warning"),
-                "message": ["text": .string("Token \(f.tokenID) is \(f.kind): \(f.reason). \(Check.remedy(f.kind))")],
-                "locations": [[
-                    "physicalLocation": ["artifactLocation": ["uri": .string(uri)], "region": ["startLine": 1]],
-                    "logicalLocations": [["name": .string(f.tokenID), "fullyQualifiedName": .string("tokens/\(f.tokenID)"),
-                                          "kind": "resource"]],
-                ]],
-                // Stable across runs, so code scanning tracks one alert per token and state.
-                "partialFingerprints": ["primaryLocationLineHash": .string(String(SHA256.hex("\(f.tokenID)\u{0}\(f.kind)").prefix(32)))],
-                "properties": ["token": .string(f.tokenID), "owner": .string(f.ownerID), "agent": .string(f.agentID),
-                               "since": JSON.instant(f.since),
-                               "controls": tags],
-            ]
-            sink.write((i == 0 ? "\n" : ",\n") + result.serialized())
+            let remedy = remedyByKind[f.kind] ?? Check.remedy(f.kind)
+            remedyByKind[f.kind] = remedy
+            out.append(first ? "\n" : ",\n")
+            first = false
+            resultRecord(f, ruleIndex: index[f.kind] ?? 0, remedy: remedy, uri: uri, tags: tags, into: &out,
+                         hashInput: &hashInput, digest: &digest)
+            if out.count >= 1 << 15 { sink.write(&out) }
         }
+        sink.write(&out)
         sink.write("\n]}]}\n")
     }
 }

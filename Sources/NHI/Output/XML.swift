@@ -1,11 +1,16 @@
 /// XML text escaping for the JUnit report: the five special characters, and characters XML 1.0 forbids dropped.
 enum XML {
-    static func escape(_ text: String) -> String {
-        // Most text (ids, reasons) needs no escaping: one pass over the bytes instead of building a copy.
-        // 0xEF starts the UTF-8 encoding of U+FFFE and U+FFFF, so such text takes the careful path.
-        if !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 || $0 == 0xEF }) {
-            return text
+    /// False for text `escape` returns unchanged (most ids and reasons): one pass over the bytes.
+    /// 0xEF starts the UTF-8 encoding of U+FFFE and U+FFFF, so such text takes the careful path.
+    static func needsEscape(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            bytes.contains { $0 < 0x20 || $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 || $0 == 0xEF }
         }
+    }
+
+    static func escape(_ text: String) -> String {
+        if !needsEscape(text) { return text }
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {

@@ -9,9 +9,9 @@ public enum Check {
 
     public enum Severity: String, Sendable { case failure, warning }
 
-    /// A class: a large inventory has hundreds of thousands of findings, and copying seven strings per move
-    /// dominated `check`'s time when this was a struct.
-    public final class Finding: Sendable {
+    /// One finding, made when it is written: a large inventory has hundreds of thousands, and `Result` keeps only
+    /// the compact token states they are formatted from.
+    public struct Finding: Sendable, Equatable {
         public let tokenID: String
         public let ownerID: String
         public let agentID: String
@@ -45,21 +45,101 @@ public enum Check {
         public let maxUnused: Int64
         public let totalTokens: Int64
         public let activeCount: Int64
-        /// Every active token, in id order; empty unless `run` was asked to list them (JUnit needs them).
-        public let activeTokens: [TokenRef]
-        /// Each ordered by kind (urgency order), then token id.
-        public let failures: [Finding]
-        public let warnings: [Finding]
+        /// Every token in a derived state, in id order.
+        let states: TokenStatesArena
+        /// Per derived state (`DerivedState.allCases` order): the tokens in it, in id order.
+        let buckets: [[TokenStatesArena.Handle]]
+        /// Policy violations, by token id then rule.
+        let violations: [Finding]
+        let failing: Set<String>
+        /// How many tokens have a failing finding.
+        let failedTokens: Int
+        /// Tokens with a policy violation that are not active (sorted): JUnit gives them test cases too.
+        let inactiveViolationTokens: [String]
+
+        /// How many findings fail the check, and how many are warnings.
+        public let failureCount: Int
+        public let warningCount: Int
+
+        init(asOf: Instant, failOn: [String], maxUnused: Int64, totalTokens: Int64, activeCount: Int64,
+             states: TokenStatesArena, buckets: [[TokenStatesArena.Handle]], violations: [Finding],
+             failedTokens: Int, inactiveViolationTokens: [String]) {
+            self.failedTokens = failedTokens; self.inactiveViolationTokens = inactiveViolationTokens
+            self.asOf = asOf; self.failOn = failOn; self.maxUnused = maxUnused; self.totalTokens = totalTokens
+            self.activeCount = activeCount; self.states = states; self.buckets = buckets; self.violations = violations
+            let failing = Set(failOn)
+            self.failing = failing
+            var failures = 0, warnings = 0
+            for (state, bucket) in zip(DerivedState.allCases, buckets) {
+                if failing.contains(state.rawValue) { failures += bucket.count } else { warnings += bucket.count }
+            }
+            if failing.contains(Check.policyViolation) { failures += violations.count } else { warnings += violations.count }
+            failureCount = failures
+            warningCount = warnings
+        }
+
+        /// Each ordered by kind (urgency order), then token id. Built on each call: writers stream them with
+        /// `forEachFinding` instead.
+        public var failures: [Finding] { collect(.failure) }
+        public var warnings: [Finding] { collect(.warning) }
 
         /// Failures first, then warnings.
         public var findings: [Finding] { failures + warnings }
-        public var passed: Bool { failures.isEmpty }
+        public var passed: Bool { failureCount == 0 }
+
+        func severity(of kind: String) -> Severity { failing.contains(kind) ? .failure : .warning }
+
+        /// The findings of one severity in output order (kind in urgency order, then token id), each made as it
+        /// is passed on.
+        /// `limit`: stop after this many.
+        public func forEachFinding(_ severity: Severity, limit: Int = .max, _ body: (Finding) throws -> Void) rethrows {
+            var left = limit
+            for (state, bucket) in zip(DerivedState.allCases, buckets) where self.severity(of: state.rawValue) == severity {
+                for handle in bucket {
+                    guard left > 0 else { return }
+                    left -= 1
+                    try body(finding(states[handle], state))
+                }
+            }
+            if self.severity(of: Check.policyViolation) == severity {
+                for v in violations {
+                    guard left > 0 else { return }
+                    left -= 1
+                    try body(v)
+                }
+            }
+        }
+
+        /// Failures, then warnings.
+        public func forEachFinding(_ body: (Finding) throws -> Void) rethrows {
+            try forEachFinding(.failure, body)
+            try forEachFinding(.warning, body)
+        }
+
+        func finding(_ ts: TokenStates, _ state: DerivedState) -> Finding {
+            let t = ts.token
+            return Finding(tokenID: t.id, ownerID: t.ownerID, agentID: t.agentID, system: t.system, kind: state.rawValue,
+                           severity: severity(of: state.rawValue), reason: ts.reason(state, maxUnused: maxUnused),
+                           since: ts.since(state, maxUnused: maxUnused), rule: nil)
+        }
+
+        private func collect(_ severity: Severity) -> [Finding] {
+            var result: [Finding] = []
+            forEachFinding(severity) { result.append($0) }
+            return result
+        }
 
         /// How many findings of each kind, in `Check.kinds` order, leaving out kinds with none.
         public func counts(_ severity: Severity) -> [(kind: String, count: Int)] {
-            var byKind: [String: Int] = [:]
-            for f in severity == .failure ? failures : warnings { byKind[f.kind, default: 0] += 1 }
-            return Check.kinds.compactMap { kind in byKind[kind].map { (kind, $0) } }
+            var result: [(kind: String, count: Int)] = []
+            for (state, bucket) in zip(DerivedState.allCases, buckets)
+            where !bucket.isEmpty && self.severity(of: state.rawValue) == severity {
+                result.append((state.rawValue, bucket.count))
+            }
+            if !violations.isEmpty && self.severity(of: Check.policyViolation) == severity {
+                result.append((Check.policyViolation, violations.count))
+            }
+            return result
         }
     }
 
@@ -72,54 +152,67 @@ public enum Check {
         }
     }
 
-    /// `listActiveTokens`: also collect every active token (for JUnit's one test case per token); text, JSON and
-    /// SARIF need only the count, and at a million tokens the list costs a scan and tens of megabytes.
+    /// Every active token's states are kept in a compact arena and each finding is made only when written
+    /// (`Result.forEachFinding`); JUnit's one test case per active token streams the tokens itself
+    /// (`JUnitOutput.write(_:db:sink:)`), so nothing here lists them.
     public static func run(_ db: Database, asOf: Instant, failOn: [String], maxUnused: Int64,
-                           policy: PolicyGate?, listActiveTokens: Bool = true) throws -> Result {
+                           policy: PolicyGate?) throws -> Result {
         let total = try Registry.tokenCount(db)
         let activeCount = try db.scalar("SELECT count(*) FROM tokens WHERE status = 'active'").int ?? 0
-        var tokens: [TokenRef] = []
-        if listActiveTokens || policy != nil {
-            try db.forEachRow("SELECT id, owner_id, agent_id, system FROM tokens WHERE status = 'active' ORDER BY id") { row in
-                tokens.append(TokenRef(id: row.string("id"), ownerID: row.string("owner_id"), agentID: row.string("agent_id"),
-                                       system: row.string("system")))
-            }
-        }
-        let failing = Set(failOn)
-        // One bucket per kind: StateQuery streams tokens in id order, so each bucket is already in order and the
-        // findings need no sort.
-        var buckets: [String: [Finding]] = [:]
+        // StateQuery streams tokens in id order, so each state's bucket is in id order and needs no sort.
+        var arena = TokenStatesArena()
+        let allStates = DerivedState.allCases
+        var buckets = [[TokenStatesArena.Handle]](repeating: [], count: allStates.count)
+        let failingState = allStates.map { failOn.contains($0.rawValue) }
+        let policyFailing = failOn.contains(policyViolation)
+        // Tokens with a failing finding (JUnit's failed test cases); their ids only when policy violations, which
+        // may fail too, have to be told apart from them.
+        var failedTokens = 0
+        var failedIDs: Set<String> = []
         var query = StateQuery(asOf: asOf, maxUnused: maxUnused)
         query.fullTokens = false
         try query.forEach(db) { ts in
-            let t = ts.token
+            let handle = arena.append(ts)
+            var failed = false
             for state in ts.states {
-                buckets[state.rawValue, default: []].append(
-                    Finding(tokenID: t.id, ownerID: t.ownerID, agentID: t.agentID, system: t.system, kind: state.rawValue,
-                            severity: failing.contains(state.rawValue) ? .failure : .warning,
-                            reason: ts.reason(state, maxUnused: maxUnused), since: ts.since(state, maxUnused: maxUnused),
-                            rule: nil))
+                let i = allStates.firstIndex(of: state)!
+                buckets[i].append(handle)
+                failed = failed || failingState[i]
+            }
+            if failed {
+                failedTokens += 1
+                if policy != nil && policyFailing { failedIDs.insert(ts.token.id) }
             }
         }
+        var violations: [Finding] = []
+        var inactive: [String] = []
         if let policy {
-            let byID = Dictionary(tokens.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-            let violations = try policy.violations(db, asOf: asOf).sorted { ($0.tokenID, $0.rule) < ($1.tokenID, $1.rule) }
-            buckets[policyViolation] = violations.map { v in
+            let failing = policyFailing
+            var byID: [String: TokenRef] = [:]
+            try forEachActiveToken(db) { ref in if byID[ref.id] == nil { byID[ref.id] = ref } }
+            violations = try policy.violations(db, asOf: asOf).sorted { ($0.tokenID, $0.rule) < ($1.tokenID, $1.rule) }.map { v in
                 let ref = byID[v.tokenID]
                 return Finding(tokenID: v.tokenID, ownerID: ref?.ownerID ?? "", agentID: ref?.agentID ?? "",
-                               system: ref?.system ?? "", kind: policyViolation,
-                               severity: failing.contains(policyViolation) ? .failure : .warning,
+                               system: ref?.system ?? "", kind: policyViolation, severity: failing ? .failure : .warning,
                                reason: v.message, since: nil, rule: v.rule)
             }
-        }
-        var failures: [Finding] = [], warnings: [Finding] = []
-        for kind in kinds {
-            guard let bucket = buckets[kind] else { continue }
-            if failing.contains(kind) { failures += bucket } else { warnings += bucket }
+            var seen: Set<String> = []
+            for v in violations where seen.insert(v.tokenID).inserted {
+                if byID[v.tokenID] == nil { inactive.append(v.tokenID) }
+                if failing && !failedIDs.contains(v.tokenID) { failedTokens += 1 }
+            }
+            inactive.sort()
         }
         return Result(asOf: asOf, failOn: failOn, maxUnused: maxUnused, totalTokens: total, activeCount: activeCount,
-                      activeTokens: listActiveTokens ? tokens : [],
-                      failures: failures, warnings: warnings)
+                      states: arena, buckets: buckets, violations: violations, failedTokens: failedTokens,
+                      inactiveViolationTokens: inactive)
+    }
+
+    /// Every active token, in id order (the order `StateQuery` streams them in), read by column position.
+    static func forEachActiveToken(_ db: Database, _ body: (TokenRef) throws -> Void) throws {
+        try db.forEachCursor("SELECT id, owner_id, agent_id, system FROM tokens WHERE status = 'active' ORDER BY id") { row in
+            try body(TokenRef(id: row.string(0), ownerID: row.string(1), agentID: row.string(2), system: row.string(3)))
+        }
     }
 
     /// What a finding kind means and how to fix it (SARIF rule help, the text output's hints).

@@ -52,51 +52,125 @@ public enum Reports {
         return diff >= 0 ? diff / 86_400 : -((-diff + 86_399) / 86_400)
     }
 
+    /// A report's rows, in report order, kept as compact token states (`TokenStatesArena`) and a sort order; each
+    /// `Row` is made when it is read. At a million tokens a report holds a quarter of a million rows, which as
+    /// `Row` values (five strings, a status array and a reason each) took over 150 MB and a sort of string structs.
+    public struct RowList: RandomAccessCollection, Sendable {
+        enum Kind: Sendable {
+            case rotationDue, reviewDue, expiring, offboarding
+        }
+
+        let kind: Kind
+        let asOf: Instant
+        let maxUnused: Int64
+        let states: TokenStatesArena
+        /// The handles of `states` in report order.
+        let order: [TokenStatesArena.Handle]
+
+        public var startIndex: Int { 0 }
+        public var endIndex: Int { order.count }
+        public subscript(position: Int) -> Row { row(states[order[position]]) }
+
+        func row(_ ts: TokenStates) -> Row { Self.row(ts, kind: kind, asOf: asOf, maxUnused: maxUnused) }
+
+        /// The row of one token, as the report shows it.
+        /// `withReason: false` leaves the reason empty (for `observe`: formatting it is most of a row's cost).
+        static func row(_ ts: TokenStates, kind: Kind, asOf: Instant, maxUnused: Int64, withReason: Bool = true) -> Row {
+            switch kind {
+            case .rotationDue, .reviewDue:
+                let state: DerivedState = kind == .rotationDue ? .rotationOverdue : .reviewOverdue
+                let overdue = ts.states.contains(state)
+                return Row(ts, status: [overdue ? "overdue" : "due"], date: kind == .rotationDue ? ts.rotationDueAt : ts.reviewDueAt,
+                           reason: withReason ? ts.reason(state, maxUnused: maxUnused) : "")
+            case .expiring:
+                let expires = ts.token.expiresAt ?? 0
+                let days = Reports.days(from: asOf, to: expires)
+                let when = days == 0 ? "today" : days == 1 ? "in 1 day" : "in \(days) days"
+                return Row(ts, status: ["expiring"], date: expires, reason: withReason ? "expires \(Time.iso(expires)) (\(when))" : "")
+            case .offboarding:
+                let states = ts.states.sorted()
+                let primary = states[0]
+                let reason = withReason ? states.map { ts.reason($0, maxUnused: maxUnused) }.joined(separator: "; ") : ""
+                return Row(ts, status: states.map(\.rawValue), date: ts.since(primary, maxUnused: maxUnused), reason: reason)
+            }
+        }
+
+        /// Sorts by `key` (rank, then date, an unknown date first), ties by token id (compared in the arena, so
+        /// the order the query streamed the tokens in does not matter).
+        init(kind: Kind, asOf: Instant, maxUnused: Int64, states: TokenStatesArena, keys: [SortKey]) {
+            self.kind = kind; self.asOf = asOf; self.maxUnused = maxUnused; self.states = states
+            let sorted = keys.sorted { a, b in
+                if a.rank != b.rank { return a.rank < b.rank }
+                if a.hasDate != b.hasDate { return !a.hasDate }
+                if a.date != b.date { return a.date < b.date }
+                return states.tokenID(a.handle, precedes: b.handle)
+            }
+            order = sorted.map(\.handle)
+        }
+
+        struct SortKey {
+            var rank: Int32
+            var hasDate: Bool
+            var date: Int64
+            var handle: TokenStatesArena.Handle
+        }
+    }
+
     /// Active tokens whose rotation is overdue as of `asOf`, or falls due within `within` after it
     /// (rotation-overdue as of asOf + within). Most overdue first.
-    public static func rotationDue(_ db: Database, asOf: Instant, within: Int64) throws -> [Row] {
-        try due(db, asOf: asOf, within: within, state: .rotationOverdue) { $0.rotationDueAt }
+    ///
+    /// `observe`, when given, sees each row as it is found, with its reason left empty: a table measures its
+    /// columns there (the reason is its last column, which is not padded), so it need not make every row twice
+    /// more (once to measure, once to write), nor format any reason but the one it writes.
+    public static func rotationDue(_ db: Database, asOf: Instant, within: Int64,
+                                   observe: ((Row) -> Void)? = nil) throws -> RowList {
+        try due(db, asOf: asOf, within: within, kind: .rotationDue, observe: observe)
     }
 
     /// Active tokens whose review is overdue as of `asOf`, or falls due within `within` after it.
-    public static func reviewDue(_ db: Database, asOf: Instant, within: Int64) throws -> [Row] {
-        try due(db, asOf: asOf, within: within, state: .reviewOverdue) { $0.reviewDueAt }
+    public static func reviewDue(_ db: Database, asOf: Instant, within: Int64,
+                                 observe: ((Row) -> Void)? = nil) throws -> RowList {
+        try due(db, asOf: asOf, within: within, kind: .reviewDue, observe: observe)
     }
 
-    static func due(_ db: Database, asOf: Instant, within: Int64, state: DerivedState,
-                    dueAt: (TokenStates) -> Instant) throws -> [Row] {
-        var query = StateQuery(asOf: asOf, states: [state])
+    static func due(_ db: Database, asOf: Instant, within: Int64, kind: RowList.Kind,
+                    observe: ((Row) -> Void)?) throws -> RowList {
+        var query = StateQuery(asOf: asOf, states: [kind == .rotationDue ? .rotationOverdue : .reviewOverdue])
         query.lookahead = within
         query.fullTokens = false
-        query.inIDOrder = false  // sorted (or counted) here
-        var rows: [Row] = []
+        query.inIDOrder = false  // sorted here
+        var arena = TokenStatesArena()
+        var keys: [RowList.SortKey] = []
         try query.forEach(db) { ts in
-            let overdue = ts.states.contains(state)
-            rows.append(Row(ts, status: [overdue ? "overdue" : "due"], date: dueAt(ts), reason: ts.reason(state, maxUnused: query.maxUnused)))
+            let handle = arena.append(ts)
+            keys.append(.init(rank: 0, hasDate: true, date: kind == .rotationDue ? ts.rotationDueAt : ts.reviewDueAt, handle: handle))
+            observe?(RowList.row(ts, kind: kind, asOf: asOf, maxUnused: query.maxUnused, withReason: false))
         }
-        return sorted(rows)
+        return RowList(kind: kind, asOf: asOf, maxUnused: query.maxUnused, states: arena, keys: keys)
     }
 
     /// Active tokens not yet expired as of `asOf` that expire within `within` after it (expired as of
     /// asOf + within, but not as of asOf). Soonest first. Already expired tokens are in `offboarding`.
-    public static func expiring(_ db: Database, asOf: Instant, within: Int64) throws -> [Row] {
+    public static func expiring(_ db: Database, asOf: Instant, within: Int64,
+                                observe: ((Row) -> Void)? = nil) throws -> RowList {
         var query = StateQuery(asOf: asOf, states: [.expired])
         query.lookahead = within
         query.fullTokens = false
-        query.inIDOrder = false  // sorted (or counted) here
-        var rows: [Row] = []
+        query.inIDOrder = false  // sorted here
+        var arena = TokenStatesArena()
+        var keys: [RowList.SortKey] = []
         try query.forEach(db) { ts in
             guard !ts.states.contains(.expired), let expires = ts.token.expiresAt else { return }
-            let days = Reports.days(from: asOf, to: expires)
-            let when = days == 0 ? "today" : days == 1 ? "in 1 day" : "in \(days) days"
-            rows.append(Row(ts, status: ["expiring"], date: expires, reason: "expires \(Time.iso(expires)) (\(when))"))
+            keys.append(.init(rank: 0, hasDate: true, date: expires, handle: arena.append(ts)))
+            observe?(RowList.row(ts, kind: .expiring, asOf: asOf, maxUnused: query.maxUnused, withReason: false))
         }
-        return sorted(rows)
+        return RowList(kind: .expiring, asOf: asOf, maxUnused: query.maxUnused, states: arena, keys: keys)
     }
 
     /// Active tokens that must go: orphaned (owner unknown or departed, agent unknown or decommissioned) or
     /// expired, optionally for one owner or one agent. Expired first, then longest in the state first.
-    public static func offboarding(_ db: Database, asOf: Instant, owner: String? = nil, agent: String? = nil) throws -> [Row] {
+    public static func offboarding(_ db: Database, asOf: Instant, owner: String? = nil, agent: String? = nil,
+                                   observe: ((Row) -> Void)? = nil) throws -> RowList {
         var query = StateQuery(asOf: asOf, states: [.expired, .orphaned])
         query.fullTokens = false
         query.inIDOrder = false  // sorted (or counted) here
@@ -107,32 +181,17 @@ public enum Reports {
             query.extraCondition = "t.agent_id = ?3"
             query.extraArguments = [.text(agent)]
         }
-        var ranked: [(rank: Int, row: Row)] = []
+        var arena = TokenStatesArena()
+        var keys: [RowList.SortKey] = []
         try query.forEach(db) { ts in
-            let states = ts.states.sorted()
-            let primary = states[0]
-            let reason = states.map { ts.reason($0, maxUnused: query.maxUnused) }.joined(separator: "; ")
-            ranked.append((primary.severityRank, Row(ts, status: states.map(\.rawValue),
-                                                     date: ts.since(primary, maxUnused: query.maxUnused), reason: reason)))
+            // The most severe state ranks the row; the earliest date within a rank first (unknown first).
+            guard let primary = ts.states.min() else { return }
+            let since = ts.since(primary, maxUnused: query.maxUnused)
+            keys.append(.init(rank: Int32(primary.severityRank), hasDate: since != nil, date: since ?? 0, handle: arena.append(ts)))
+            observe?(RowList.row(ts, kind: .offboarding, asOf: asOf, maxUnused: query.maxUnused, withReason: false))
         }
-        ranked.sort { a, b in
-            if a.rank != b.rank { return a.rank < b.rank }
-            return earlier(a.row, b.row)
-        }
-        return ranked.map(\.row)
+        return RowList(kind: .offboarding, asOf: asOf, maxUnused: query.maxUnused, states: arena, keys: keys)
     }
-
-    /// Earliest date first (an unknown date counts as the oldest: nobody can say how long it has been so), then id.
-    static func earlier(_ a: Row, _ b: Row) -> Bool {
-        switch (a.date, b.date) {
-        case let (x?, y?) where x != y: return x < y
-        case (nil, _?): return true
-        case (_?, nil): return false
-        default: return a.tokenID < b.tokenID
-        }
-    }
-
-    static func sorted(_ rows: [Row]) -> [Row] { rows.sorted(by: earlier) }
 
     // MARK: Owners
 

@@ -21,14 +21,18 @@ public enum SHA256 {
 
     /// The digest of bytes already in an array (no copy).
     public static func hex(bytes input: [UInt8]) -> String {
-        var digest = [UInt8](repeating: 0, count: 32)
+        var digest: [UInt8] = []
+        SHA256.digest(input, into: &digest)
+        return hexString(digest)
+    }
+
+    /// The digest of `input` into `digest` (32 bytes), for callers hashing many small inputs with reused buffers.
+    static func digest(_ input: [UInt8], into digest: inout [UInt8]) {
+        if digest.count != 32 { digest = [UInt8](repeating: 0, count: 32) }
         let ok = input.withUnsafeBytes { buffer in
-            digest.withUnsafeMutableBufferPointer { out in
-                nhi_sha256(buffer.baseAddress, buffer.count, out.baseAddress)
-            }
+            digest.withUnsafeMutableBufferPointer { out in nhi_sha256(buffer.baseAddress, buffer.count, out.baseAddress) }
         }
         precondition(ok != 0, "libcrypto SHA-256 failed")
-        return hexString(digest)
     }
 
     static let digits = Array("0123456789abcdef".utf8)

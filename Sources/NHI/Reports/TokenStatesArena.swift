@@ -1,0 +1,232 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `TokenStates` kept compactly: each appended value is encoded into one byte arena (varint numbers,
+/// length-prefixed strings) and read back as an equal `TokenStates` when it is written out. `check` and the due
+/// reports must hold every token in a state before writing (output is grouped by kind, or sorted by date, while
+/// `StateQuery` streams in id order); at a million tokens a `TokenStates` or a row of strings per token was over
+/// 150 MB, this is about 100 bytes per token, in 1 MiB chunks (a growing array would copy, and briefly double,
+/// the whole arena).
+///
+/// Only the fields `StateQuery` fills with `fullTokens = false` are kept (the brief columns); the rest of the
+/// `Token` is left as that query leaves it.
+struct TokenStatesArena {
+    private var chunks: [[UInt8]] = []
+    /// One value's encoding, reused so appending allocates nothing.
+    private var scratch: [UInt8] = []
+    private static let chunkBits = 20
+    private static let chunkSize = 1 << chunkBits
+    /// Every value's handle, in append order.
+    private(set) var handles: [Handle] = []
+    var count: Int { handles.count }
+
+    /// A value's position: chunk index and offset. Handles increase in append order.
+    typealias Handle = UInt32
+
+    // Presence bits for optional fields.
+    private static let hasExpires: UInt32 = 1 << 0, hasRotated: UInt32 = 1 << 1, hasReviewed: UInt32 = 1 << 2
+    private static let hasUsed: UInt32 = 1 << 3, hasDeparted: UInt32 = 1 << 4, hasDecommissioned: UInt32 = 1 << 5
+    private static let hasForeignAt: UInt32 = 1 << 6, hasEnvironment: UInt32 = 1 << 7, hasOwnerStatus: UInt32 = 1 << 8
+    private static let hasAgentStatus: UInt32 = 1 << 9, hasForeignAgent: UInt32 = 1 << 10
+
+    private static let allStates = DerivedState.allCases
+
+    /// Status words stored as one byte; any other text is stored as a string after a 0.
+    private static let words = ["active", "departed", "decommissioned", "revoked"]
+
+    @discardableResult
+    mutating func append(_ ts: TokenStates) -> Handle {
+        let t = ts.token
+        var record = Encoder(bytes: scratch)
+        scratch = []
+        var presence: UInt32 = 0
+        if t.expiresAt != nil { presence |= Self.hasExpires }
+        if t.lastRotatedAt != nil { presence |= Self.hasRotated }
+        if t.lastReviewedAt != nil { presence |= Self.hasReviewed }
+        if t.lastUsedAt != nil { presence |= Self.hasUsed }
+        if ts.ownerDepartedAt != nil { presence |= Self.hasDeparted }
+        if ts.agentDecommissionedAt != nil { presence |= Self.hasDecommissioned }
+        if ts.foreignUseAt != nil { presence |= Self.hasForeignAt }
+        if t.environment != nil { presence |= Self.hasEnvironment }
+        if ts.ownerStatus != nil { presence |= Self.hasOwnerStatus }
+        if ts.agentStatus != nil { presence |= Self.hasAgentStatus }
+        if ts.foreignAgent != nil { presence |= Self.hasForeignAgent }
+        // The id first, so `tokenID(_:)` reads it without decoding the rest.
+        record.string(t.id)
+        // States keep their order (StateQuery lists them in `allCases` order); a mask would lose a different one.
+        record.unsigned(UInt64(ts.states.count))
+        for s in ts.states { record.unsigned(UInt64(Self.allStates.firstIndex(of: s)!)) }
+        record.unsigned(UInt64(presence))
+        record.signed(t.issuedAt)
+        if let v = t.expiresAt { record.signed(v) }
+        record.signed(t.rotateEvery)
+        if let v = t.lastRotatedAt { record.signed(v) }
+        record.signed(t.reviewEvery)
+        if let v = t.lastReviewedAt { record.signed(v) }
+        if let v = t.lastUsedAt { record.signed(v) }
+        if let v = ts.ownerDepartedAt { record.signed(v) }
+        if let v = ts.agentDecommissionedAt { record.signed(v) }
+        if let v = ts.foreignUseAt { record.signed(v) }
+        record.string(t.ownerID)
+        record.string(t.agentID)
+        record.string(t.system)
+        if let v = t.environment { record.string(v) }
+        record.word(t.status)
+        if let v = ts.ownerStatus { record.word(v) }
+        if let v = ts.agentStatus { record.word(v) }
+        if let v = ts.foreignAgent { record.string(v) }
+        let handle = store(record.bytes)
+        scratch = record.bytes
+        scratch.removeAll(keepingCapacity: true)
+        return handle
+    }
+
+    private mutating func store(_ bytes: [UInt8]) -> Handle {
+        precondition(bytes.count <= Self.chunkSize, "a token too large for the arena")
+        if chunks.isEmpty || chunks[chunks.count - 1].count + bytes.count > Self.chunkSize {
+            precondition(chunks.count < 1 << (32 - Self.chunkBits), "arena full")
+            var chunk: [UInt8] = []
+            chunk.reserveCapacity(Self.chunkSize)
+            chunks.append(chunk)
+        }
+        let last = chunks.count - 1
+        let offset = chunks[last].count
+        chunks[last].append(contentsOf: bytes)
+        let handle = Handle(last << Self.chunkBits | offset)
+        handles.append(handle)
+        return handle
+    }
+
+    /// The value appended at `handle`, equal to the one appended.
+    subscript(handle: Handle) -> TokenStates {
+        let (chunk, offset) = Self.position(handle)
+        return chunks[chunk].withUnsafeBufferPointer { buffer in
+            var d = Decoder(bytes: buffer, at: offset)
+            let id = d.string()
+            let stateCount = Int(d.unsigned())
+            var states: [DerivedState] = []
+            states.reserveCapacity(stateCount)
+            for _ in 0..<stateCount { states.append(Self.allStates[Int(d.unsigned())]) }
+            let presence = UInt32(truncatingIfNeeded: d.unsigned())
+            func has(_ bit: UInt32) -> Bool { presence & bit != 0 }
+            let issuedAt = d.signed()
+            let expiresAt = has(Self.hasExpires) ? d.signed() : nil
+            let rotateEvery = d.signed()
+            let lastRotatedAt = has(Self.hasRotated) ? d.signed() : nil
+            let reviewEvery = d.signed()
+            let lastReviewedAt = has(Self.hasReviewed) ? d.signed() : nil
+            let lastUsedAt = has(Self.hasUsed) ? d.signed() : nil
+            let departedAt = has(Self.hasDeparted) ? d.signed() : nil
+            let decommissionedAt = has(Self.hasDecommissioned) ? d.signed() : nil
+            let foreignAt = has(Self.hasForeignAt) ? d.signed() : nil
+            let ownerID = d.string(), agentID = d.string(), system = d.string()
+            let environment = has(Self.hasEnvironment) ? d.string() : nil
+            let status = d.word(Self.words)
+            let ownerStatus = has(Self.hasOwnerStatus) ? d.word(Self.words) : nil
+            let agentStatus = has(Self.hasAgentStatus) ? d.word(Self.words) : nil
+            let foreignAgent = has(Self.hasForeignAgent) ? d.string() : nil
+            // As `Token(row:)` leaves the columns the brief query does not select.
+            let token = Token(id: id, ownerID: ownerID, purpose: "", system: system, agentID: agentID,
+                              environment: environment, scopes: [], issuedAt: issuedAt, expiresAt: expiresAt,
+                              rotateEvery: rotateEvery, lastRotatedAt: lastRotatedAt, reviewEvery: reviewEvery,
+                              lastReviewedAt: lastReviewedAt, fingerprint: nil, labels: [:], status: status,
+                              revokedAt: nil, revokeReason: nil, lastUsedAt: lastUsedAt, createdAt: 0, updatedAt: 0)
+            return TokenStates(token: token, ownerStatus: ownerStatus, ownerDepartedAt: departedAt,
+                               agentStatus: agentStatus, agentDecommissionedAt: decommissionedAt,
+                               foreignAgent: foreignAgent, foreignUseAt: foreignAt, states: states)
+        }
+    }
+
+    /// The token id of the value at `handle`.
+    func tokenID(_ handle: Handle) -> String {
+        let (chunk, offset) = Self.position(handle)
+        return chunks[chunk].withUnsafeBufferPointer { buffer in
+            var d = Decoder(bytes: buffer, at: offset)
+            return d.string()
+        }
+    }
+
+    /// Whether the token id at `a` sorts before the one at `b`, comparing their UTF-8 bytes (the order of
+    /// SQLite's BINARY collation; for the ASCII ids nhi accepts, also Swift's `String` order), without making
+    /// either id a `String`.
+    func tokenID(_ a: Handle, precedes b: Handle) -> Bool {
+        let (ca, oa) = Self.position(a), (cb, ob) = Self.position(b)
+        return chunks[ca].withUnsafeBufferPointer { x in
+            chunks[cb].withUnsafeBufferPointer { y in
+                var dx = Decoder(bytes: x, at: oa), dy = Decoder(bytes: y, at: ob)
+                let nx = Int(dx.unsigned()), ny = Int(dy.unsigned())
+                let c = memcmp(x.baseAddress! + dx.at, y.baseAddress! + dy.at, min(nx, ny))
+                return c != 0 ? c < 0 : nx < ny
+            }
+        }
+    }
+
+    private static func position(_ handle: Handle) -> (chunk: Int, offset: Int) {
+        (Int(handle >> UInt32(chunkBits)), Int(handle & UInt32(chunkSize - 1)))
+    }
+
+    /// The bytes of memory the arena holds (for tests and benchmarks).
+    var capacityBytes: Int { chunks.reduce(0) { $0 + $1.capacity } }
+
+    private struct Encoder {
+        var bytes: [UInt8]
+        init(bytes: [UInt8]) { self.bytes = bytes; self.bytes.reserveCapacity(256) }
+
+        mutating func unsigned(_ value: UInt64) {
+            var v = value
+            while v >= 0x80 { bytes.append(UInt8(truncatingIfNeeded: v) | 0x80); v >>= 7 }
+            bytes.append(UInt8(v))
+        }
+
+        mutating func signed(_ value: Int64) { unsigned(UInt64(bitPattern: (value << 1) ^ (value >> 63))) }
+
+        mutating func string(_ value: String) {
+            unsigned(UInt64(value.utf8.count))
+            bytes.append(contentsOf: value.utf8)
+        }
+
+        mutating func word(_ value: String) {
+            if let i = TokenStatesArena.words.firstIndex(of: value) {
+                bytes.append(UInt8(i + 1))
+            } else {
+                bytes.append(0)
+                string(value)
+            }
+        }
+    }
+
+    private struct Decoder {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var at: Int
+        init(bytes: UnsafeBufferPointer<UInt8>, at: Int) { self.bytes = bytes; self.at = at }
+
+        mutating func unsigned() -> UInt64 {
+            var value: UInt64 = 0, shift: UInt64 = 0
+            while true {
+                let b = bytes[at]
+                at += 1
+                value |= UInt64(b & 0x7F) << shift
+                if b < 0x80 { return value }
+                shift += 7
+            }
+        }
+
+        mutating func signed() -> Int64 {
+            let v = unsigned()
+            return Int64(bitPattern: v >> 1) ^ -Int64(bitPattern: v & 1)
+        }
+
+        mutating func string() -> String {
+            let n = Int(unsigned())
+            defer { at += n }
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[at..<(at + n)]), as: UTF8.self)
+        }
+
+        mutating func word(_ words: [String]) -> String {
+            let code = bytes[at]
+            at += 1
+            return code == 0 ? string() : words[Int(code) - 1]
+        }
+    }
+}
