@@ -74,4 +74,12 @@ import Testing
             #expect(!error.message.contains("aB3dE5"))
         }
     }
+
+    @Test("Time.day is the date part of Time.iso, on both sides of midnight, the epoch and leap days")
+    func dayMatchesIso() {
+        var instants: [Instant] = [0, -1, 86_399, 86_400, -86_400, -86_401, 951_782_400, 4_107_542_399, -62_135_596_800]
+        var t: Instant = -2_000_000_000
+        while t < 4_000_000_000 { instants.append(t); t += 7_777_777 }
+        for t in instants { #expect(Time.day(t) == String(Time.iso(t).prefix(10)), "\(t)") }
+    }
 }

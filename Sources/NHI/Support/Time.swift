@@ -99,7 +99,23 @@ public enum Time {
     }
 
     /// `2027-01-31`: how tables show an instant (the day is what a reader scans for).
-    public static func day(_ t: Instant) -> String { String(iso(t).prefix(10)) }
+    public static func day(_ t: Instant) -> String {
+        let days = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
+        let (y, m, d) = civilFromDays(days)
+        guard (0...9999).contains(y) else { return String(iso(t).prefix(10)) }
+        // Written as bytes, a small string: reports write one or two days for each of hundreds of thousands of rows.
+        return String(unsafeUninitializedCapacity: 10) { buffer in
+            func put(_ value: Int64, _ width: Int, at offset: Int) {
+                var v = value
+                for i in stride(from: offset + width - 1, through: offset, by: -1) {
+                    buffer[i] = UInt8(48 + v % 10)
+                    v /= 10
+                }
+            }
+            put(y, 4, at: 0); buffer[4] = 45; put(m, 2, at: 5); buffer[7] = 45; put(d, 2, at: 8)
+            return 10
+        }
+    }
 
     private static func pad(_ v: Int64, _ width: Int) -> String {
         let s = String(v)
@@ -216,8 +232,10 @@ public enum Duration {
     }
 
     /// The largest unit that divides exactly, so `90d` prints back as `90d`.
+    private static let formatUnits: [(String, Int64)] = [("d", 86_400), ("h", 3600), ("m", 60)]
+
     public static func format(_ seconds: Int64) -> String {
-        for (suffix, size) in [("d", Int64(86_400)), ("h", 3600), ("m", 60)] where seconds >= size && seconds % size == 0 {
+        for (suffix, size) in formatUnits where seconds >= size && seconds % size == 0 {
             return "\(seconds / size)\(suffix)"
         }
         return "\(seconds)s"
