@@ -159,7 +159,10 @@ public enum Check {
                            policy: PolicyGate?) throws -> Result {
         let total = try Registry.tokenCount(db)
         let activeCount = try db.scalar("SELECT count(*) FROM tokens WHERE status = 'active'").int ?? 0
-        // StateQuery streams tokens in id order, so each state's bucket is in id order and needs no sort.
+        // Read in storage order, then put in id order by the ids' bytes (when they are not already: a store whose
+        // ids were registered in order needs one comparison per token). Walking the id index instead seeks the
+        // table once per token, in random order when ids were not registered in order: on a 1M-token store with
+        // shuffled ids that was 9.9 s wall (4.5 s user, 2.0 s reading pages).
         var arena = TokenStatesArena()
         let allStates = DerivedState.allCases
         var buckets = [[TokenStatesArena.Handle]](repeating: [], count: allStates.count)
@@ -171,6 +174,7 @@ public enum Check {
         var failedIDs: Set<String> = []
         var query = StateQuery(asOf: asOf, maxUnused: maxUnused)
         query.fullTokens = false
+        query.inIDOrder = false
         try query.forEach(db) { ts in
             let handle = arena.append(ts)
             var failed = false
@@ -184,6 +188,8 @@ public enum Check {
                 if policy != nil && policyFailing { failedIDs.insert(ts.token.id) }
             }
         }
+        arena.sortByTokenID()
+        for i in buckets.indices { arena.sortByTokenID(&buckets[i]) }
         var violations: [Finding] = []
         var inactive: [String] = []
         if let policy {

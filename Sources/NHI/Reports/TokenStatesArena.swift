@@ -162,6 +162,17 @@ struct TokenStatesArena {
         }
     }
 
+    /// Puts `handles` in token id order (a no-op, one comparison per value, when they already are).
+    mutating func sortByTokenID() {
+        sortByTokenID(&handles)
+    }
+
+    /// Puts handles of this arena in token id order, checking first whether they already are.
+    func sortByTokenID(_ list: inout [Handle]) {
+        guard zip(list, list.dropFirst()).contains(where: { !tokenID($0, precedes: $1) }) else { return }
+        list.sort { tokenID($0, precedes: $1) }
+    }
+
     private static func position(_ handle: Handle) -> (chunk: Int, offset: Int) {
         (Int(handle >> UInt32(chunkBits)), Int(handle & UInt32(chunkSize - 1)))
     }

@@ -340,13 +340,16 @@ public struct StateQuery {
     }
 
     /// By the token's rowid: the scan probes it for every token, and an integer hashes in a few instructions.
+    /// CROSS JOIN keeps `usage` the outer loop (each use finds its token by id): left to itself, SQLite walked all
+    /// active tokens through an index on status and sought their uses, a random table read per token (880,000 at a
+    /// million tokens: most of `check`'s time on a store whose ids were not registered in order).
     func foreignUses(_ db: Database) throws -> [Int64: ForeignUses] {
         var result: [Int64: ForeignUses] = [:]
         let base = StateQuery.parameterColumnCount
         try db.forEachCursor("""
             SELECT \(parameterColumns), t.rowid, u.agent_id, u.at, u.id
-            FROM usage u JOIN tokens t ON t.id = u.token_id
-            WHERE t.status = 'active' AND u.agent_id <> t.agent_id AND u.at <= \(horizonParameter)\(extraSQL)
+            FROM usage u CROSS JOIN tokens t
+            WHERE t.id = u.token_id AND t.status = 'active' AND u.agent_id <> t.agent_id AND u.at <= \(horizonParameter)\(extraSQL)
             """, arguments) { row in
             let token = row.int(base) ?? 0, at = row.int(base + 2) ?? 0, id = row.int(base + 3) ?? 0
             var entry = result[token] ?? ForeignUses(first: at)
