@@ -158,7 +158,6 @@ public enum Check {
     public static func run(_ db: Database, asOf: Instant, failOn: [String], maxUnused: Int64,
                            policy: PolicyGate?) throws -> Result {
         let total = try Registry.tokenCount(db)
-        let activeCount = try db.scalar("SELECT count(*) FROM tokens WHERE status = 'active'").int ?? 0
         // Read in storage order, then put in id order by the ids' bytes (when they are not already: a store whose
         // ids were registered in order needs one comparison per token). Walking the id index instead seeks the
         // table once per token, in random order when ids were not registered in order: on a 1M-token store with
@@ -175,19 +174,21 @@ public enum Check {
         var query = StateQuery(asOf: asOf, maxUnused: maxUnused)
         query.fullTokens = false
         query.inIDOrder = false
-        try query.forEach(db) { ts in
-            let handle = arena.append(ts)
+        // The scan's rows go into the arena straight from their columns: no token is built.
+        precondition(query.readsEveryActiveToken)
+        // The scan reads every active token, so it counts them too (a count(*) by status was 4% of check).
+        let activeCount = Int64(try query.scan(db) { item in
+            let handle = arena.append(item)
             var failed = false
-            for state in ts.states {
-                let i = allStates.firstIndex(of: state)!
+            for i in allStates.indices where item.found & (1 << i) != 0 {
                 buckets[i].append(handle)
                 failed = failed || failingState[i]
             }
             if failed {
                 failedTokens += 1
-                if policy != nil && policyFailing { failedIDs.insert(ts.token.id) }
+                if policy != nil && policyFailing { failedIDs.insert(item.row.string(StateQuery.parameterColumnCount)) }
             }
-        }
+        })
         arena.sortByTokenID()
         for i in buckets.indices { arena.sortByTokenID(&buckets[i]) }
         var violations: [Finding] = []

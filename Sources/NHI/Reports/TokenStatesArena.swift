@@ -38,6 +38,47 @@ struct TokenStatesArena {
     @discardableResult
     mutating func append(_ ts: TokenStates) -> Handle {
         let t = ts.token
+        return append(TokenFields(id: t.id, ownerID: t.ownerID, agentID: t.agentID, system: t.system, environment: t.environment,
+                                  status: t.status, issuedAt: t.issuedAt, expiresAt: t.expiresAt, rotateEvery: t.rotateEvery,
+                                  lastRotatedAt: t.lastRotatedAt, reviewEvery: t.reviewEvery, lastReviewedAt: t.lastReviewedAt,
+                                  lastUsedAt: t.lastUsedAt),
+                      states: ts.states.map { Self.allStates.firstIndex(of: $0)! }, ownerStatus: ts.ownerStatus,
+                      ownerDepartedAt: ts.ownerDepartedAt, agentStatus: ts.agentStatus,
+                      agentDecommissionedAt: ts.agentDecommissionedAt, foreignAgent: ts.foreignAgent, foreignUseAt: ts.foreignUseAt)
+    }
+
+    /// A chosen row of a state scan, straight from its columns: the same bytes as appending its `TokenStates`,
+    /// without making the token's Strings first (a million-token `check` appends 374,000 of them).
+    @discardableResult
+    mutating func append(_ item: StateQuery.Scanned) -> Handle {
+        let row = item.row, b = StateQuery.parameterColumnCount
+        func text(_ offset: Int32) -> ColumnText { ColumnText(row: row, column: b + offset) }
+        let environment = row.isNull(b + 4) ? nil : text(4)
+        let fields = TokenFields(id: text(0), ownerID: text(1), agentID: text(2), system: text(3), environment: environment,
+                                 status: row.string(b + 5), issuedAt: row.int(b + 6) ?? 0, expiresAt: row.int(b + 7),
+                                 rotateEvery: row.int(b + 8) ?? Token.defaultRotateEvery, lastRotatedAt: row.int(b + 9),
+                                 reviewEvery: row.int(b + 10) ?? Token.defaultReviewEvery, lastReviewedAt: row.int(b + 11),
+                                 lastUsedAt: row.int(b + 12))
+        var states: [Int] = []
+        for i in Self.allStates.indices where item.found & (1 << i) != 0 { states.append(i) }
+        return append(fields, states: states, ownerStatus: item.owner?.status, ownerDepartedAt: item.owner?.since,
+                      agentStatus: item.agent?.status, agentDecommissionedAt: item.agent?.since,
+                      foreignAgent: item.foreign?.latestAgent, foreignUseAt: item.foreign?.latestAt)
+    }
+
+    /// The token columns the arena keeps, their text as Strings or as a row's column bytes.
+    struct TokenFields<Text: ArenaText> {
+        let id: Text, ownerID: Text, agentID: Text, system: Text, environment: Text?
+        let status: String
+        let issuedAt: Instant, expiresAt: Instant?, rotateEvery: Int64, lastRotatedAt: Instant?, reviewEvery: Int64
+        let lastReviewedAt: Instant?, lastUsedAt: Instant?
+    }
+
+    /// The one encoding of a value (`subscript` reads it back).
+    private mutating func append<Text: ArenaText>(_ t: TokenFields<Text>, states: [Int], ownerStatus: String?,
+                                                  ownerDepartedAt: Instant?, agentStatus: String?,
+                                                  agentDecommissionedAt: Instant?, foreignAgent: String?,
+                                                  foreignUseAt: Instant?) -> Handle {
         var record = Encoder(bytes: scratch)
         scratch = []
         var presence: UInt32 = 0
@@ -45,18 +86,18 @@ struct TokenStatesArena {
         if t.lastRotatedAt != nil { presence |= Self.hasRotated }
         if t.lastReviewedAt != nil { presence |= Self.hasReviewed }
         if t.lastUsedAt != nil { presence |= Self.hasUsed }
-        if ts.ownerDepartedAt != nil { presence |= Self.hasDeparted }
-        if ts.agentDecommissionedAt != nil { presence |= Self.hasDecommissioned }
-        if ts.foreignUseAt != nil { presence |= Self.hasForeignAt }
+        if ownerDepartedAt != nil { presence |= Self.hasDeparted }
+        if agentDecommissionedAt != nil { presence |= Self.hasDecommissioned }
+        if foreignUseAt != nil { presence |= Self.hasForeignAt }
         if t.environment != nil { presence |= Self.hasEnvironment }
-        if ts.ownerStatus != nil { presence |= Self.hasOwnerStatus }
-        if ts.agentStatus != nil { presence |= Self.hasAgentStatus }
-        if ts.foreignAgent != nil { presence |= Self.hasForeignAgent }
+        if ownerStatus != nil { presence |= Self.hasOwnerStatus }
+        if agentStatus != nil { presence |= Self.hasAgentStatus }
+        if foreignAgent != nil { presence |= Self.hasForeignAgent }
         // The id first, so `tokenID(_:)` reads it without decoding the rest.
-        record.string(t.id)
+        t.id.write(into: &record)
         // States keep their order (StateQuery lists them in `allCases` order); a mask would lose a different one.
-        record.unsigned(UInt64(ts.states.count))
-        for s in ts.states { record.unsigned(UInt64(Self.allStates.firstIndex(of: s)!)) }
+        record.unsigned(UInt64(states.count))
+        for s in states { record.unsigned(UInt64(s)) }
         record.unsigned(UInt64(presence))
         record.signed(t.issuedAt)
         if let v = t.expiresAt { record.signed(v) }
@@ -65,17 +106,17 @@ struct TokenStatesArena {
         record.signed(t.reviewEvery)
         if let v = t.lastReviewedAt { record.signed(v) }
         if let v = t.lastUsedAt { record.signed(v) }
-        if let v = ts.ownerDepartedAt { record.signed(v) }
-        if let v = ts.agentDecommissionedAt { record.signed(v) }
-        if let v = ts.foreignUseAt { record.signed(v) }
-        record.string(t.ownerID)
-        record.string(t.agentID)
-        record.string(t.system)
-        if let v = t.environment { record.string(v) }
+        if let v = ownerDepartedAt { record.signed(v) }
+        if let v = agentDecommissionedAt { record.signed(v) }
+        if let v = foreignUseAt { record.signed(v) }
+        t.ownerID.write(into: &record)
+        t.agentID.write(into: &record)
+        t.system.write(into: &record)
+        if let v = t.environment { v.write(into: &record) }
         record.word(t.status)
-        if let v = ts.ownerStatus { record.word(v) }
-        if let v = ts.agentStatus { record.word(v) }
-        if let v = ts.foreignAgent { record.string(v) }
+        if let v = ownerStatus { record.word(v) }
+        if let v = agentStatus { record.word(v) }
+        if let v = foreignAgent { record.string(v) }
         let handle = store(record.bytes)
         scratch = record.bytes
         scratch.removeAll(keepingCapacity: true)
@@ -180,7 +221,7 @@ struct TokenStatesArena {
     /// The bytes of memory the arena holds (for tests and benchmarks).
     var capacityBytes: Int { chunks.reduce(0) { $0 + $1.capacity } }
 
-    private struct Encoder {
+    struct Encoder {
         var bytes: [UInt8]
         init(bytes: [UInt8]) { self.bytes = bytes; self.bytes.reserveCapacity(256) }
 
@@ -195,6 +236,11 @@ struct TokenStatesArena {
         mutating func string(_ value: String) {
             unsigned(UInt64(value.utf8.count))
             bytes.append(contentsOf: value.utf8)
+        }
+
+        mutating func string(bytes value: UnsafeRawBufferPointer) {
+            unsigned(UInt64(value.count))
+            bytes.append(contentsOf: value)
         }
 
         mutating func word(_ value: String) {
@@ -239,5 +285,23 @@ struct TokenStatesArena {
             at += 1
             return code == 0 ? string() : words[Int(code) - 1]
         }
+    }
+}
+
+/// Text the arena stores as a length-prefixed string.
+protocol ArenaText {
+    func write(into record: inout TokenStatesArena.Encoder)
+}
+
+extension String: ArenaText {
+    func write(into record: inout TokenStatesArena.Encoder) { record.string(self) }
+}
+
+/// A text column of the row a scan is on, copied as bytes.
+struct ColumnText: ArenaText {
+    let row: Cursor
+    let column: Int32
+    func write(into record: inout TokenStatesArena.Encoder) {
+        if row.withBytes(column, { record.string(bytes: $0) }) == nil { record.string("") }
     }
 }

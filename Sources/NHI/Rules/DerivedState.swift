@@ -234,13 +234,20 @@ public struct StateQuery {
     static let parameterColumnCount: Int32 = 3
     var extraSQL: String { extraCondition.map { " AND (\($0))" } ?? "" }
 
+    /// Whether the scan reads only the candidates of the states, through an index.
+    var narrowsToCandidates: Bool {
+        narrowsByIndex && !everyActiveToken && !states.isEmpty && states.allSatisfy { $0.candidateSQL(instant: "?1") != nil }
+    }
+
+    /// Whether the scan reads every active token (so the number of rows it read is the number of active tokens).
+    public var readsEveryActiveToken: Bool { extraCondition == nil && !narrowsToCandidates }
+
     /// The token scan: active tokens (in id order unless `inIDOrder` is off), narrowed to the candidates when every
     /// state has an index.
     public var sql: String {
         let columns = (StateQuery.briefColumns + ["rowid"] + (fullTokens ? StateQuery.otherColumns : [])).map { "t.\($0)" }
-        let candidates = states.map { $0.candidateSQL(instant: horizonParameter) }
-        let narrow = narrowsByIndex && !everyActiveToken && !states.isEmpty && candidates.allSatisfy { $0 != nil }
-            ? " AND (" + candidates.map { $0! }.joined(separator: " OR ") + ")" : ""
+        let narrow = narrowsToCandidates
+            ? " AND (" + states.map { $0.candidateSQL(instant: horizonParameter)! }.joined(separator: " OR ") + ")" : ""
         // Unordered and unfiltered: one pass over the table in storage order (NOT INDEXED: otherwise SQLite walks an
         // index on status and seeks the table once per token). In id order, SQLite walks the id index and seeks the
         // table per token: sequential reads while ids were registered in order, random ones otherwise (on a 1M-token
@@ -281,8 +288,11 @@ public struct StateQuery {
         var ownerID: String { row.string(StateQuery.parameterColumnCount + 1) }
     }
 
-    func scan(_ db: Database, _ body: (Scanned) throws -> Void) throws {
-        if states.isEmpty && !everyActiveToken { return }
+    /// Returns how many active tokens it read (all of them when `readsEveryActiveToken`).
+    @discardableResult
+    func scan(_ db: Database, _ body: (Scanned) throws -> Void) throws -> Int {
+        if states.isEmpty && !everyActiveToken { return 0 }
+        var read = 0
         // A filtered query (one token, one owner) looks each owner and agent up as it meets them; a whole-inventory
         // scan reads all of them once (150,000 rows at a million tokens: tens of milliseconds).
         let wholeInventory = extraCondition == nil
@@ -299,6 +309,7 @@ public struct StateQuery {
         try owners?.load()
         try agents?.load()
         try db.forEachCursor(sql, arguments) { row in
+            read += 1
             // The facts first, from the row's integers and the owner and agent ids; the token itself (five strings,
             // the id on the heap) only for a row that is chosen: most active tokens are in no state asked for.
             let owner = try owners?.find(row, base + 1)
@@ -322,6 +333,7 @@ public struct StateQuery {
             guard chosen else { return }
             try body(Scanned(row: row, owner: owner, agent: agent, foreign: use, found: found))
         }
+        return read
     }
 
     public func all(_ db: Database) throws -> [TokenStates] {
