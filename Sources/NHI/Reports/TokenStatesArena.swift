@@ -54,11 +54,12 @@ struct TokenStatesArena {
         let row = item.row, b = StateQuery.parameterColumnCount
         func text(_ offset: Int32) -> ColumnText { ColumnText(row: row, column: b + offset) }
         let environment = row.isNull(b + 4) ? nil : text(4)
+        let f = item.facts
+        // A scanned row is active (the scan reads no other).
         let fields = TokenFields(id: text(0), ownerID: text(1), agentID: text(2), system: text(3), environment: environment,
-                                 status: row.string(b + 5), issuedAt: row.int(b + 6) ?? 0, expiresAt: row.int(b + 7),
-                                 rotateEvery: row.int(b + 8) ?? Token.defaultRotateEvery, lastRotatedAt: row.int(b + 9),
-                                 reviewEvery: row.int(b + 10) ?? Token.defaultReviewEvery, lastReviewedAt: row.int(b + 11),
-                                 lastUsedAt: row.int(b + 12))
+                                 status: "active", issuedAt: f.issuedAt, expiresAt: f.expiresAt, rotateEvery: f.rotateEvery,
+                                 lastRotatedAt: f.lastRotatedAt, reviewEvery: f.reviewEvery, lastReviewedAt: f.lastReviewedAt,
+                                 lastUsedAt: f.lastUsedAt)
         var states: [Int] = []
         for i in Self.allStates.indices where item.found & (1 << i) != 0 { states.append(i) }
         return append(fields, states: states, ownerStatus: item.owner?.status, ownerDepartedAt: item.owner?.since,

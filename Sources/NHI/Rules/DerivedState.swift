@@ -280,8 +280,10 @@ public struct StateQuery {
     struct Scanned {
         /// Positioned on the row; valid only inside the scan's body.
         let row: Cursor
-        let owner: StateFacts.Entity?
-        let agent: StateFacts.Entity?
+        /// The row's dates and intervals as the states read them (and its owner and agent).
+        let facts: StateFacts
+        var owner: StateFacts.Entity? { facts.owner }
+        var agent: StateFacts.Entity? { facts.agent }
         let foreign: ForeignUses?
         /// Bit i set: `DerivedState.allCases[i]` holds at as-of.
         let found: UInt8
@@ -331,7 +333,7 @@ public struct StateQuery {
                 }
             }
             guard chosen else { return }
-            try body(Scanned(row: row, owner: owner, agent: agent, foreign: use, found: found))
+            try body(Scanned(row: row, facts: facts, foreign: use, found: found))
         }
         return read
     }
