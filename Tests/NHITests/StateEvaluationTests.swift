@@ -188,6 +188,31 @@ struct StateEvaluationTests {
         #expect(!StateQuery(asOf: Self.asOf).sql.contains("expires_at <"))
     }
 
+    @Test("the owners report counts every owner's active, revoked and per-state tokens as the oracle does, long ids and unknown owners included")
+    func ownerSummaryMatchesOracle() throws {
+        let db = try Self.randomStore(seed: 9, tokens: 400)
+        let states: [DerivedState] = [.expired, .orphaned, .rotationOverdue, .reviewOverdue]
+        let flagged = try Self.oracle(db, at: Self.asOf, maxUnused: 90 * Self.day, states: states)
+        var expected: [String: [Int64]] = [:]  // active, revoked, then one count per state
+        try db.forEachRow("SELECT id, owner_id, status FROM tokens") { row in
+            var counts = expected[row.string("owner_id")] ?? Array(repeating: 0, count: 2 + states.count)
+            if row.string("status") == "revoked" { counts[1] += 1 } else {
+                counts[0] += 1
+                for (i, state) in states.enumerated() where flagged[row.string("id")]?.contains(state) == true { counts[2 + i] += 1 }
+            }
+            expected[row.string("owner_id")] = counts
+        }
+        let owners = try Reports.ownerSummary(db: db, asOf: Self.asOf)
+        let got = Dictionary(uniqueKeysWithValues: owners.filter { expected[$0.ownerID] != nil }.map {
+            ($0.ownerID, [$0.active, $0.revoked, $0.expired, $0.orphaned, $0.rotationOverdue, $0.reviewOverdue])
+        })
+        #expect(got == expected)
+        #expect(expected.keys.contains { $0.utf8.count > 15 } && expected["ghost"] != nil)
+        #expect(owners.first { $0.ownerID == "ghost" }?.status == "unknown")
+        // Registered owners without tokens still have their row.
+        #expect(owners.count == Set(expected.keys).union(try db.rows("SELECT id FROM owners").map { $0.string("id") }).count)
+    }
+
     @Test("every active token, in a state or not, when asked for all of them")
     func everyActiveToken() throws {
         let db = try Self.randomStore(seed: 8, tokens: 80)
@@ -201,8 +226,8 @@ struct StateEvaluationTests {
     }
 }
 
-@Suite("Short id set")
-struct ShortIDSetTests {
+@Suite("Short id map")
+struct ShortIDMapTests {
     func with<R>(_ text: String, _ body: (UnsafeRawBufferPointer) -> R) -> R {
         var text = text
         return text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
@@ -210,10 +235,11 @@ struct ShortIDSetTests {
 
     @Test("holds ids of 1 to 15 bytes exactly, through growth; refuses longer ones; tells prefixes and NULs apart")
     func membership() {
-        var set = ShortIDSet()
+        var set = ShortIDMap()
         let ids = (0..<5000).map { "id\($0)" } + ["a", "abcdefghijklmno", "é-ü"]
-        for id in ids { #expect(with(id) { set.insert($0) }) }
-        for id in ids { #expect(with(id) { set.contains($0) }, "\(id)") }
+        for (i, id) in ids.enumerated() { #expect(with(id) { set.insert($0, value: i) }) }
+        for (i, id) in ids.enumerated() { #expect(with(id) { set.value($0) } == i, "\(id)") }
+        #expect(with("id7") { set.insert($0, value: -3) } && with("id7") { set.value($0) } == -3)
         for id in ["", "i", "id", "id5000", "a\u{0}", "abcdefghijklmn", "b", "e-u"] { #expect(!with(id) { set.contains($0) }, "\(id)") }
         #expect(!with("abcdefghijklmnop") { set.insert($0) })
         #expect(!with("abcdefghijklmnop") { set.contains($0) })

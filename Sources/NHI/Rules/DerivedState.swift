@@ -244,7 +244,10 @@ public struct StateQuery {
 
     /// The token scan: active tokens (in id order unless `inIDOrder` is off), narrowed to the candidates when every
     /// state has an index.
-    public var sql: String {
+    public var sql: String { sql(includingRevoked: false) }
+
+    /// The scan, with revoked tokens too when a caller counts them in the same pass (never in a state).
+    func sql(includingRevoked: Bool) -> String {
         let columns = (StateQuery.briefColumns + ["rowid"] + (fullTokens ? StateQuery.otherColumns : [])).map { "t.\($0)" }
         let narrow = narrowsToCandidates
             ? " AND (" + states.map { $0.candidateSQL(instant: horizonParameter)! }.joined(separator: " OR ") + ")" : ""
@@ -258,7 +261,7 @@ public struct StateQuery {
         return """
             SELECT \(parameterColumns), \(columns.joined(separator: ", "))
             FROM tokens t\(sequential ? " NOT INDEXED" : "")
-            WHERE t.status = 'active'\(narrow)\(extraSQL)\(inIDOrder ? "\nORDER BY t.id" : "")
+            WHERE t.status \(includingRevoked ? "IN ('active', 'revoked')" : "= 'active'")\(narrow)\(extraSQL)\(inIDOrder ? "\nORDER BY t.id" : "")
             """
     }
 
@@ -290,9 +293,10 @@ public struct StateQuery {
         var ownerID: String { row.string(StateQuery.parameterColumnCount + 1) }
     }
 
-    /// Returns how many active tokens it read (all of them when `readsEveryActiveToken`).
+    /// Returns how many active tokens it read (all of them when `readsEveryActiveToken`). `revoked`, when given,
+    /// is called with each revoked token's row in the same pass (a report that counts them reads the table once).
     @discardableResult
-    func scan(_ db: Database, _ body: (Scanned) throws -> Void) throws -> Int {
+    func scan(_ db: Database, revoked: ((Cursor) throws -> Void)? = nil, _ body: (Scanned) throws -> Void) throws -> Int {
         if states.isEmpty && !everyActiveToken { return 0 }
         var read = 0
         // A filtered query (one token, one owner) looks each owner and agent up as it meets them; a whole-inventory
@@ -310,7 +314,9 @@ public struct StateQuery {
         let base = StateQuery.parameterColumnCount
         try owners?.load()
         try agents?.load()
-        try db.forEachCursor(sql, arguments) { row in
+        let active = Array("active".utf8)
+        try db.forEachCursor(sql(includingRevoked: revoked != nil), arguments) { row in
+            if let revoked, row.withBytes(base + 5, { !$0.elementsEqual(active) }) == true { return try revoked(row) }
             read += 1
             // The facts first, from the row's integers and the owner and agent ids; the token itself (five strings,
             // the id on the heap) only for a row that is chosen: most active tokens are in no state asked for.
@@ -382,13 +388,13 @@ public struct StateQuery {
 
 /// Owners or agents by id, as `orphaned` reads them: all read up front for a whole-inventory scan, or each read on
 /// first use (and remembered, found or not) for a filtered one. Active ones are kept as a set of ids (most tokens'
-/// owners and agents are active), short ids packed into `ShortIDSet`, probed straight from the row's bytes.
+/// owners and agents are active), short ids packed into `ShortIDMap`, probed straight from the row's bytes.
 final class EntityLookup {
     static let active = StateFacts.Entity(status: "active", since: nil)
     let db: Database
     let allSQL: String, oneSQL: String
     let preload: Bool
-    var activeShort = ShortIDSet()
+    var activeShort = ShortIDMap()
     var activeLong: Set<String> = []
     var others: [String: StateFacts.Entity] = [:]
     var missing: Set<String> = []
@@ -430,13 +436,15 @@ final class EntityLookup {
     }
 }
 
-/// A set of ids of at most 15 bytes, each packed with its length into two words. A probe is a multiply and two
-/// compares on words read straight from the bytes; a `Set<String>` probe makes a String and hashes it with SipHash
-/// (the owner and agent probes were the largest Swift cost of a million-token scan: 14% of `report offboarding`).
-struct ShortIDSet {
-    private var words: [UInt64] = Array(repeating: 0, count: 2 * 16)
+/// A map from ids of at most 15 bytes, each packed with its length into two words, to an integer. A probe is a
+/// multiply and two compares on words read straight from the bytes; a `Set<String>` probe makes a String and
+/// hashes it with SipHash (the owner and agent probes were the largest Swift cost of a million-token scan: 14% of
+/// `report offboarding`).
+struct ShortIDMap {
+    /// Three words a slot: the key's two, then the value.
+    private var words: [UInt64] = Array(repeating: 0, count: 3 * 16)
     private var count = 0
-    private var mask: Int { words.count / 2 - 1 }
+    private var capacity: Int { words.count / 3 }
 
     static func key(_ bytes: UnsafeRawBufferPointer) -> (UInt64, UInt64)? {
         guard !bytes.isEmpty, bytes.count <= 15 else { return nil }
@@ -451,26 +459,28 @@ struct ShortIDSet {
         // ("agent-0", "agent-1") must not share a neighbourhood of the table.
         var h = (a &* 0x9E37_79B9_7F4A_7C15) &+ b
         h = (h ^ (h >> 31)) &* 0xBF58_476D_1CE4_E5B9
-        return Int(truncatingIfNeeded: h >> 32) & mask
+        return Int(truncatingIfNeeded: h >> 32) & (capacity - 1)
     }
 
-    /// False when the id is too long for the set (the caller keeps it elsewhere).
-    mutating func insert(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard let (a, b) = ShortIDSet.key(bytes) else { return false }
-        if (count + 1) * 2 > words.count / 2 { grow() }
-        add(a, b)
+    /// Sets the id's value; false when the id is too long for the map (the caller keeps it elsewhere).
+    mutating func insert(_ bytes: UnsafeRawBufferPointer, value: Int = 0) -> Bool {
+        guard let (a, b) = ShortIDMap.key(bytes) else { return false }
+        if (count + 1) * 2 > capacity { grow() }
+        add(a, b, UInt64(bitPattern: Int64(value)))
         return true
     }
 
-    private mutating func add(_ a: UInt64, _ b: UInt64) {
+    private mutating func add(_ a: UInt64, _ b: UInt64, _ value: UInt64) {
+        let mask = capacity - 1
         var i = slot(a, b)
         // b is never 0 for a key (it holds the length), so 0 marks an empty slot.
-        while words[2 * i + 1] != 0 {
-            if words[2 * i] == a && words[2 * i + 1] == b { return }
+        while words[3 * i + 1] != 0 {
+            if words[3 * i] == a && words[3 * i + 1] == b { words[3 * i + 2] = value; return }
             i = (i + 1) & mask
         }
-        words[2 * i] = a
-        words[2 * i + 1] = b
+        words[3 * i] = a
+        words[3 * i + 1] = b
+        words[3 * i + 2] = value
         count += 1
     }
 
@@ -478,18 +488,22 @@ struct ShortIDSet {
         let old = words
         words = Array(repeating: 0, count: old.count * 2)
         count = 0
-        for i in stride(from: 0, to: old.count, by: 2) where old[i + 1] != 0 { add(old[i], old[i + 1]) }
+        for i in stride(from: 0, to: old.count, by: 3) where old[i + 1] != 0 { add(old[i], old[i + 1], old[i + 2]) }
     }
 
-    func contains(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard let (a, b) = ShortIDSet.key(bytes) else { return false }
+    /// The id's value, or nil when it is not in the map (or too long for it).
+    func value(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        guard let (a, b) = ShortIDMap.key(bytes) else { return nil }
+        let mask = capacity - 1
         var i = slot(a, b)
-        while words[2 * i + 1] != 0 {
-            if words[2 * i] == a && words[2 * i + 1] == b { return true }
+        while words[3 * i + 1] != 0 {
+            if words[3 * i] == a && words[3 * i + 1] == b { return Int(Int64(bitPattern: words[3 * i + 2])) }
             i = (i + 1) & mask
         }
-        return false
+        return nil
     }
+
+    func contains(_ bytes: UnsafeRawBufferPointer) -> Bool { value(bytes) != nil }
 }
 
 extension Token {
