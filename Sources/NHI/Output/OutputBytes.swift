@@ -110,19 +110,8 @@ struct OutputBytes {
 
     /// `Time.iso(t)`.
     mutating func iso(_ t: Instant) {
-        let days = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
-        let (y, m, d) = Time.civilFromDays(days)
-        guard (0...9999).contains(y) else { return append(Time.iso(t)) }
-        let secs = t - days * 86_400
-        func put(_ value: Int64, _ width: Int) {
-            var divisor: Int64 = 1
-            for _ in 1..<width { divisor *= 10 }
-            var v = value
-            while divisor > 0 { bytes.append(UInt8(48 + v / divisor)); v %= divisor; divisor /= 10 }
-        }
-        put(y, 4); bytes.append(45); put(m, 2); bytes.append(45); put(d, 2); bytes.append(84)
-        put(secs / 3600, 2); bytes.append(58); put(secs / 60 % 60, 2); bytes.append(58); put(secs % 60, 2)
-        bytes.append(90)
+        guard let parts = Time.Parts(t) else { return append(Time.iso(t)) }
+        parts.write(.seconds) { bytes.append($0) }
     }
 
     /// A JSON key and its colon, with the comma before it unless it is the first.

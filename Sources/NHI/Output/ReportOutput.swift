@@ -135,31 +135,19 @@ enum ReportOutput {
     /// Returns the width written.
     @discardableResult
     static func tableDate(_ t: Instant, into out: inout OutputBytes) -> Int {
-        let days = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
-        let (y, m, d) = Time.civilFromDays(days)
-        guard (0...9999).contains(y) else {
+        guard let parts = Time.Parts(t) else {
             let shown = Render.display(.string(Time.iso(t)))
             out.append(shown)
             return Render.width(shown)
         }
-        let secs = t - days * 86_400
-        func put(_ value: Int64, _ width: Int) {
-            var divisor: Int64 = 1
-            for _ in 1..<width { divisor *= 10 }
-            var v = value
-            while divisor > 0 { out.append(UInt8(48 + v / divisor)); v %= divisor; divisor /= 10 }
-        }
-        put(y, 4); out.append(UInt8(ascii: "-")); put(m, 2); out.append(UInt8(ascii: "-")); put(d, 2)
-        guard secs != 0 else { return 10 }
-        out.append(UInt8(ascii: " ")); put(secs / 3600, 2); out.append(UInt8(ascii: ":")); put(secs / 60 % 60, 2)
-        return 16
+        parts.write(parts.seconds == 0 ? .day : .minute) { out.append($0) }
+        return parts.seconds == 0 ? 10 : 16
     }
 
     static func dateWidth(_ t: Instant?) -> Int {
         guard let t else { return 1 }
+        if let parts = Time.Parts(t) { return parts.seconds == 0 ? 10 : 16 }
         var scratch = OutputBytes(capacity: 0)
-        let days = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
-        if (0...9999).contains(Time.civilFromDays(days).year) { return t - days * 86_400 == 0 ? 10 : 16 }
         return tableDate(t, into: &scratch)
     }
 }

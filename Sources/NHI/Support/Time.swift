@@ -48,72 +48,70 @@ public enum Time {
 
     /// `2027-01-31T00:00:00Z`: the one machine format for instants.
     public static func iso(_ t: Instant) -> String {
-        let days = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
-        let secs = t - days * 86_400
-        let (y, m, d) = civilFromDays(days)
-        guard (0...9999).contains(y) else {
+        guard let parts = Parts(t) else {
+            let days = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
+            let secs = t - days * 86_400
+            let (y, m, d) = civilFromDays(days)
             return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secs / 3600, 2)):\(pad(secs / 60 % 60, 2)):\(pad(secs % 60, 2))Z"
         }
         // Written as bytes: exports and audit entries format several instants per record.
         return String(unsafeUninitializedCapacity: 20) { buffer in
-            func put(_ value: Int64, _ width: Int, at offset: Int) {
-                var v = value
-                for i in stride(from: offset + width - 1, through: offset, by: -1) {
-                    buffer[i] = UInt8(48 + v % 10)
-                    v /= 10
-                }
-            }
-            put(y, 4, at: 0); buffer[4] = 45; put(m, 2, at: 5); buffer[7] = 45; put(d, 2, at: 8); buffer[10] = 84
-            put(secs / 3600, 2, at: 11); buffer[13] = 58; put(secs / 60 % 60, 2, at: 14); buffer[16] = 58
-            put(secs % 60, 2, at: 17); buffer[19] = 90
-            return 20
+            var i = 0
+            parts.write(.seconds) { buffer[i] = $0; i += 1 }
+            return i
         }
-    }
-
-    /// `iso(t)` in quotes, appended as bytes (audit snapshots write several instants per record).
-    static func writeQuotedISO(_ t: Instant, into out: inout [UInt8]) {
-        let days = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
-        let secs = t - days * 86_400
-        let (y, m, d) = civilFromDays(days)
-        guard (0...9999).contains(y) else {
-            out.append(34)
-            out.append(contentsOf: iso(t).utf8)
-            out.append(34)
-            return
-        }
-        func put(_ value: Int64, _ width: Int) {
-            var digits: (UInt8, UInt8, UInt8, UInt8) = (48, 48, 48, 48)
-            var v = value
-            withUnsafeMutableBytes(of: &digits) { buffer in
-                for i in stride(from: width - 1, through: 0, by: -1) {
-                    buffer[i] = UInt8(48 + v % 10)
-                    v /= 10
-                }
-                out.append(contentsOf: buffer[0..<width])
-            }
-        }
-        out.append(34)
-        put(y, 4); out.append(45); put(m, 2); out.append(45); put(d, 2); out.append(84)
-        put(secs / 3600, 2); out.append(58); put(secs / 60 % 60, 2); out.append(58); put(secs % 60, 2); out.append(90)
-        out.append(34)
     }
 
     /// `2027-01-31`: how tables show an instant (the day is what a reader scans for).
     public static func day(_ t: Instant) -> String {
-        let days = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
-        let (y, m, d) = civilFromDays(days)
-        guard (0...9999).contains(y) else { return String(iso(t).prefix(10)) }
+        guard let parts = Parts(t) else { return String(iso(t).prefix(10)) }
         // Written as bytes, a small string: reports write one or two days for each of hundreds of thousands of rows.
         return String(unsafeUninitializedCapacity: 10) { buffer in
-            func put(_ value: Int64, _ width: Int, at offset: Int) {
+            var i = 0
+            parts.write(.day) { buffer[i] = $0; i += 1 }
+            return i
+        }
+    }
+
+    /// `"2027-01-31T00:00:00Z"` (quoted, as JSON has it) appended to `out`: audit snapshots write several per record.
+    static func writeQuotedISO(_ t: Instant, into out: inout [UInt8]) {
+        out.append(34)
+        if let parts = Parts(t) { parts.write(.seconds) { out.append($0) } } else { out.append(contentsOf: iso(t).utf8) }
+        out.append(34)
+    }
+
+    /// An instant split into its calendar fields, for the writers that put its text straight into bytes (one
+    /// digit writer for `iso`, `day` and the byte outputs). nil for a year outside 0...9999, which `iso` writes
+    /// its own way.
+    struct Parts {
+        let year: Int64, month: Int64, day: Int64, seconds: Int64
+
+        init?(_ t: Instant) {
+            let days = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
+            let (y, m, d) = Time.civilFromDays(days)
+            guard (0...9999).contains(y) else { return nil }
+            year = y; month = m; day = d; seconds = t - days * 86_400
+        }
+
+        enum Precision { case day, minute, seconds }
+
+        /// `2027-01-31`, then `T12:05:00Z` (`.seconds`) or ` 12:05` (`.minute`: how tables show a time of day).
+        func write(_ precision: Precision, _ put: (UInt8) -> Void) {
+            func digits(_ value: Int64, _ width: Int) {
+                var divisor: Int64 = 1
+                for _ in 1..<width { divisor *= 10 }
                 var v = value
-                for i in stride(from: offset + width - 1, through: offset, by: -1) {
-                    buffer[i] = UInt8(48 + v % 10)
-                    v /= 10
-                }
+                while divisor > 0 { put(UInt8(48 + v / divisor)); v %= divisor; divisor /= 10 }
             }
-            put(y, 4, at: 0); buffer[4] = 45; put(m, 2, at: 5); buffer[7] = 45; put(d, 2, at: 8)
-            return 10
+            digits(year, 4); put(45); digits(month, 2); put(45); digits(day, 2)
+            switch precision {
+            case .day: return
+            case .minute:
+                put(32); digits(seconds / 3600, 2); put(58); digits(seconds / 60 % 60, 2)
+            case .seconds:
+                put(84); digits(seconds / 3600, 2); put(58); digits(seconds / 60 % 60, 2); put(58); digits(seconds % 60, 2)
+                put(90)
+            }
         }
     }
 
