@@ -54,7 +54,8 @@ ZSHCOMPDIR  = $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR = $(PREFIX)/share/fish/vendor_completions.d
 
 # nhi against the sqlite3 CLI on generated stores of 10k, 100k and 1M tokens (BENCH_SIZES=10000,100000 for a
-# quicker run); the table goes to bench-results/bench-<date>.md. About 10-15 minutes with 1M.
+# quicker run; BENCH_OPS=startup,reads,import,register for some); the table goes to bench-results/bench-<date>.md.
+# About 5 minutes with 1M.
 bench: release
 	NHI=$(CURDIR)/$(RELEASE_BIN) python3 scripts/bench.py
 
