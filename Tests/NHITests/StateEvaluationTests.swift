@@ -147,6 +147,13 @@ struct StateEvaluationTests {
                     let got = try query.all(db)
                     #expect(got.map(\.token.id) == chosen.keys.sorted(), "states \(states) within \(within)")
                     #expect(got.allSatisfy { $0.states == (flagged[$0.token.id] ?? []) })
+                    // Only what enters a state: in one at the horizon, in none at as-of.
+                    query.enteringOnly = true
+                    let entering = try query.all(db)
+                    let expected = chosen.keys.filter { flagged[$0] == nil }.sorted()
+                    #expect(entering.map(\.token.id) == expected, "entering \(states) within \(within) narrows \(narrows)")
+                    #expect(entering.allSatisfy { $0.states.isEmpty })
+                    if states == [.expired] && within == 30 * Self.day { #expect(!expected.isEmpty) }
                 }
             }
         }
@@ -184,6 +191,11 @@ struct StateEvaluationTests {
         #expect(try plan([.rotationOverdue]).contains("tokens_by_rotation_due"))
         #expect(try plan([.reviewOverdue]).contains("tokens_by_review_due"))
         #expect(try plan([.expired]).contains("tokens_by_expiry"))
+        var entering = StateQuery(asOf: Self.asOf, states: [.expired])
+        entering.lookahead = 30 * Self.day
+        entering.enteringOnly = true
+        let range = try db.rows("EXPLAIN QUERY PLAN " + entering.sql, entering.arguments).map { $0.string("detail") }.joined()
+        #expect(range.contains("tokens_by_expiry (status=? AND expires_at>? AND expires_at<?)"))
         // Orphaned, foreign-use and stale have no index: every active token is read.
         #expect(!StateQuery(asOf: Self.asOf).sql.contains("expires_at <"))
     }

@@ -157,14 +157,12 @@ public enum Reports {
         query.lookahead = within
         query.fullTokens = false
         query.inIDOrder = false  // sorted here
-        // Leaves out, in SQL, tokens already expired at as-of (skipped below anyway): at a million tokens they are
-        // as many as the expiring ones, read for nothing. `holds` still decides what is expired.
-        query.extraCondition = "t.expires_at >= ?3"
-        query.extraArguments = [.int(asOf)]
+        // Not the tokens already expired at as-of (at a million tokens as many as the expiring ones).
+        query.enteringOnly = true
         var arena = TokenStatesArena()
         var keys: [RowList.SortKey] = []
         try query.forEach(db) { ts in
-            guard !ts.states.contains(.expired), let expires = ts.token.expiresAt else { return }
+            guard let expires = ts.token.expiresAt else { return }
             keys.append(.init(rank: 0, hasDate: true, date: expires, handle: arena.append(ts)))
             observe?(RowList.row(ts, kind: .expiring, asOf: asOf, maxUnused: query.maxUnused, withReason: false))
         }

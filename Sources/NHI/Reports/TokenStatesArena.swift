@@ -219,8 +219,6 @@ struct TokenStatesArena {
         (Int(handle >> UInt32(chunkBits)), Int(handle & UInt32(chunkSize - 1)))
     }
 
-    /// The bytes of memory the arena holds (for tests and benchmarks).
-    var capacityBytes: Int { chunks.reduce(0) { $0 + $1.capacity } }
 
     struct Encoder {
         var bytes: [UInt8]

@@ -19,25 +19,40 @@ public enum DerivedState: String, CaseIterable, Sendable, Comparable {
         case .orphaned:
             return t.owner == nil || t.owner?.status == "departed" || t.agent == nil || t.agent?.status == "decommissioned"
         case .foreignUse: return t.firstForeignUseAt.map { $0 <= instant } ?? false
-        case .rotationOverdue: return (t.lastRotatedAt ?? t.issuedAt) + t.rotateEvery < instant
-        case .reviewOverdue: return (t.lastReviewedAt ?? t.issuedAt) + t.reviewEvery < instant
+        case .rotationOverdue: return DerivedState.due(last: t.lastRotatedAt, issued: t.issuedAt, every: t.rotateEvery) < instant
+        case .reviewOverdue: return DerivedState.due(last: t.lastReviewedAt, issued: t.issuedAt, every: t.reviewEvery) < instant
         case .noExpiry: return t.expiresAt == nil
-        case .stale: return (t.lastUsedAt ?? t.issuedAt) + maxUnused < instant
+        case .stale: return DerivedState.due(last: t.lastUsedAt, issued: t.issuedAt, every: maxUnused) < instant
         }
     }
 
-    /// A SQL condition on the token row `t` that holds for every token in the state at the instant `?N` (a
-    /// superset, never fewer): it lets SQLite read only the candidates through an index (`tokens_by_expiry`,
-    /// `tokens_by_rotation_due`, `tokens_by_review_due`) instead of every active token. `holds` still decides.
-    /// nil: no index narrows the state (orphaned, foreign-use and stale need every active token's facts).
-    func candidateSQL(instant parameter: String) -> String? {
+    /// When a rotation, a review or the next use falls due: the last one (or the issue, when there was none) plus
+    /// its interval. The rotation and review deadlines are also stored, the same sum, as the generated columns
+    /// `rotation_due_at` and `review_due_at` (Schema migration 1), which their indexes and `candidateSQL` read.
+    static func due(last: Instant?, issued: Instant, every: Int64) -> Instant { (last ?? issued) + every }
+
+    /// The column of the token row `t` holding the instant the token enters the state (nil: no column does, as
+    /// for orphaned, foreign-use and stale, which need every active token's facts). Its index lets SQLite read only
+    /// the candidates: `tokens_by_expiry`, `tokens_by_rotation_due`, `tokens_by_review_due`.
+    var deadlineColumn: String? {
         switch self {
-        case .expired: return "t.expires_at < \(parameter)"
-        case .rotationOverdue: return "t.rotation_due_at < \(parameter)"
-        case .reviewOverdue: return "t.review_due_at < \(parameter)"
-        case .noExpiry: return "t.expires_at IS NULL"
-        case .orphaned, .foreignUse, .stale: return nil
+        case .expired: return "t.expires_at"
+        case .rotationOverdue: return "t.rotation_due_at"
+        case .reviewOverdue: return "t.review_due_at"
+        case .orphaned, .foreignUse, .noExpiry, .stale: return nil
         }
+    }
+
+    /// A SQL condition on `t` that holds for every token in the state at the instant `?N` (a superset, never
+    /// fewer), for reading only the candidates through an index; `holds` still decides. nil: no index narrows it.
+    func candidateSQL(instant parameter: String) -> String? {
+        if self == .noExpiry { return "t.expires_at IS NULL" }
+        return deadlineColumn.map { "\($0) < \(parameter)" }
+    }
+
+    /// Like `candidateSQL`, for the tokens that enter the state after `from` and by `to` (not in it at `from`).
+    func enteringSQL(from: String, to: String) -> String? {
+        deadlineColumn.map { "\($0) >= \(from) AND \($0) < \(to)" }
     }
 
     /// How urgent a state is: reports sort by it (lower first).
@@ -138,12 +153,12 @@ public struct TokenStates: Sendable {
         case .reviewOverdue: return reviewDueAt
         case .noExpiry: return t.issuedAt
         case .foreignUse: return foreignUseAt
-        case .stale: return (t.lastUsedAt ?? t.issuedAt) + maxUnused
+        case .stale: return DerivedState.due(last: t.lastUsedAt, issued: t.issuedAt, every: maxUnused)
         }
     }
 
-    public var rotationDueAt: Instant { (token.lastRotatedAt ?? token.issuedAt) + token.rotateEvery }
-    public var reviewDueAt: Instant { (token.lastReviewedAt ?? token.issuedAt) + token.reviewEvery }
+    public var rotationDueAt: Instant { DerivedState.due(last: token.lastRotatedAt, issued: token.issuedAt, every: token.rotateEvery) }
+    public var reviewDueAt: Instant { DerivedState.due(last: token.lastReviewedAt, issued: token.issuedAt, every: token.reviewEvery) }
 }
 
 /// What the definitions of the states read about one token: its dates and intervals, its owner and agent as
@@ -200,6 +215,9 @@ public struct StateQuery {
     public var fullTokens = true
     /// False: tokens come in whatever order is cheapest to read (for callers that sort or aggregate themselves).
     public var inIDOrder = true
+    /// True: only the tokens in none of the states at as-of that are in one at as-of + lookahead (what falls due
+    /// next: `expiring`). With a deadline column for every state, SQLite reads just that range of its index.
+    public var enteringOnly = false
     /// True: return every active token, in a state or not (a report that counts all of them reads them once).
     public var everyActiveToken = false
     /// Read only the candidates of the states through an index when they all have one (`candidateSQL`). Off only
@@ -236,7 +254,9 @@ public struct StateQuery {
 
     /// Whether the scan reads only the candidates of the states, through an index.
     var narrowsToCandidates: Bool {
-        narrowsByIndex && !everyActiveToken && !states.isEmpty && states.allSatisfy { $0.candidateSQL(instant: "?1") != nil }
+        narrowsByIndex && !everyActiveToken && !states.isEmpty && states.allSatisfy { state in
+            enteringOnly ? state.enteringSQL(from: "?1", to: "?1") != nil : state.candidateSQL(instant: "?1") != nil
+        }
     }
 
     /// Whether the scan reads every active token (so the number of rows it read is the number of active tokens).
@@ -249,8 +269,10 @@ public struct StateQuery {
     /// The scan, with revoked tokens too when a caller counts them in the same pass (never in a state).
     func sql(includingRevoked: Bool) -> String {
         let columns = (StateQuery.briefColumns + ["rowid"] + (fullTokens ? StateQuery.otherColumns : [])).map { "t.\($0)" }
-        let narrow = narrowsToCandidates
-            ? " AND (" + states.map { $0.candidateSQL(instant: horizonParameter)! }.joined(separator: " OR ") + ")" : ""
+        let candidates = states.map { state in
+            enteringOnly ? state.enteringSQL(from: "?1", to: horizonParameter) : state.candidateSQL(instant: horizonParameter)
+        }
+        let narrow = narrowsToCandidates ? " AND (" + candidates.map { "(\($0!))" }.joined(separator: " OR ") + ")" : ""
         // Unordered and unfiltered: one pass over the table in storage order (NOT INDEXED: otherwise SQLite walks an
         // index on status and seeks the table once per token). In id order, SQLite walks the id index and seeks the
         // table per token: sequential reads while ids were registered in order, random ones otherwise (on a 1M-token
@@ -290,7 +312,6 @@ public struct StateQuery {
         let foreign: ForeignUses?
         /// Bit i set: `DerivedState.allCases[i]` holds at as-of.
         let found: UInt8
-        var ownerID: String { row.string(StateQuery.parameterColumnCount + 1) }
     }
 
     /// Returns how many active tokens it read (all of them when `readsEveryActiveToken`). `revoked`, when given,
@@ -338,7 +359,7 @@ public struct StateQuery {
                     chosen = state.holds(facts, at: horizon, maxUnused: maxUnused)
                 }
             }
-            guard chosen else { return }
+            guard chosen, !(enteringOnly && found != 0) else { return }
             try body(Scanned(row: row, facts: facts, foreign: use, found: found))
         }
         return read
