@@ -258,6 +258,22 @@ struct ShortIDMapTests {
     }
 }
 
+@Suite("Id map")
+struct IDMapTests {
+    @Test("finds short and long ids alike, from a String or from a row's column; NULL and absent ids are nil")
+    func shortAndLong() throws {
+        var map = IDMap()
+        let long = "an-id-of-more-than-fifteen-bytes"
+        map.set("short", 1); map.set(long, 2)
+        #expect(map.value("short") == 1 && map.value(long) == 2 && map.value("other") == nil && map.value(long + "x") == nil)
+        let db = try Store.inMemory().db
+        var seen: [Int?] = []
+        try db.forEachCursor("SELECT 'short' UNION ALL SELECT ? UNION ALL SELECT 'absent' UNION ALL SELECT ? UNION ALL SELECT NULL",
+                             [.text(long), .text(long + "-absent")]) { row in seen.append(map.value(row, 0)) }
+        #expect(seen == [1, 2, nil, nil, nil])
+    }
+}
+
 /// SplitMix64: the same inventory for the same seed on every machine.
 struct SeededGenerator: RandomNumberGenerator {
     var state: UInt64

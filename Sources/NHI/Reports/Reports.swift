@@ -58,6 +58,10 @@ public enum Reports {
     public struct RowList: RandomAccessCollection, Sendable {
         enum Kind: Sendable {
             case rotationDue, reviewDue, expiring, offboarding
+
+            /// The state a due report is about, and its deadline.
+            var dueState: DerivedState { self == .rotationDue ? .rotationOverdue : .reviewOverdue }
+            func dueAt(_ ts: TokenStates) -> Instant { self == .rotationDue ? ts.rotationDueAt : ts.reviewDueAt }
         }
 
         let kind: Kind
@@ -78,9 +82,9 @@ public enum Reports {
         static func row(_ ts: TokenStates, kind: Kind, asOf: Instant, maxUnused: Int64, withReason: Bool = true) -> Row {
             switch kind {
             case .rotationDue, .reviewDue:
-                let state: DerivedState = kind == .rotationDue ? .rotationOverdue : .reviewOverdue
+                let state = kind.dueState
                 let overdue = ts.states.contains(state)
-                return Row(ts, status: [overdue ? "overdue" : "due"], date: kind == .rotationDue ? ts.rotationDueAt : ts.reviewDueAt,
+                return Row(ts, status: [overdue ? "overdue" : "due"], date: kind.dueAt(ts),
                            reason: withReason ? ts.reason(state, maxUnused: maxUnused) : "")
             case .expiring:
                 let expires = ts.token.expiresAt ?? 0
@@ -135,7 +139,7 @@ public enum Reports {
 
     static func due(_ db: Database, asOf: Instant, within: Int64, kind: RowList.Kind,
                     observe: ((Row) -> Void)?) throws -> RowList {
-        var query = StateQuery(asOf: asOf, states: [kind == .rotationDue ? .rotationOverdue : .reviewOverdue])
+        var query = StateQuery(asOf: asOf, states: [kind.dueState])
         query.lookahead = within
         query.fullTokens = false
         query.inIDOrder = false  // sorted here
@@ -143,7 +147,7 @@ public enum Reports {
         var keys: [RowList.SortKey] = []
         try query.forEach(db) { ts in
             let handle = arena.append(ts)
-            keys.append(.init(rank: 0, hasDate: true, date: kind == .rotationDue ? ts.rotationDueAt : ts.reviewDueAt, handle: handle))
+            keys.append(.init(rank: 0, hasDate: true, date: kind.dueAt(ts), handle: handle))
             observe?(RowList.row(ts, kind: kind, asOf: asOf, maxUnused: query.maxUnused, withReason: false))
         }
         return RowList(kind: kind, asOf: asOf, maxUnused: query.maxUnused, states: arena, keys: keys)
@@ -239,32 +243,21 @@ public enum Reports {
     /// One row per owner (registered, or named by a token), most tokens that must go first, then most overdue.
     /// The counts come from `StateQuery`, the one definition of the states.
     public static func ownerSummary(db: Database, asOf: Instant) throws -> [OwnerSummary] {
-        // Summaries in an array, found by one probe per token (short ids straight from the row's bytes) and
-        // updated in place.
+        // Summaries in an array, found by one probe per token (from the row's bytes) and updated in place.
         var summaries: [OwnerSummary] = []
-        var shortIndex = ShortIDMap()
-        var longIndex: [String: Int] = [:]
-        func remember(_ id: String) {
-            var id = id
-            if !id.withUTF8({ shortIndex.insert(UnsafeRawBufferPointer($0), value: summaries.count) }) {
-                longIndex[id] = summaries.count
-            }
-        }
+        var index = IDMap()
         for owner in try Registry.owners(db) {
-            remember(owner.id)
+            index.set(owner.id, summaries.count)
             summaries.append(OwnerSummary(ownerID: owner.id, name: owner.name, team: owner.team, status: owner.status,
                                           departedAt: owner.departedAt))
         }
         let ownerColumn = StateQuery.parameterColumnCount + 1
         func entry(_ row: Cursor, _ update: (inout OwnerSummary) -> Void) {
-            if let index = row.withBytes(ownerColumn, { shortIndex.value($0) }) ?? nil { return update(&summaries[index]) }
+            if let i = index.value(row, ownerColumn) { return update(&summaries[i]) }
             let id = row.string(ownerColumn)
-            let index = longIndex[id] ?? {
-                remember(id)
-                summaries.append(OwnerSummary(ownerID: id, name: nil, team: nil, status: "unknown", departedAt: nil))
-                return summaries.count - 1
-            }()
-            update(&summaries[index])
+            index.set(id, summaries.count)
+            summaries.append(OwnerSummary(ownerID: id, name: nil, team: nil, status: "unknown", departedAt: nil))
+            update(&summaries[summaries.count - 1])
         }
         var query = StateQuery(asOf: asOf, states: [.expired, .orphaned, .rotationOverdue, .reviewOverdue])
         query.fullTokens = false

@@ -409,14 +409,13 @@ public struct StateQuery {
 
 /// Owners or agents by id, as `orphaned` reads them: all read up front for a whole-inventory scan, or each read on
 /// first use (and remembered, found or not) for a filtered one. Active ones are kept as a set of ids (most tokens'
-/// owners and agents are active), short ids packed into `ShortIDMap`, probed straight from the row's bytes.
+/// owners and agents are active), probed straight from the row's bytes (`IDMap`).
 final class EntityLookup {
     static let active = StateFacts.Entity(status: "active", since: nil)
     let db: Database
     let allSQL: String, oneSQL: String
     let preload: Bool
-    var activeShort = ShortIDMap()
-    var activeLong: Set<String> = []
+    var activeIDs = IDMap()
     var others: [String: StateFacts.Entity] = [:]
     var missing: Set<String> = []
 
@@ -433,27 +432,50 @@ final class EntityLookup {
     }
 
     private func remember(_ id: String, _ entity: StateFacts.Entity) {
-        guard entity == EntityLookup.active else { others[id] = entity; return }
-        var id = id
-        if !id.withUTF8({ activeShort.insert(UnsafeRawBufferPointer($0)) }) { activeLong.insert(id) }
+        if entity == EntityLookup.active { activeIDs.set(id, 0) } else { others[id] = entity }
     }
 
     /// The entity named by the row's text column `column`.
     func find(_ row: Cursor, _ column: Int32) throws -> StateFacts.Entity? {
-        if row.withBytes(column, { activeShort.contains($0) }) == true { return EntityLookup.active }
+        if activeIDs.value(row, column) != nil { return EntityLookup.active }
         return try find(row.string(column))
     }
 
     func find(_ id: String) throws -> StateFacts.Entity? {
-        if activeLong.contains(id) { return EntityLookup.active }
-        var copy = id
-        if copy.withUTF8({ activeShort.contains(UnsafeRawBufferPointer($0)) }) { return EntityLookup.active }
+        if activeIDs.value(id) != nil { return EntityLookup.active }
         if let entity = others[id] { return entity }
         if preload || missing.contains(id) { return nil }
         var found: StateFacts.Entity?
         try db.forEachCursor(oneSQL, [.text(id)]) { row in found = StateFacts.Entity(status: row.string(1), since: row.int(2)) }
         if let found { remember(id, found) } else { missing.insert(id) }
         return found
+    }
+}
+
+/// Ids to integers, found from a String or straight from a row's text column: ids of up to 15 bytes (nearly
+/// all) in a `ShortIDMap`, longer ones in a dictionary.
+struct IDMap {
+    private var short = ShortIDMap()
+    private var long: [String: Int] = [:]
+
+    mutating func set(_ id: String, _ value: Int) {
+        var id = id
+        if !id.withUTF8({ short.insert(UnsafeRawBufferPointer($0), value: value) }) { long[id] = value }
+    }
+
+    func value(_ id: String) -> Int? {
+        var id = id
+        return id.utf8.count <= 15 ? id.withUTF8 { short.value(UnsafeRawBufferPointer($0)) } : long[id]
+    }
+
+    /// The value of the id in the row's text column `column` (nil for NULL), without making a String of a short id.
+    func value(_ row: Cursor, _ column: Int32) -> Int? {
+        var isLong = false
+        let found = row.withBytes(column) { bytes -> Int? in
+            isLong = bytes.count > 15
+            return isLong ? nil : short.value(bytes)
+        } ?? nil
+        return isLong ? long[row.string(column)] : found
     }
 }
 
@@ -485,8 +507,8 @@ struct ShortIDMap {
         return Int(truncatingIfNeeded: h >> 32) & (capacity - 1)
     }
 
-    /// Sets the id's value (0 when the map serves as a set); false when the id is too long for the map (the caller
-    /// keeps it elsewhere).
+    /// Sets the id's value (0 when the map serves as a set); false when the id is too long for the map (`IDMap`
+    /// keeps those elsewhere).
     mutating func insert(_ bytes: UnsafeRawBufferPointer, value: Int = 0) -> Bool {
         guard let (a, b) = ShortIDMap.key(bytes) else { return false }
         if (count + 1) * 2 > capacity { grow() }
