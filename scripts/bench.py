@@ -98,13 +98,6 @@ def median(measures):
                    max(m.rss_kb for m in measures), measures[0].code)
 
 
-def trace(db, args, path):
-    if os.path.exists(path):
-        os.unlink(path)
-    run([NHI, "--db", db] + args, env=dict(ENV, NHI_TRACE_SQL=path))
-    return path
-
-
 class Table:
     def __init__(self):
         self.rows = []
