@@ -1,27 +1,42 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// Layers, lowest first; each target depends only on targets above it in this list, so the compiler refuses a
+// renderer that queries the store or a domain type that calls into the CLI (Docs/architecture.md).
 let package = Package(
     name: "nhi",
     products: [
         .executable(name: "nhi", targets: ["nhi"]),
-        .library(name: "NHI", targets: ["NHI"]),
+        .library(name: "NHICLI", targets: ["NHICLI"]),
     ],
     targets: [
-        .systemLibrary(
-            name: "CSQLite",
-            pkgConfig: "sqlite3",
-            providers: [.apt(["libsqlite3-dev"])]
-        ),
-        .systemLibrary(
-            name: "CCrypto",
-            pkgConfig: "libcrypto",
-            providers: [.apt(["libssl-dev"])]
-        ),
-        .target(name: "NHI", dependencies: ["CSQLite", "CCrypto"]),
-        .executableTarget(name: "nhi", dependencies: ["NHI"]),
-        .testTarget(name: "NHITests", dependencies: ["NHI"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["NHI"]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // Errors and exit codes, instants and durations, SHA-256, file reading, the output sink.
+        .target(name: "NHIBasics", dependencies: ["CCrypto"]),
+        // Formats without meaning: JSON, CSV, XML, lines; their one escaper each, and the byte writer.
+        .target(name: "NHIFormats", dependencies: ["NHIBasics"]),
+        // The store seam: connections, statements, rows, transactions, error kinds, migrations; SQLite engine.
+        .target(name: "NHIStore", dependencies: ["NHIBasics", "CSQLite"]),
+        // Owners, agents, tokens: the records, their columns, field validation, the secret detector.
+        .target(name: "NHIModel", dependencies: ["NHIBasics", "NHIFormats", "NHIStore"]),
+        // The hash-chained audit log: appending inside a write, reading, verifying.
+        .target(name: "NHIAudit", dependencies: ["NHIBasics", "NHIFormats", "NHIStore", "NHIModel"]),
+        // The derived states (one definition), policy, framework controls.
+        .target(name: "NHIRules", dependencies: ["NHIBasics", "NHIFormats", "NHIStore", "NHIModel"]),
+        // Operations that change the inventory, each one transaction with its audit entry; audit, usage, import.
+        .target(name: "NHIInventory", dependencies: ["NHIBasics", "NHIFormats", "NHIStore", "NHIModel", "NHIAudit", "NHIRules"]),
+        // Reports and check: rows and findings computed from the rules.
+        .target(name: "NHIReports", dependencies: ["NHIBasics", "NHIFormats", "NHIStore", "NHIModel", "NHIAudit", "NHIRules"]),
+        // MCP client configuration discovery and reading.
+        .target(name: "NHIScan", dependencies: ["NHIBasics", "NHIFormats", "NHIStore", "NHIModel", "NHIRules"]),
+        // Renderers of plain values: table, json, csv, ndjson, junit, sarif, html. No store access.
+        .target(name: "NHIOutput", dependencies: ["NHIBasics", "NHIFormats", "NHIModel", "NHIRules", "NHIReports", "NHIScan"]),
+        // The command table, parser, help, man page, completion, and the commands.
+        .target(name: "NHICLI", dependencies: ["NHIBasics", "NHIFormats", "NHIStore", "NHIModel", "NHIAudit", "NHIRules", "NHIInventory", "NHIReports", "NHIScan", "NHIOutput"]),
+        .executableTarget(name: "nhi", dependencies: ["NHICLI"]),
+        .testTarget(name: "NHITests", dependencies: ["NHICLI"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["NHICLI"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import NHI
+import NHICLI
 
 // The executable is a thin shell: everything, including exit-code mapping, lives in the NHI library.
 let code = CLI.run(Array(CommandLine.arguments.dropFirst()), environment: .process())

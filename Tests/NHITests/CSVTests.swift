@@ -5,7 +5,17 @@
 #endif
 import Testing
 
-@testable import NHI
+@testable import NHIBasics
+@testable import NHIFormats
+@testable import NHIStore
+@testable import NHIModel
+@testable import NHIRules
+@testable import NHIAudit
+@testable import NHIInventory
+@testable import NHIReports
+@testable import NHIScan
+@testable import NHIOutput
+@testable import NHICLI
 
 private struct Record: Equatable, CustomStringConvertible {
   var fields: [String]

@@ -1,4 +1,14 @@
-@testable import NHI
+@testable import NHIBasics
+@testable import NHIFormats
+@testable import NHIStore
+@testable import NHIModel
+@testable import NHIRules
+@testable import NHIAudit
+@testable import NHIInventory
+@testable import NHIReports
+@testable import NHIScan
+@testable import NHIOutput
+@testable import NHICLI
 import Testing
 
 @Suite struct ControlsTests {

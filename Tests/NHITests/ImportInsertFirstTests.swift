@@ -1,5 +1,15 @@
 import Testing
-@testable import NHI
+@testable import NHIBasics
+@testable import NHIFormats
+@testable import NHIStore
+@testable import NHIModel
+@testable import NHIRules
+@testable import NHIAudit
+@testable import NHIInventory
+@testable import NHIReports
+@testable import NHIScan
+@testable import NHIOutput
+@testable import NHICLI
 
 /// Import inserts a new record first and lets the store's constraints refuse it; a refused record must then be
 /// reported exactly as the checked path reports it, the first failing check winning as before.

@@ -1,6 +1,16 @@
 import Testing
 
-@testable import NHI
+@testable import NHIBasics
+@testable import NHIFormats
+@testable import NHIStore
+@testable import NHIModel
+@testable import NHIRules
+@testable import NHIAudit
+@testable import NHIInventory
+@testable import NHIReports
+@testable import NHIScan
+@testable import NHIOutput
+@testable import NHICLI
 
 /// Returns the parse error, or nil if parsing succeeded.
 private func parseError(_ text: String, _ options: JSONParser.Options = .strict) -> JSONParseError? {

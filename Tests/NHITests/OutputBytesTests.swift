@@ -1,5 +1,15 @@
 import Testing
-@testable import NHI
+@testable import NHIBasics
+@testable import NHIFormats
+@testable import NHIStore
+@testable import NHIModel
+@testable import NHIRules
+@testable import NHIAudit
+@testable import NHIInventory
+@testable import NHIReports
+@testable import NHIScan
+@testable import NHIOutput
+@testable import NHICLI
 
 /// The compact paths of `check` and the token reports (token states in a byte arena, records written as bytes)
 /// write exactly what the value-model paths write (`JSONObject` records through `RecordWriter`, `JSON.serialized`,
@@ -186,7 +196,7 @@ struct OutputBytesTests {
         for failOn in [["expired", "orphaned"], ["rotation-overdue", "stale", "no-expiry"], []] {
             let result = try Check.run(db, asOf: Self.asOf, failOn: failOn, maxUnused: 90 * Self.day, policy: nil)
             let sink = OutputSink(capturing: ())
-            try JUnitOutput.write(result, db: db, sink: sink)
+            try JUnitOutput.write(result, activeTokens: { try Check.forEachActiveToken(db, $0) }, sink: sink)
             #expect(sink.captured == junitFromLists(result, tokens: tokens), "\(failOn)")
         }
     }

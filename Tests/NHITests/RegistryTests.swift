@@ -1,5 +1,15 @@
 import Testing
-@testable import NHI
+@testable import NHIBasics
+@testable import NHIFormats
+@testable import NHIStore
+@testable import NHIModel
+@testable import NHIRules
+@testable import NHIAudit
+@testable import NHIInventory
+@testable import NHIReports
+@testable import NHIScan
+@testable import NHIOutput
+@testable import NHICLI
 
 @Suite struct RegistryTests {
     let now: Instant = 1_780_272_000 // 2026-06-01T00:00:00Z
@@ -116,7 +126,7 @@ import Testing
         let store = try seeded()
         try store.db.writeTransaction { try Registry.register(store.db, token("t1"), audit: audit) }
         let revokeAudit = AuditContext(actor: "sec", command: "token revoke", at: now + 60)
-        try store.db.writeTransaction { try InventoryCommands.revoke(store.db, id: "t1", reason: "leaked", audit: revokeAudit) }
+        try store.db.writeTransaction { try Registry.revoke(store.db, id: "t1", reason: "leaked", audit: revokeAudit) }
         let t = try #require(try Registry.token(store.db, "t1"))
         #expect(t.status == "revoked")
         #expect(t.revokedAt == now + 60)
@@ -124,7 +134,7 @@ import Testing
         let entry = try #require(try store.db.row("SELECT * FROM audit_log ORDER BY seq DESC LIMIT 1"))
         #expect(try JSONParser.parse(entry.string("before"))["status"]?.stringValue == "active")
         #expect(try JSONParser.parse(entry.string("after"))["status"]?.stringValue == "revoked")
-        #expect(dataError { try store.db.writeTransaction { try InventoryCommands.revoke(store.db, id: "t1", reason: "again", audit: revokeAudit) } }?
+        #expect(dataError { try store.db.writeTransaction { try Registry.revoke(store.db, id: "t1", reason: "again", audit: revokeAudit) } }?
             .message == "token 't1' is already revoked")
     }
 

@@ -1,5 +1,15 @@
 import Testing
-@testable import NHI
+@testable import NHIBasics
+@testable import NHIFormats
+@testable import NHIStore
+@testable import NHIModel
+@testable import NHIRules
+@testable import NHIAudit
+@testable import NHIInventory
+@testable import NHIReports
+@testable import NHIScan
+@testable import NHIOutput
+@testable import NHICLI
 
 /// Fake credentials written by hand in each published shape (Docs/references.md section 5); none is a real key.
 @Suite struct SecretDetectorTests {

@@ -1,5 +1,15 @@
 import Testing
-@testable import NHI
+@testable import NHIBasics
+@testable import NHIFormats
+@testable import NHIStore
+@testable import NHIModel
+@testable import NHIRules
+@testable import NHIAudit
+@testable import NHIInventory
+@testable import NHIReports
+@testable import NHIScan
+@testable import NHIOutput
+@testable import NHICLI
 
 @Suite struct ValidationTests {
     let fakeToken = "ghp_R2d2C3poLuke7Leia8Han9Solo0Chewie1x"
@@ -87,8 +97,8 @@ import Testing
     }
 
     @Test func printableRedactsSecretsAndControlCharacters() {
-        #expect(Validation.printable(fakeToken) == "<redacted>")
-        #expect(Validation.printable("a\u{1B}b") == "a?b")
-        #expect(Validation.printable(String(repeating: "x", count: 100)) == String(repeating: "x", count: 60) + "...")
+        #expect(Redaction.printable(fakeToken) == "<redacted>")
+        #expect(Redaction.printable("a\u{1B}b") == "a?b")
+        #expect(Redaction.printable(String(repeating: "x", count: 100)) == String(repeating: "x", count: 60) + "...")
     }
 }

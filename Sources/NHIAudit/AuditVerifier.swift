@@ -1,0 +1,179 @@
+import NHIBasics
+import NHIFormats
+import NHIStore
+import NHIModel
+
+/// The check side of the hash chain: recomputes every entry's hash, follows the links, and compares the current
+/// owners, agents and tokens with the last audit entry written for each (Docs/audit.md).
+///
+/// The contract every writer keeps: an entry of kind `owner`, `agent` or `token` has as `after` that entity's full
+/// `snapshot` after the change (NULL only when it was removed). A record that is not an entity snapshot (a usage
+/// summary, a review note) needs a kind of its own, or verify reports the entity as edited.
+public enum AuditVerifier {
+    /// One thing that does not match. `seq` names the entry, `entity` the row (`token gh-1`), when they apply.
+    public struct Problem: Sendable, Equatable, CustomStringConvertible {
+        public let seq: Int64?
+        public let entity: String?
+        public let message: String
+
+        public var description: String {
+            if let seq { return "entry \(seq): \(message)" }
+            if let entity { return "\(entity): \(message)" }
+            return message
+        }
+    }
+
+    public struct Result: Sendable {
+        public var entries: Int64 = 0
+        /// The newest entry's stored hash (the genesis hash for an empty log).
+        public var head = AuditLog.genesisHash
+        /// The first problems found, chain problems in entry order first (at most `problemLimit`).
+        public var problems: [Problem] = []
+        /// All problems found, including those not kept in `problems`.
+        public var problemCount = 0
+        public var ok: Bool { problemCount == 0 }
+
+        package mutating func add(_ problem: Problem, limit: Int) {
+            problemCount += 1
+            if problems.count < limit { problems.append(problem) }
+        }
+    }
+
+    /// The entity kinds whose current rows must equal the `after` of their last entry, with their tables
+    /// (constant SQL names, never user data).
+    package static let entityTables: [(kind: String, table: String)] = [("owner", "owners"), ("agent", "agents"), ("token", "tokens")]
+
+    /// Verifies the whole store in one read snapshot. `pinnedHead`, when given, must be the hash of some entry.
+    public static func verify(_ db: Database, pinnedHead: String? = nil, problemLimit: Int = 20) throws -> Result {
+        var result = Result()
+        var expectedSeq: Int64 = 1
+        var previousHash = AuditLog.genesisHash
+        var pinnedFound = pinnedHead == nil || pinnedHead == AuditLog.genesisHash
+        var recordedUses: Int64 = 0
+        try db.forEachRow("""
+            SELECT seq, at, actor, command, action, entity_kind, entity_id, before, after, prev_hash, hash
+            FROM audit_log ORDER BY seq
+            """) { row in
+            let entry = AuditLog.Entry(row: row)
+            result.entries += 1
+            if entry.seq != expectedSeq {
+                let more = entry.seq - 1 == expectedSeq ? "" : " with the \(entry.seq - 1 - expectedSeq) after it"
+                let jump = expectedSeq == 1 ? "the log starts at \(entry.seq)" : "the chain jumps from \(expectedSeq - 1) to \(entry.seq)"
+                let message = entry.seq > expectedSeq
+                    ? "missing\(more) (deleted): \(jump)"
+                    : "out of sequence: expected entry \(expectedSeq)"
+                result.add(Problem(seq: entry.seq > expectedSeq ? expectedSeq : entry.seq, entity: nil, message: message), limit: problemLimit)
+            } else if entry.hash != entry.computedHash {
+                result.add(Problem(seq: entry.seq, entity: nil,
+                                   message: "altered: its content no longer hashes to its stored hash (an edited, inserted or reordered entry)"),
+                           limit: problemLimit)
+            } else if entry.prevHash != previousHash {
+                let before = entry.seq == 1 ? "the genesis hash" : "entry \(entry.seq - 1)'s hash"
+                result.add(Problem(seq: entry.seq, entity: nil,
+                                   message: "does not link to the entry before it: its prev_hash is not \(before) (the earlier entry was rewritten, or entries were removed or reordered)"),
+                           limit: problemLimit)
+            }
+            if entry.entityKind == AuditLog.usageKind {
+                try checkUsageRows(db, entry, recordedUses: &recordedUses, into: &result, limit: problemLimit)
+            }
+            if !pinnedFound && entry.hash == pinnedHead { pinnedFound = true }
+            previousHash = entry.hash
+            expectedSeq = entry.seq + 1
+        }
+        result.head = previousHash
+        if !pinnedFound, let pinnedHead {
+            result.add(Problem(seq: nil, entity: nil,
+                               message: "the pinned head \(pinnedHead) is not in the chain: history was rewritten after it was pinned (or the hash is not from this store)"),
+                       limit: problemLimit)
+        }
+        let storedUses = try db.scalar("SELECT count(*) FROM usage").int ?? 0
+        if storedUses > recordedUses {
+            result.add(Problem(seq: nil, entity: "usage log",
+                               message: "holds \(storedUses) uses but its audit entries account for \(recordedUses) (rows inserted directly)"),
+                       limit: problemLimit)
+        }
+        for (kind, table) in entityTables {
+            try checkCurrentRows(db, kind: kind, table: table, into: &result, limit: problemLimit)
+            try checkDeletedRows(db, kind: kind, table: table, into: &result, limit: problemLimit)
+        }
+        return result
+    }
+
+    /// Every current row must have an audit entry, and its snapshot must equal that entry's `after`.
+    package static func checkCurrentRows(_ db: Database, kind: String, table: String, into result: inout Result, limit: Int) throws {
+        try db.forEachRow("""
+            SELECT x.*, l.seq AS audit_seq, l.after AS audit_after
+            FROM \(table) x
+            LEFT JOIN audit_log l ON l.seq = (SELECT max(b.seq) FROM audit_log b WHERE b.entity_kind = ?1 AND b.entity_id = x.id)
+            ORDER BY x.id
+            """, [.text(kind)]) { row in
+            let snapshot: JSON
+            switch kind {
+            case "owner": snapshot = Owner(row: row).snapshot
+            case "agent": snapshot = Agent(row: row).snapshot
+            default: snapshot = Token(row: row).snapshot
+            }
+            // Named only when there is a problem: printable() runs the secret detector.
+            var entity: String { "\(kind) \(Redaction.printable(row.string("id")))" }
+            guard let seq = row.int("audit_seq") else {
+                result.add(Problem(seq: nil, entity: entity, message: "has no audit entry (inserted directly into the store)"), limit: limit)
+                return
+            }
+            guard let recorded = row.text("audit_after") else {
+                result.add(Problem(seq: nil, entity: entity,
+                                   message: "exists, but its last audit entry (entry \(seq)) records its removal (re-inserted directly)"),
+                           limit: limit)
+                return
+            }
+            let current = snapshot.serialized(sortedKeys: true)
+            if current != recorded {
+                let fields = differingFields(recorded: recorded, current: snapshot)
+                result.add(Problem(seq: nil, entity: entity,
+                                   message: "differs from its last audit entry (entry \(seq)) in \(fields) (edited directly in the store)"),
+                           limit: limit)
+            }
+        }
+    }
+
+    /// A usage entry names the ids of the rows it wrote; they must all still be there.
+    package static func checkUsageRows(_ db: Database, _ entry: AuditLog.Entry, recordedUses: inout Int64, into result: inout Result,
+                               limit: Int) throws {
+        guard let summary = entry.afterJSON, let records = summary["records"]?.intValue,
+              let first = summary["first_usage_id"]?.intValue, let last = summary["last_usage_id"]?.intValue else { return }
+        recordedUses += records
+        let present = try db.scalar("SELECT count(*) FROM usage WHERE id BETWEEN ? AND ?", [.int(first), .int(last)]).int ?? 0
+        if present < records {
+            result.add(Problem(seq: entry.seq, entity: nil,
+                               message: "\(records - present) of the \(records) uses it recorded are missing from the usage log (deleted directly)"),
+                       limit: limit)
+        }
+    }
+
+    /// An entity whose last entry says it exists must still have its row.
+    package static func checkDeletedRows(_ db: Database, kind: String, table: String, into result: inout Result, limit: Int) throws {
+        try db.forEachRow("""
+            SELECT l.entity_id AS entity_id, l.seq AS seq
+            FROM (SELECT entity_id, max(seq) AS seq FROM audit_log WHERE entity_kind = ?1 GROUP BY entity_id) l
+            JOIN audit_log a ON a.seq = l.seq
+            WHERE a.after IS NOT NULL AND NOT EXISTS (SELECT 1 FROM \(table) x WHERE x.id = l.entity_id)
+            ORDER BY l.entity_id
+            """, [.text(kind)]) { row in
+            result.add(Problem(seq: nil, entity: "\(kind) \(Redaction.printable(row.string("entity_id")))",
+                               message: "is missing, but its last audit entry (entry \(row.int("seq") ?? 0)) says it exists (deleted directly from the store)"),
+                       limit: limit)
+        }
+    }
+
+    /// The snapshot keys whose values differ, for a message a reader can act on.
+    package static func differingFields(recorded: String, current: JSON) -> String {
+        guard let old = (try? JSONParser.parse(recorded))?.objectValue, let new = current.objectValue else { return "its content" }
+        let keys = Set(old.keys).union(new.keys).sorted()
+        let changed = keys.filter { old[$0] != new[$0] }
+        return changed.isEmpty ? "its serialisation" : changed.joined(separator: ", ")
+    }
+
+    /// A hash as `audit head` prints it: 64 lowercase hexadecimal digits.
+    public static func isHash(_ text: String) -> Bool {
+        text.utf8.count == 64 && text.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
+    }
+}

@@ -1,0 +1,278 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Decides whether a value looks like a live secret. One definition serves validation of every id, text field
+/// and label, and `nhi scan`. The exact rule is documented in Docs/validation.md; it errs towards letting ordinary
+/// identifiers through (ids such as `svc-github-prod-2027`, UUIDs, emails, dates, hex digests).
+public enum SecretDetector {
+    public struct KnownPrefix: Sendable {
+        public let prefix: String
+        public let label: String
+        /// How many credential characters must follow the prefix, so `sk-team` is not a key but `sk-` + 20 is.
+        public let minimumTail: Int
+        /// The characters a credential body is made of after the prefix.
+        public let tail: TailAlphabet
+        /// The prefix's UTF-8 bytes, kept so matching (on every validated value) allocates nothing.
+        package let bytes: [UInt8]
+
+        public init(prefix: String, label: String, minimumTail: Int, tail: TailAlphabet) {
+            self.prefix = prefix
+            self.label = label
+            self.minimumTail = minimumTail
+            self.tail = tail
+            self.bytes = Array(prefix.utf8)
+        }
+    }
+
+    /// `alnum`: letters and digits (GitHub classic, legacy OpenAI, Stripe, npm, Hugging Face bodies), so an id
+    /// such as `sk-learn-batch-runner-prod` is not a key; `word`: plus `_`; `token`: plus `_` and `-`.
+    public enum TailAlphabet: Sendable { case alnum, word, token, upperAlnum, any }
+
+    /// Prefixes from published token formats (gitleaks rules; Docs/references.md section 5). Minimum tails are
+    /// shorter than the real bodies, so a truncated or slightly altered key is still refused.
+    public static let knownPrefixes: [KnownPrefix] = [
+        .init(prefix: "github_pat_", label: "GitHub fine-grained token", minimumTail: 22, tail: .word),
+        .init(prefix: "ghp_", label: "GitHub token", minimumTail: 30, tail: .alnum),
+        .init(prefix: "gho_", label: "GitHub OAuth token", minimumTail: 30, tail: .alnum),
+        .init(prefix: "ghu_", label: "GitHub user-to-server token", minimumTail: 30, tail: .alnum),
+        .init(prefix: "ghs_", label: "GitHub server-to-server token", minimumTail: 30, tail: .alnum),
+        .init(prefix: "ghr_", label: "GitHub refresh token", minimumTail: 30, tail: .alnum),
+        .init(prefix: "glpat-", label: "GitLab token", minimumTail: 20, tail: .token),
+        .init(prefix: "xoxb-", label: "Slack bot token", minimumTail: 10, tail: .token),
+        .init(prefix: "xoxp-", label: "Slack user token", minimumTail: 10, tail: .token),
+        .init(prefix: "xoxa-", label: "Slack token", minimumTail: 10, tail: .token),
+        .init(prefix: "xoxr-", label: "Slack refresh token", minimumTail: 10, tail: .token),
+        .init(prefix: "xoxs-", label: "Slack token", minimumTail: 10, tail: .token),
+        .init(prefix: "xapp-", label: "Slack app token", minimumTail: 10, tail: .token),
+        .init(prefix: "sk-ant-", label: "Anthropic API key", minimumTail: 20, tail: .token),
+        .init(prefix: "sk-proj-", label: "OpenAI project key", minimumTail: 20, tail: .token),
+        .init(prefix: "sk-svcacct-", label: "OpenAI service account key", minimumTail: 20, tail: .token),
+        .init(prefix: "sk-admin-", label: "OpenAI admin key", minimumTail: 20, tail: .token),
+        .init(prefix: "sk-", label: "OpenAI-style secret key", minimumTail: 20, tail: .alnum),
+        .init(prefix: "sk_live_", label: "Stripe secret key", minimumTail: 16, tail: .alnum),
+        .init(prefix: "rk_live_", label: "Stripe restricted key", minimumTail: 16, tail: .alnum),
+        .init(prefix: "AKIA", label: "AWS access key id", minimumTail: 16, tail: .upperAlnum),
+        .init(prefix: "ASIA", label: "AWS temporary access key id", minimumTail: 16, tail: .upperAlnum),
+        .init(prefix: "AIza", label: "Google API key", minimumTail: 35, tail: .token),
+        .init(prefix: "npm_", label: "npm token", minimumTail: 36, tail: .alnum),
+        .init(prefix: "hf_", label: "Hugging Face token", minimumTail: 30, tail: .alnum),
+        .init(prefix: "-----BEGIN", label: "private key block", minimumTail: 0, tail: .any),
+    ]
+
+    /// Words at least this long, with letters and digits and at least this many bits of Shannon entropy
+    /// per character, are treated as random key material.
+    public static let entropyMinimumLength = 24
+    public static let entropyThreshold = 4.0
+
+    public enum Finding: Sendable, Equatable {
+        case knownPrefix(String)
+        case highEntropy
+        /// Only from `inspect(_:underKey:)`: a value that passes the looser rule for secret-ish keys.
+        case secretKey
+        public var reason: String {
+            switch self {
+            case .knownPrefix(let label): return "it contains what looks like a credential: \(label)"
+            case .highEntropy: return "it contains a long high-entropy string"
+            case .secretKey: return "it is a credential-like value under a secret-ish name"
+            }
+        }
+        /// A short name for reports (`nhi scan` prints it as the detector).
+        public var detector: String {
+            switch self {
+            case .knownPrefix(let label): return label
+            case .highEntropy: return "high entropy"
+            case .secretKey: return "secret-ish name"
+            }
+        }
+    }
+
+    /// The first reason `value` looks like a secret, or nil. Never returns any part of the value itself.
+    /// The known prefixes are tried in list order (the first that matches names the finding), then each word.
+    public static func inspect(_ value: String) -> Finding? {
+        var value = value
+        return value.withUTF8(inspect(bytes:))
+    }
+
+    /// One pass over the value: at each position where a prefix may start, only the prefixes beginning with that byte
+    /// are compared, and words are checked for entropy as they end. This runs on every validated field (an import
+    /// checks about ten per record), where trying each of the prefixes over the whole value dominated.
+    package static func inspect(bytes: UnsafeBufferPointer<UInt8>) -> Finding? {
+        var found = Int.max  // the lowest index in `knownPrefixes` that matches somewhere
+        var start = 0
+        while start < bytes.count {
+            let b = bytes[start]
+            if start == 0 || !isWordByte(bytes[start - 1]) {
+                for k in prefixesByFirstByte[Int(b)] where k < found && matchesPrefix(knownPrefixes[k], in: bytes, at: start) {
+                    found = k
+                }
+            }
+            start += 1
+        }
+        if found != Int.max { return .knownPrefix(knownPrefixes[found].label) }
+        var wordStart = -1
+        for i in 0..<bytes.count {
+            if isKeyByte(bytes[i]) {
+                if wordStart < 0 { wordStart = i }
+            } else if wordStart >= 0 {
+                if isHighEntropy(UnsafeBufferPointer(rebasing: bytes[wordStart..<i])) { return .highEntropy }
+                wordStart = -1
+            }
+        }
+        if wordStart >= 0, isHighEntropy(UnsafeBufferPointer(rebasing: bytes[wordStart..<bytes.count])) { return .highEntropy }
+        return nil
+    }
+
+    /// For each byte, the indices of the known prefixes that start with it.
+    package static let prefixesByFirstByte: [[Int]] = {
+        var table = [[Int]](repeating: [], count: 256)
+        for (k, known) in knownPrefixes.enumerated() { table[Int(known.bytes[0])].append(k) }
+        return table
+    }()
+
+    /// Whether `known` and enough of its tail start at `start` (a position at the start or after a non-word byte).
+    private static func matchesPrefix(_ known: KnownPrefix, in bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> Bool {
+        let prefix = known.bytes
+        guard start + prefix.count <= bytes.count else { return false }
+        for j in 1..<prefix.count where bytes[start + j] != prefix[j] { return false }
+        var tail = 0
+        var i = start + prefix.count
+        while i < bytes.count, tail < known.minimumTail, inTail(bytes[i], known.tail) {
+            tail += 1
+            i += 1
+        }
+        return tail >= known.minimumTail
+    }
+
+    private static func isKeyByte(_ b: UInt8) -> Bool {
+        isWordByte(b) || b == 45 || b == 43 || b == 47 || b == 61 || b == 46 || b == 126
+    }
+
+    private static func isWordByte(_ b: UInt8) -> Bool {
+        (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 95
+    }
+
+    // A prefix counts at the start of the value or after a non-word character (`task_sk-...` and `desk-...` are
+    // not `sk-`; `token=sk-...` and `x sk-...` are).
+
+    private static func inTail(_ b: UInt8, _ alphabet: TailAlphabet) -> Bool {
+        switch alphabet {
+        case .any: return true
+        case .upperAlnum: return (b >= 48 && b <= 57) || (b >= 65 && b <= 90)
+        case .alnum: return isWordByte(b) && b != 95
+        case .word: return isWordByte(b)
+        case .token: return isWordByte(b) || b == 45 /* - */
+        }
+    }
+
+    /// Whether a word (a maximal run of the characters encoded keys are made of: base64/base64url alphabets and `.`,
+    /// `~`) looks like random key material.
+    package static func isHighEntropy(_ word: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard word.count >= entropyMinimumLength else { return false }
+        guard word.contains(where: { $0 >= 48 && $0 <= 57 }),
+              word.contains(where: { ($0 | 0x20) >= 97 && ($0 | 0x20) <= 122 }) else { return false }
+        if isUUID(word) { return false }
+        return shannonEntropy(word) >= entropyThreshold
+    }
+
+    /// Bits per character over the word's own character frequencies (as gitleaks computes it).
+    public static func shannonEntropy<C: Collection>(_ word: C) -> Double where C.Element == UInt8 {
+        var counts = [Int](repeating: 0, count: 256)
+        for b in word { counts[Int(b)] += 1 }
+        let n = Double(word.count)
+        var entropy = 0.0
+        for c in counts where c > 0 {
+            let p = Double(c) / n
+            entropy -= p * Glibc.log2(p)
+        }
+        return entropy
+    }
+
+    package static func isUUID(_ word: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard word.count == 36 else { return false }
+        for (i, b) in word.enumerated() {
+            if [8, 13, 18, 23].contains(i) { if b != 45 { return false } }
+            else if !((b >= 48 && b <= 57) || ((b | 0x20) >= 97 && (b | 0x20) <= 102)) { return false }
+        }
+        return true
+    }
+
+    // MARK: Values under a name (nhi scan)
+
+    /// Names that hold credentials: an env var, header, flag or query parameter whose name (upper-cased, `-` and `.`
+    /// read as `_`) ends with one of these. After gitleaks' `mcp-server-credential` rule (Docs/references.md §5),
+    /// which anchors the word at the end of the name, so `GITHUB_TOKEN_PATH` or `PATH` are not secret-ish.
+    public static let secretNameSuffixes = ["TOKEN", "API_KEY", "APIKEY", "ACCESS_KEY", "SECRET_KEY", "PRIVATE_KEY",
+                                            "AUTH_KEY", "SECRET", "PASSWORD", "PASSWD", "BEARER", "CREDENTIAL",
+                                            "CREDENTIALS", "AUTHORIZATION", "COOKIE"]
+    /// Short words that count only as a whole name or after `_` (`DB_PASS`, `GH_PAT`, `X_AUTH`, but not `BYPASS`).
+    public static let secretNameWords = ["PAT", "PASS", "AUTH", "KEY"]
+
+    /// The looser rule's limits: at least this many characters, and no more than `secretKeyMaximumLength`.
+    public static let secretKeyMinimumLength = 8
+    public static let secretKeyMaximumLength = 4096
+
+    /// Whether `name` (an env var, header, flag without dashes, or query parameter) is a place credentials go.
+    public static func isSecretName(_ name: String) -> Bool {
+        var normal = ""
+        for scalar in name.unicodeScalars {
+            switch scalar {
+            case "-", ".", " ": normal.append("_")
+            case "a"..."z": normal.append(Character(Unicode.Scalar(scalar.value - 32)!))
+            default: normal.unicodeScalars.append(scalar)
+            }
+        }
+        while normal.hasPrefix("_") { normal.removeFirst() }
+        if secretNameSuffixes.contains(where: { normal.hasSuffix($0) }) { return true }
+        return secretNameWords.contains { normal == $0 || normal.hasSuffix("_" + $0) }
+    }
+
+    /// Template text left in example configs, never a live credential (`<YOUR_TOKEN>`, `your-api-key`, `xxxx`, `...`).
+    public static func isPlaceholder(_ value: String) -> Bool {
+        // Byte search over the ASCII-lowercased value: scan calls this for every value it sees.
+        let lower = value.utf8.map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }
+        if lower.isEmpty || lower.first == 60 /* < */ { return true }
+        return placeholderMarkers.contains { contains(lower, $0) }
+    }
+
+    package static let placeholderMarkers: [[UInt8]] = ["your", "xxxx", "****", "changeme", "change_me", "placeholder", "replace",
+                                                "redacted", "example", "<", "..."].map { Array($0.utf8) }
+
+    package static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard needle.count <= haystack.count else { return false }
+        var i = 0
+        while i + needle.count <= haystack.count {
+            if haystack[i] == needle[0] {
+                var j = 1
+                while j < needle.count && haystack[i + j] == needle[j] { j += 1 }
+                if j == needle.count { return true }
+            }
+            i += 1
+        }
+        return false
+    }
+
+    /// The rule for a value found under `name`: a known prefix or high entropy anywhere counts, as for `inspect`;
+    /// under a secret-ish name (`isSecretName`) a looser rule also counts a single word of 8 to 4096 characters that
+    /// is not a placeholder, a path, a URL, a plain number, `true`/`false`, or letters only (a word of letters, `_`,
+    /// `.`, `-` is a setting such as `read-only`, as gitleaks' generic rule also drops it, unless it is a word of 16
+    /// or more characters, over 25% and under 75% of them capitals, with at least 3.5 bits of entropy per character). `wholeSlot` says the
+    /// place holds nothing but a credential (a URL's password, the rest of `Authorization: Bearer ...`): there a
+    /// letters-only word counts too.
+    public static func inspect(_ value: String, underName name: String, wholeSlot: Bool = false) -> Finding? {
+        if isPlaceholder(value) { return nil }
+        if let finding = inspect(value) { return finding }
+        guard isSecretName(name), value.utf8.count >= secretKeyMinimumLength, value.utf8.count <= secretKeyMaximumLength else { return nil }
+        let bytes = Array(value.utf8)
+        if bytes.contains(where: { $0 <= 32 || $0 == 127 }) { return nil }
+        if bytes[0] == 47 /* / */ || bytes[0] == 126 /* ~ */ || value.hasPrefix("./") || value.hasPrefix("../") || contains(bytes, Array("://".utf8)) { return nil }
+        if bytes.allSatisfy({ $0 >= 48 && $0 <= 57 }) { return nil }
+        let settingLike = bytes.allSatisfy { ($0 | 0x20) >= 97 && ($0 | 0x20) <= 122 || $0 == 95 || $0 == 46 || $0 == 45 }
+        if !settingLike || wholeSlot { return .secretKey }
+        // Letters only: a long random mix of cases is still a key (`qWeRtYuIoPaSdFgH`); CamelCase words
+        // (`ReadOnlyAccessToken`, about one capital in five) and settings are not.
+        let upper = bytes.reduce(0) { $0 + ($1 >= 65 && $1 <= 90 ? 1 : 0) }
+        let randomCase = upper * 4 > bytes.count && upper * 4 < bytes.count * 3
+        return randomCase && bytes.count >= 16 && shannonEntropy(bytes) >= 3.5 ? .secretKey : nil
+    }
+}

@@ -1,0 +1,58 @@
+import NHIBasics
+import NHIFormats
+import NHIStore
+import NHIModel
+import NHIRules
+import NHIAudit
+import NHIInventory
+import NHIReports
+import NHIScan
+import NHIOutput
+
+/// `nhi check`: the CI gate. Exit 1 when a finding's kind is in --fail-on, 0 otherwise; a missing store or one
+/// with no tokens is an error (exit 3), never a pass, unless --allow-empty.
+public enum CheckCommands {
+    public static var all: [CommandSpec] { [check] }
+
+    package static let check = CommandSpec(
+        ["check"], abstract: "Fail a CI build on expired, orphaned (and other) tokens.",
+        discussion: """
+            Evaluates every derived state (expired, orphaned, foreign-use, rotation-overdue, review-overdue, no-expiry, \
+            stale) and, with --policy, policy violations, as of --as-of. Findings whose kind is in --fail-on fail \
+            (exit 1); the rest are warnings. Default --fail-on: the policy's fail_on, else expired,orphaned.
+            """,
+        options: [OptionSpec("fail-on", value: "STATES", help: "Comma-separated states that fail: \(Check.kinds.joined(separator: ",")) (default expired,orphaned)."),
+                  OptionSpec("max-unused", value: "DURATION", help: "Unused for longer than this is stale (default: the policy's max_unused, else 90d)."),
+                  OptionSpec("allow-empty", help: "Pass on a store with no tokens instead of failing with exit 3.")],
+        formats: ["text", "json", "junit", "sarif"],
+        examples: ["nhi check", "nhi check --fail-on expired,orphaned,rotation-overdue --format junit > nhi-junit.xml",
+                   "nhi check --policy nhi-policy.json --format sarif > nhi.sarif"]) { inv in
+        let asOf = try inv.asOf()
+        let policy = try inv.policyGate()
+        let failOn: [String]
+        if let text = inv.value("fail-on") {
+            failOn = try Check.parseFailOn(text)
+        } else if let fromPolicy = policy?.failOn {
+            failOn = try Check.parseFailOn(fromPolicy.joined(separator: ","))
+        } else {
+            failOn = DerivedState.defaultFailOn.map(\.rawValue)
+        }
+        let maxUnused = try inv.duration("max-unused") ?? policy?.maxUnused ?? 90 * 86_400
+        let result = try inv.read { db -> Check.Result in
+            if try Registry.tokenCount(db) == 0 && !inv.flag("allow-empty") {
+                throw NHIError.data("the store '\(inv.dbPath)' has no tokens: nothing was checked, so this is not a pass (is --db right? give --allow-empty to pass on an empty inventory)")
+            }
+            let result = try Check.run(db, asOf: asOf, failOn: failOn, maxUnused: maxUnused, policy: policy)
+            // JUnit streams the active tokens for its test cases, so it writes within the same read transaction.
+            if inv.format == "junit" { try JUnitOutput.write(result, activeTokens: { try Check.forEachActiveToken(db, $0) }, sink: inv.out) }
+            return result
+        }
+        switch inv.format {
+        case "json": CheckOutput.json(result, sink: inv.out)
+        case "junit": break
+        case "sarif": SARIFOutput.write(result, artifactURI: inv.dbPath, sink: inv.out)
+        default: CheckOutput.text(result, sink: inv.out)
+        }
+        return result.passed ? .success : .findings
+    }
+}

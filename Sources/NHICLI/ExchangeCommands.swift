@@ -1,0 +1,111 @@
+import NHIBasics
+import NHIFormats
+import NHIStore
+import NHIModel
+import NHIRules
+import NHIAudit
+import NHIInventory
+import NHIReports
+import NHIScan
+import NHIOutput
+
+/// `import` and `export`: the whole inventory in and out as CSV, JSON or ndjson (Docs/import-export.md).
+public enum ExchangeCommands {
+    public static var all: [CommandSpec] {
+        var importSpec = importCommand
+        importSpec.formatHelp = "Input format: csv|json|ndjson (default: from the file name's extension)."
+        return [importSpec, exportCommand]
+    }
+
+    package static let kindChoices = ["owners", "agents", "tokens"]
+
+    /// Ends a dry run's transaction without committing it.
+    package struct DryRunFinished: Error {}
+
+    package static let importCommand = CommandSpec(
+        ["import"], abstract: "Import owners, agents and tokens from a CSV, JSON or ndjson file (all or nothing).",
+        discussion: """
+            Every record is validated as the commands validate it (ids, secret-looking values, unknown owners and
+            agents, expiry before issue, fingerprint reuse, the policy named by --policy or $NHI_POLICY). One bad
+            record and nothing is imported: every bad record is reported with its line, column and reason (exit 3).
+            Owners and agents a token refers to may come earlier in the same file. The format follows the file
+            name (.csv, .json, .ndjson or .jsonl) unless --format is given. Columns: Docs/import-export.md.
+            """,
+        arguments: [ArgumentSpec("FILE", help: "The file to import (as nhi export writes it).")],
+        options: [OptionSpec("dry-run", help: "Validate everything and report what would change; write nothing."),
+                  OptionSpec("on-conflict", value: "MODE", help: "When a record's id exists: fail (default), skip, or update it.",
+                             choices: ["fail", "skip", "update"]),
+                  OptionSpec("kind", value: "KIND", help: "The kind of every record, for a file without a kind column.",
+                             choices: kindChoices)],
+        formats: ["csv", "json", "ndjson"],
+        examples: ["nhi import Docs/examples/inventory.csv --dry-run",
+                   "nhi import tokens.ndjson --on-conflict update --policy policy.json"]
+    ) { inv in
+        let path = inv.required("FILE")
+        let format = inv.value("format") ?? RecordSource.format(forPath: path)
+        let conflict = Importer.Conflict(rawValue: inv.value("on-conflict") ?? "fail") ?? .fail
+        let kind = inv.value("kind").flatMap(ExchangeShape.kind)
+        let dryRun = inv.flag("dry-run")
+        let policy = try inv.policyGate()
+        let audit = try inv.auditContext()
+        try RecordSource.checkReadable(path)
+        let store = try inv.store(.write)
+        // A large page cache keeps a million-row import's index pages in memory (this connection only).
+        try? store.db.executeScript("PRAGMA cache_size = -65536")
+        var counts = Importer.Counts()
+        var changes: [String] = []
+        let progress = Progress(label: "import", unit: "records", sink: inv.err, enabled: inv.err.isTerminal)
+        defer { progress.finish() }
+        do {
+            try inv.write { db in
+                let importer = try Importer(db: db, audit: audit, conflict: conflict, policy: policy, defaultKind: kind)
+                if dryRun { importer.changeLog = { changes.append($0) } }
+                try RecordSource.read(path, format: format, record: { progress.tick(); try importer.process($0) },
+                                      problem: { importer.report($0) })
+                if !importer.problems.isEmpty {
+                    let n = Set(importer.problems.map(\.line)).count
+                    throw NHIError.data("\(path): \(n) bad record\(n == 1 ? "" : "s"); nothing was imported",
+                                        details: importer.problems.map(\.description))
+                }
+                counts = importer.counts
+                if dryRun { throw DryRunFinished() }
+            }
+        } catch is DryRunFinished {
+            if store.createdFile { store.removeFiles() }
+            for line in changes { inv.out.line(line) }
+            inv.out.line("dry run, nothing was written: would be \(summary(counts))")
+            return .success
+        }
+        store.optimize()
+        inv.out.line("imported \(path): \(summary(counts))")
+        return .success
+    }
+
+    package static func summary(_ c: Importer.Counts) -> String {
+        let kinds = ["owner", "agent", "token"].map { "\($0)s \(c.byKind[$0] ?? 0)" }.joined(separator: ", ")
+        return "\(c.created) created, \(c.updated) updated, \(c.unchanged) unchanged, \(c.skipped) skipped (written: \(kinds))"
+    }
+
+    package static let exportCommand = CommandSpec(
+        ["export"], abstract: "Export the inventory (owners, then agents, then tokens) for import elsewhere.",
+        discussion: """
+            Each record carries its kind. CSV has one header, the union of the kinds' columns with kind first; a
+            cell that starts with = + - or @ is prefixed with ' so a spreadsheet shows it as text (nhi import
+            removes exactly that prefix). The audit log, reviews and usage records are not exported.
+            """,
+        options: [OptionSpec("kind", value: "KIND", help: "Only this kind of record.", choices: kindChoices)],
+        formats: ["csv", "json", "ndjson"],
+        examples: ["nhi export > inventory.csv", "nhi export --kind tokens --format ndjson > tokens.ndjson"]
+    ) { inv in
+        let kinds = inv.value("kind").flatMap(ExchangeShape.kind).map { [$0] } ?? ExchangeShape.kinds
+        let columns = ExchangeShape.columns(for: kinds).map { Column($0) }
+        try inv.read { db in
+            let writer = RecordWriter(format: inv.format, columns: columns, sink: inv.out)
+            if kinds.contains("owner") { for owner in try Registry.owners(db) { writer.write(owner.record) } }
+            if kinds.contains("agent") { for agent in try Registry.agents(db) { writer.write(agent.record) } }
+            if kinds.contains("token") { try Registry.forEachToken(db) { writer.write($0.record) } }
+            writer.finish()
+        }
+        return .success
+    }
+}

@@ -1,0 +1,295 @@
+import NHIBasics
+import NHIFormats
+import NHIStore
+import NHIModel
+import NHIRules
+import NHIAudit
+import NHIInventory
+import NHIReports
+import NHIScan
+import NHIOutput
+
+/// `owner`, `agent` and `token` commands: the registry.
+public enum InventoryCommands {
+    public static var all: [CommandSpec] { owner + agent + token }
+
+    package static let listFormats = CommandSpec.listFormats
+
+    // MARK: owner
+
+    package static let owner: [CommandSpec] = [
+        CommandSpec(["owner", "add"], abstract: "Register an accountable owner.",
+                    arguments: [ArgumentSpec("ID", help: "The owner's id (e.g. alice or team/platform).")],
+                    options: [OptionSpec("name", value: "NAME", help: "Full name.", required: true),
+                              OptionSpec("email", value: "EMAIL", help: "Email address.", required: true),
+                              OptionSpec("team", value: "TEAM", help: "Team.")],
+                    examples: ["nhi owner add alice --name 'Alice Ng' --email alice@example.com --team platform"]) { inv in
+            let id = try Validation.id(inv.required("ID"), field: "owner id")
+            let name = try Validation.text(inv.value("name")!, field: "--name", limit: Validation.Limit.name)
+            let email = try Validation.email(inv.value("email")!)
+            let team = try inv.value("team").map { v throws(NHIError) in try Validation.text(v, field: "--team", limit: Validation.Limit.team) }
+            let audit = try inv.auditContext()
+            let owner = Owner(id: id, name: name, email: email, team: team, createdAt: audit.at, updatedAt: audit.at)
+            try inv.write { db in try Registry.addOwner(db, owner, audit: audit) }
+            inv.out.line("added owner \(id)")
+            return .success
+        },
+        CommandSpec(["owner", "list"], abstract: "List owners.",
+                    options: [OptionSpec("status", value: "STATUS", help: "Only owners with this status.", choices: ["active", "departed"])],
+                    formats: listFormats, examples: ["nhi owner list --status departed --format csv"]) { inv in
+            let owners = try inv.read { db in try Registry.owners(db, status: inv.value("status")) }
+            let writer = RecordWriter(format: inv.format, columns: Owner.columns, sink: inv.out, colour: inv.colour)
+            owners.forEach { writer.write($0.record) }
+            writer.finish(emptyMessage: "no owners")
+            return .success
+        },
+        CommandSpec(["owner", "show"], abstract: "Show one owner, with their agents and token counts.",
+                    arguments: [ArgumentSpec("ID", help: "The owner's id.")], formats: listFormats,
+                    examples: ["nhi owner show alice --format json"]) { inv in
+            let record = try inv.read { db -> JSONObject in
+                let owner = try Registry.requireOwner(db, inv.required("ID"))
+                var record = owner.record
+                record["agents"] = .array(try Registry.agents(db, owner: owner.id).map { .string($0.id) })
+                let active = try db.scalar("SELECT count(*) FROM tokens WHERE owner_id = ? AND status = 'active'", [.text(owner.id)])
+                record["active_tokens"] = .int(active.int ?? 0)
+                return record
+            }
+            Render.show(record, format: inv.format, sink: inv.out)
+            return .success
+        },
+    ]
+
+    // MARK: agent
+
+    package static let agent: [CommandSpec] = [
+        CommandSpec(["agent", "add"], abstract: "Register an agent (the workload a token is bound to).",
+                    arguments: [ArgumentSpec("ID", help: "The agent's id (e.g. support-bot).")],
+                    options: [OptionSpec("system", value: "SYSTEM", help: "The system the agent runs in or serves.", required: true),
+                              OptionSpec("owner", value: "OWNER", help: "The accountable owner's id.", required: true)],
+                    examples: ["nhi agent add support-bot --system zendesk --owner alice"]) { inv in
+            let id = try Validation.id(inv.required("ID"), field: "agent id")
+            let system = try Validation.text(inv.value("system")!, field: "--system", limit: Validation.Limit.system)
+            let owner = try Validation.id(inv.value("owner")!, field: "--owner")
+            let audit = try inv.auditContext()
+            let agent = Agent(id: id, system: system, ownerID: owner, createdAt: audit.at, updatedAt: audit.at)
+            try inv.write { db in try Registry.addAgent(db, agent, audit: audit) }
+            inv.out.line("added agent \(id)")
+            return .success
+        },
+        CommandSpec(["agent", "list"], abstract: "List agents.",
+                    options: [OptionSpec("owner", value: "OWNER", help: "Only this owner's agents."),
+                              OptionSpec("status", value: "STATUS", help: "Only agents with this status.", choices: ["active", "decommissioned"])],
+                    formats: listFormats, examples: ["nhi agent list --owner alice --format csv"]) { inv in
+            let agents = try inv.read { db in try Registry.agents(db, owner: inv.value("owner"), status: inv.value("status")) }
+            let writer = RecordWriter(format: inv.format, columns: Agent.columns, sink: inv.out, colour: inv.colour)
+            agents.forEach { writer.write($0.record) }
+            writer.finish(emptyMessage: "no agents")
+            return .success
+        },
+        CommandSpec(["agent", "show"], abstract: "Show one agent, with the tokens bound to it.",
+                    arguments: [ArgumentSpec("ID", help: "The agent's id.")], formats: listFormats,
+                    examples: ["nhi agent show support-bot"]) { inv in
+            let record = try inv.read { db -> JSONObject in
+                let agent = try Registry.requireAgent(db, inv.required("ID"))
+                var record = agent.record
+                var tokens: [JSON] = []
+                try Registry.forEachToken(db, .init(agent: agent.id)) { tokens.append(.string($0.id)) }
+                record["tokens"] = .array(tokens)
+                return record
+            }
+            Render.show(record, format: inv.format, sink: inv.out)
+            return .success
+        },
+    ]
+
+    // MARK: token
+
+    /// Flags shared by `register` and `update`: declared once so help and parsing agree.
+    package static func tokenOptions(required: Bool) -> [OptionSpec] {
+        [
+            OptionSpec("owner", value: "OWNER", help: "The accountable owner's id.", required: required),
+            OptionSpec("purpose", value: "TEXT", help: "The business purpose.", required: required),
+            OptionSpec("system", value: "SYSTEM", help: "The owning system (e.g. github).", required: required),
+            OptionSpec("agent", value: "AGENT", help: "The agent the token is bound to.", required: required),
+            OptionSpec("expires", value: "DATE", help: "Expiry: 2027-01-31, full ISO 8601, +30d, or 'never' written out.", required: required),
+            OptionSpec("environment", value: "ENV", help: "Environment (e.g. prod, staging)."),
+            OptionSpec("scopes", value: "A,B", help: "Comma-separated scopes (replaces the list)."),
+            OptionSpec("rotate-every", value: "DURATION", help: "Rotation interval (default 90d)."),
+            OptionSpec("review-every", value: "DURATION", help: "Review interval (default 90d)."),
+            OptionSpec("label", value: "KEY=VALUE", help: "A label (KEY= with no value removes it on update).", repeatable: true),
+            OptionSpec("issued-at", value: "DATE", help: "When the token was issued (default: now)."),
+            OptionSpec("secret-stdin", help: "Read the token's value from stdin and keep only its SHA-256 fingerprint."),
+        ]
+    }
+
+    /// Reads the secret from stdin: one trailing newline is dropped; the value itself is never kept or printed.
+    package static func fingerprintFromStdin(_ inv: Invocation) throws(NHIError) -> String {
+        guard var bytes = inv.environment.readStdin() else { throw .data("--secret-stdin: nothing on standard input") }
+        // The reader stops just past 1 MiB: fingerprinting a cut-off prefix would record the wrong value.
+        guard bytes.count <= 1 << 20 else { throw .data("--secret-stdin: standard input is larger than 1 MiB; pipe only the token's value") }
+        if bytes.last == 10 { bytes.removeLast(); if bytes.last == 13 { bytes.removeLast() } }
+        guard !bytes.isEmpty else { throw .data("--secret-stdin: standard input was empty (pipe the token's value in)") }
+        return SHA256.fingerprint(ofSecret: bytes)
+    }
+
+    package static func expiry(_ text: String, inv: Invocation) throws(NHIError) -> Instant? {
+        if text == "never" { return nil }
+        return try Time.parseDate(text, now: try inv.currentTime(), what: "--expires")
+    }
+
+    /// Applies the shared token flags to `token` (every value validated first).
+    package static func apply(_ inv: Invocation, to token: inout Token) throws(NHIError) {
+        if let v = inv.value("owner") { token.ownerID = try Validation.id(v, field: "--owner") }
+        if let v = inv.value("purpose") { token.purpose = try Validation.text(v, field: "--purpose", limit: Validation.Limit.purpose) }
+        if let v = inv.value("system") { token.system = try Validation.text(v, field: "--system", limit: Validation.Limit.system) }
+        if let v = inv.value("agent") { token.agentID = try Validation.id(v, field: "--agent") }
+        if let v = inv.value("environment") { token.environment = try Validation.text(v, field: "--environment", limit: Validation.Limit.environment) }
+        if let v = inv.value("scopes") { token.scopes = try Validation.scopes(v) }
+        if let v = try inv.duration("rotate-every") { token.rotateEvery = v }
+        if let v = try inv.duration("review-every") { token.reviewEvery = v }
+        if let v = try inv.date("issued-at") { token.issuedAt = v }
+        if let v = inv.value("expires") { token.expiresAt = try expiry(v, inv: inv) }
+        for pair in inv.values("label") {
+            let (key, value) = try Validation.label(pair)
+            token.labels[key] = value.isEmpty ? nil : value
+        }
+        if inv.flag("secret-stdin") { token.fingerprint = try fingerprintFromStdin(inv) }
+        guard token.labels.count <= Validation.Limit.labels else { throw .data("a token may carry at most \(Validation.Limit.labels) labels") }
+    }
+
+    package static let token: [CommandSpec] = [
+        CommandSpec(["token", "register"], abstract: "Register a token by its identifier (never its value).",
+                    discussion: "The token's value is never an argument: pipe it to --secret-stdin and only its SHA-256 fingerprint is kept.",
+                    arguments: [ArgumentSpec("ID", help: "The token's identifier (e.g. gh-support-bot-prod).")],
+                    options: tokenOptions(required: true),
+                    examples: ["nhi token register gh-support-bot --owner alice --purpose 'triage issues' --system github --agent support-bot --expires +30d --scopes repo:read,issues:write",
+                               "printf %s \"$TOKEN\" | nhi token register gh-ci --owner alice --purpose ci --system github --agent ci-bot --expires never --secret-stdin"]) { inv in
+            let id = try Validation.id(inv.required("ID"), field: "token id")
+            let audit = try inv.auditContext()
+            var token = Token(id: id, ownerID: "", purpose: "", system: "", agentID: "", environment: nil, scopes: [],
+                              issuedAt: audit.at, expiresAt: nil, rotateEvery: Token.defaultRotateEvery, lastRotatedAt: nil,
+                              reviewEvery: Token.defaultReviewEvery, lastReviewedAt: nil, fingerprint: nil, labels: [:],
+                              createdAt: audit.at, updatedAt: audit.at)
+            try apply(inv, to: &token)
+            let policy = try inv.policyGate()
+            try inv.write { db in
+                try policy?.admit(token, db: db)
+                try Registry.register(db, token, audit: audit)
+            }
+            inv.out.line("registered token \(id)")
+            return .success
+        },
+        CommandSpec(["token", "list"], abstract: "List tokens.",
+                    options: [OptionSpec("owner", value: "OWNER", help: "Only this owner's tokens."),
+                              OptionSpec("system", value: "SYSTEM", help: "Only tokens of this system."),
+                              OptionSpec("agent", value: "AGENT", help: "Only tokens bound to this agent."),
+                              OptionSpec("status", value: "STATUS", help: "Only tokens with this status.", choices: ["active", "revoked"]),
+                              OptionSpec("environment", value: "ENV", help: "Only tokens of this environment.")],
+                    formats: listFormats, examples: ["nhi token list --owner alice --status active --format json"]) { inv in
+            let filter = Registry.TokenFilter(owner: inv.value("owner"), system: inv.value("system"), agent: inv.value("agent"),
+                                              status: inv.value("status"), environment: inv.value("environment"))
+            let writer = RecordWriter(format: inv.format, columns: Token.columns, sink: inv.out, colour: inv.colour)
+            try inv.read { db in try Registry.forEachToken(db, filter) { writer.write($0.record) } }
+            writer.finish(emptyMessage: "no tokens")
+            return .success
+        },
+        CommandSpec(["token", "show"], abstract: "Show one token.",
+                    arguments: [ArgumentSpec("ID", help: "The token's identifier.")], formats: listFormats,
+                    examples: ["nhi token show gh-support-bot --format json"]) { inv in
+            let asOf = try inv.asOf()
+            let record = try inv.read { db -> JSONObject in
+                let token = try Registry.requireToken(db, inv.required("ID"))
+                var record = token.record
+                // The token's derived states as of --as-of, from the one definition (StateQuery).
+                var query = StateQuery(asOf: asOf)
+                query.extraCondition = "t.id = ?3"
+                query.extraArguments = [.text(token.id)]
+                let states = try query.all(db).first
+                record["states"] = .array((states?.states ?? []).map { .string($0.rawValue) })
+                record["state_reasons"] = .array((states?.states ?? []).map { .string("\($0.rawValue): \(states!.reason($0, maxUnused: query.maxUnused))") })
+                record["reviews"] = .array(try Reviews.history(db, tokenID: token.id).map { .object($0.record) })
+                return record
+            }
+            Render.show(record, format: inv.format, sink: inv.out)
+            return .success
+        },
+        CommandSpec(["token", "update"], abstract: "Change a token's recorded fields.",
+                    arguments: [ArgumentSpec("ID", help: "The token's identifier.")],
+                    options: tokenOptions(required: false),
+                    examples: ["nhi token update gh-support-bot --expires 2027-03-01 --label ticket=SEC-42"]) { inv in
+            let id = inv.required("ID")
+            let audit = try inv.auditContext()
+            let policy = try inv.policyGate()
+            try inv.write { db in
+                let before = try Registry.requireToken(db, id)
+                var token = before
+                try apply(inv, to: &token)
+                guard token != before else { throw NHIError.data("nothing to change: give at least one flag that differs (see: nhi token update --help)") }
+                token.updatedAt = audit.at
+                try policy?.admit(token, db: db)
+                try Registry.save(db, token, before: before, action: "token.update", audit: audit)
+            }
+            inv.out.line("updated token \(id)")
+            return .success
+        },
+        CommandSpec(["token", "rotate"], abstract: "Record that a token's value was replaced.",
+                    discussion: "Pass the new value on stdin with --secret-stdin to record its fingerprint; without it the old fingerprint is cleared, since it no longer names the live value.",
+                    arguments: [ArgumentSpec("ID", help: "The token's identifier.")],
+                    options: [OptionSpec("secret-stdin", help: "Read the new value from stdin and keep only its fingerprint."),
+                              OptionSpec("expires", value: "DATE", help: "The new expiry (date, +30d or never).")],
+                    examples: ["printf %s \"$NEW_TOKEN\" | nhi token rotate gh-support-bot --secret-stdin --expires +30d"]) { inv in
+            let id = inv.required("ID")
+            let audit = try inv.auditContext()
+            let fingerprint = inv.flag("secret-stdin") ? try fingerprintFromStdin(inv) : nil
+            let expires = try inv.value("expires").map { v throws(NHIError) in try expiry(v, inv: inv) }
+            let policy = try inv.policyGate()
+            try inv.write { db in
+                let before = try Registry.requireToken(db, id)
+                guard before.status == "active" else { throw NHIError.data("token '\(id)' is revoked; register a new token instead") }
+                if let fingerprint, fingerprint == before.fingerprint {
+                    throw NHIError.data("the new value is the same as the current one: a rotation must replace the secret")
+                }
+                var token = before
+                token.lastRotatedAt = audit.at
+                token.fingerprint = fingerprint
+                if let expires { token.expiresAt = expires }
+                token.updatedAt = audit.at
+                try policy?.admit(token, db: db)
+                try Registry.save(db, token, before: before, action: "token.rotate", audit: audit)
+            }
+            inv.out.line("rotated token \(id)" + (fingerprint == nil ? " (fingerprint cleared: pass --secret-stdin to record the new value's)" : ""))
+            return .success
+        },
+        CommandSpec(["token", "revoke"], abstract: "Record that a token was revoked.",
+                    arguments: [ArgumentSpec("ID", help: "The token's identifier.")],
+                    options: [OptionSpec("reason", value: "TEXT", help: "Why it was revoked.", required: true)],
+                    examples: ["nhi token revoke gh-support-bot --reason 'agent retired'"]) { inv in
+            let id = inv.required("ID")
+            let reason = try Validation.text(inv.value("reason")!, field: "--reason", limit: Validation.Limit.reason)
+            let audit = try inv.auditContext()
+            try inv.write { db in try Registry.revoke(db, id: id, reason: reason, audit: audit) }
+            inv.out.line("revoked token \(id)")
+            return .success
+        },
+        CommandSpec(["token", "transfer"], abstract: "Give a token a new accountable owner.",
+                    arguments: [ArgumentSpec("ID", help: "The token's identifier.")],
+                    options: [OptionSpec("to", value: "OWNER", help: "The new owner's id.", required: true)],
+                    examples: ["nhi token transfer gh-support-bot --to bob"]) { inv in
+            let id = inv.required("ID")
+            let to = try Validation.id(inv.value("to")!, field: "--to")
+            let audit = try inv.auditContext()
+            try inv.write { db in
+                let before = try Registry.requireToken(db, id)
+                guard before.ownerID != to else { throw NHIError.data("token '\(id)' is already owned by '\(to)'") }
+                var token = before
+                token.ownerID = to
+                token.updatedAt = audit.at
+                try Registry.save(db, token, before: before, action: "token.transfer", audit: audit)
+            }
+            inv.out.line("transferred token \(id) to \(to)")
+            return .success
+        },
+    ]
+
+    /// Revokes one active token (shared by `token revoke`, reviews and offboarding).
+}

@@ -1,0 +1,107 @@
+import NHIBasics
+import NHIFormats
+import NHIStore
+import NHIModel
+import NHIRules
+import NHIAudit
+import NHIInventory
+import NHIReports
+import NHIScan
+import NHIOutput
+
+/// `report ...`: the auditors' reports, evaluated as of a date (`--as-of`, default now). The builders are in
+/// Sources/NHI/Reports/Reports.swift; these commands parse flags and format rows.
+public enum ReportCommands {
+    public static var all: [CommandSpec] { [rotationDue, reviewDue, expiring, offboarding, owners] + auditor }
+
+    package static let formats = CommandSpec.listFormats
+
+    package static func within(_ inv: Invocation, default text: String) throws(NHIError) -> Int64 {
+        if let v = try inv.duration("within") { return v }
+        return try Duration.parse(text)
+    }
+
+    /// Reads a report's rows with `build` and writes them. A table is measured as the rows are found (`observe`),
+    /// so its rows are made once more to be written, not twice more.
+    package static func report(_ inv: Invocation, asOf: Instant, dateKey: String, dateHeader: String, empty: String,
+                       _ build: (Database, ((Reports.Row) -> Void)?) throws -> Reports.RowList) throws {
+        let table = !["json", "ndjson", "csv"].contains(inv.format)
+        var widths = ReportOutput.TableWidths(columns: Reports.Row.columns(dateKey: dateKey, dateHeader: dateHeader), asOf: asOf)
+        let rows = try inv.read { db in try build(db, table ? { widths.add($0) } : nil) }
+        ReportOutput.write(rows, format: inv.format, dateKey: dateKey, dateHeader: dateHeader, asOf: asOf, sink: inv.out,
+                           colour: inv.colour, emptyMessage: empty, measured: table ? widths : nil)
+    }
+
+    package static let rotationDue = CommandSpec(
+        ["report", "rotation-due"], abstract: "Active tokens whose rotation is overdue or due soon.",
+        discussion: "A token is due when last_rotated_at (or issued_at) + rotate_every falls within --within of --as-of; overdue when it is before --as-of. Most overdue first.",
+        options: [OptionSpec("within", value: "DURATION", help: "Also list tokens due within this long (default 14d).")],
+        formats: formats, examples: ["nhi report rotation-due --within 30d --format csv"]) { inv in
+        let asOf = try inv.asOf(), within = try within(inv, default: "14d")
+        try report(inv, asOf: asOf, dateKey: "due_at", dateHeader: "DUE", empty: "no token is due for rotation within \(Duration.format(within)) of \(Time.iso(asOf))") {
+            try Reports.rotationDue($0, asOf: asOf, within: within, observe: $1)
+        }
+        return .success
+    }
+
+    package static let reviewDue = CommandSpec(
+        ["report", "review-due"], abstract: "Active tokens whose review is overdue or due soon.",
+        discussion: "A token is due when last_reviewed_at (or issued_at) + review_every falls within --within of --as-of; overdue when it is before --as-of. Record a review with: nhi review ID --decision keep|revoke.",
+        options: [OptionSpec("within", value: "DURATION", help: "Also list tokens due within this long (default 14d).")],
+        formats: formats, examples: ["nhi report review-due --as-of 2026-07-01"]) { inv in
+        let asOf = try inv.asOf(), within = try within(inv, default: "14d")
+        try report(inv, asOf: asOf, dateKey: "due_at", dateHeader: "DUE", empty: "no token is due for review within \(Duration.format(within)) of \(Time.iso(asOf))") {
+            try Reports.reviewDue($0, asOf: asOf, within: within, observe: $1)
+        }
+        return .success
+    }
+
+    package static let expiring = CommandSpec(
+        ["report", "expiring"], abstract: "Active tokens that expire soon (not yet expired).",
+        discussion: "Tokens whose expires_at is at or after --as-of and before --as-of + --within. Already expired tokens are in 'nhi report offboarding'. Soonest first.",
+        options: [OptionSpec("within", value: "DURATION", help: "How far ahead to look (default 30d).")],
+        formats: formats, examples: ["nhi report expiring --within 7d"]) { inv in
+        let asOf = try inv.asOf(), within = try within(inv, default: "30d")
+        try report(inv, asOf: asOf, dateKey: "expires_at", dateHeader: "EXPIRES", empty: "no token expires within \(Duration.format(within)) of \(Time.iso(asOf))") {
+            try Reports.expiring($0, asOf: asOf, within: within, observe: $1)
+        }
+        return .success
+    }
+
+    package static let offboarding = CommandSpec(
+        ["report", "offboarding"], abstract: "Active tokens that must go: orphaned or expired.",
+        discussion: "Orphaned: the owner is unknown or departed, or the agent is unknown or decommissioned. Expired: expires_at is before --as-of. Expired first, then longest in the state first.",
+        options: [OptionSpec("owner", value: "OWNER", help: "Only this owner's tokens."),
+                  OptionSpec("agent", value: "AGENT", help: "Only tokens bound to this agent.")],
+        formats: formats, examples: ["nhi report offboarding --owner dave", "nhi report offboarding --format json"]) { inv in
+        let owner = inv.value("owner"), agent = inv.value("agent")
+        if owner != nil && agent != nil { throw NHIError.usage("give --owner or --agent, not both") }
+        let asOf = try inv.asOf()
+        try report(inv, asOf: asOf, dateKey: "since", dateHeader: "SINCE", empty: "nothing to offboard as of \(Time.iso(asOf))") { db, observe in
+            // A typo in --owner must not read as "nothing to offboard".
+            if let owner, try Registry.owner(db, owner) == nil,
+               try db.scalar("SELECT count(*) FROM tokens WHERE owner_id = ?", [.text(owner)]).int == 0 {
+                _ = try Registry.requireOwner(db, owner)
+            }
+            if let agent, try Registry.agent(db, agent) == nil,
+               try db.scalar("SELECT count(*) FROM tokens WHERE agent_id = ?", [.text(agent)]).int == 0 {
+                _ = try Registry.requireAgent(db, agent)
+            }
+            return try Reports.offboarding(db, asOf: asOf, owner: owner, agent: agent, observe: observe)
+        }
+        return .success
+    }
+
+    package static let owners = CommandSpec(
+        ["report", "owners"], abstract: "One row per owner: active, expired, orphaned and overdue token counts, and totals.",
+        discussion: "Owners with tokens that must go (expired or orphaned) come first, then the most overdue. The last row, owner '(total)', sums every owner. An owner named by tokens but never registered shows with status 'unknown'.",
+        formats: formats, examples: ["nhi report owners --as-of 2026-12-31 --format csv"]) { inv in
+        let asOf = try inv.asOf()
+        let owners = try inv.read { db in try Reports.ownerSummary(db: db, asOf: asOf) }
+        let writer = RecordWriter(format: inv.format, columns: Reports.OwnerSummary.columns, sink: inv.out, colour: inv.colour)
+        for owner in owners { writer.write(owner.record) }
+        if !owners.isEmpty { writer.write(Reports.totals(owners).record) }
+        writer.finish(emptyMessage: "no owners")
+        return .success
+    }
+}

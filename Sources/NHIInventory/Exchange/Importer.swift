@@ -1,0 +1,452 @@
+import NHIBasics
+import NHIFormats
+import NHIStore
+import NHIModel
+import NHIRules
+import NHIAudit
+
+/// The shape of exported and imported records: the keys of `Owner.record`, `Agent.record` and `Token.record`.
+public enum ExchangeShape {
+    public static let kinds = ["owner", "agent", "token"]
+
+    public static let ownerKeys = ["kind", "id", "name", "email", "team", "status", "departed_at", "created_at", "updated_at"]
+    public static let agentKeys = ["kind", "id", "system", "owner", "status", "decommissioned_at", "created_at", "updated_at"]
+    public static let tokenKeys = ["kind", "id", "owner", "purpose", "system", "agent", "environment", "scopes", "issued_at",
+                                   "expires_at", "rotate_every", "last_rotated_at", "review_every", "last_reviewed_at",
+                                   "fingerprint", "labels", "status", "revoked_at", "revoke_reason", "last_used_at",
+                                   "created_at", "updated_at"]
+
+    public static func keys(of kind: String) -> [String] {
+        switch kind {
+        case "owner": return ownerKeys
+        case "agent": return agentKeys
+        default: return tokenKeys
+        }
+    }
+
+    package static let keySets = Dictionary(uniqueKeysWithValues: kinds.map { ($0, Set(keys(of: $0))) })
+    package static func keySet(of kind: String) -> Set<String> { keySets[kind] ?? [] }
+
+    /// One CSV header for several kinds: the union of their keys, `kind` first, in record order.
+    public static func columns(for kinds: [String]) -> [String] {
+        var result: [String] = []
+        for kind in kinds { for key in keys(of: kind) where !result.contains(key) { result.append(key) } }
+        return result
+    }
+
+    package static let allKeys = Set(columns(for: kinds))
+
+    /// `owners` (as `--kind` spells it) or `owner` (as the `kind` field does) to the record kind.
+    public static func kind(_ text: String) -> String? {
+        switch text {
+        case "owner", "owners": return "owner"
+        case "agent", "agents": return "agent"
+        case "token", "tokens": return "token"
+        default: return nil
+        }
+    }
+}
+
+/// One bad input row: where it is and why it was refused.
+public struct ImportProblem: Sendable, Equatable, CustomStringConvertible {
+    public let line: Int
+    /// "column 5 (owner)" for CSV, "field owner" for JSON, or nil when the whole row is at fault.
+    public let location: String?
+    public let message: String
+    public var description: String {
+        "line \(line)" + (location.map { ", \($0)" } ?? "") + ": " + message
+    }
+}
+
+/// One input record, read from a CSV row or a JSON object. Values are JSON; a CSV cell is a string, and an empty
+/// one is left out (absent and null mean the same: no value).
+public struct ImportRecord {
+    public let line: Int
+    public var fields: [String: JSON]
+    /// For CSV: column numbers (1-based) by name, so problems name the column; nil for JSON.
+    public var csvColumns: [String: Int]?
+    /// For JSON: the line each field's value starts on, when known.
+    public var fieldLines: [String: Int] = [:]
+
+    public init(line: Int, fields: [String: JSON], csvColumns: [String: Int]? = nil) {
+        self.line = line
+        self.fields = fields
+        self.csvColumns = csvColumns
+    }
+
+    package func location(_ field: String) -> String {
+        if let columns = csvColumns { return columns[field].map { "column \($0) (\(field))" } ?? "column \(field)" }
+        return "field \(field)"
+    }
+
+    package func line(of field: String?) -> Int { field.flatMap { fieldLines[$0] } ?? line }
+}
+
+/// Imports records into the store inside the caller's one write transaction, through `Registry` (same checks,
+/// one audit entry per record chained on one head). Bad records are collected, not thrown, so every one is
+/// reported; the caller rolls everything back when any was found.
+public final class Importer {
+    public enum Conflict: String, Sendable { case fail, skip, update }
+
+    public struct Counts: Sendable, Equatable {
+        public var created = 0, updated = 0, unchanged = 0, skipped = 0
+        public var byKind: [String: Int] = [:]
+        public init() {}
+    }
+
+    package let db: Database
+    package let audit: AuditContext
+    package let conflict: Conflict
+    package let policy: PolicyGate?
+    package let defaultKind: String?
+    package var head: AuditLog.Head
+    /// Foreign keys are enforced, so a new record can be inserted first and checked by the store's constraints
+    /// (`Registry.…IfNew`); a refused one then takes the usual checked path, which names the problem.
+    package let insertFirst: Bool
+    public private(set) var problems: [ImportProblem] = []
+    public private(set) var counts = Counts()
+    /// What each record did (dry run prints it): "create token gh-1".
+    public var changeLog: ((String) -> Void)?
+
+    public init(db: Database, audit: AuditContext, conflict: Conflict, policy: PolicyGate?, defaultKind: String?) throws {
+        self.db = db
+        self.audit = audit
+        self.conflict = conflict
+        self.policy = policy
+        self.defaultKind = defaultKind
+        self.head = try AuditLog.head(db)
+        self.insertFirst = try Registry.enforcesForeignKeys(db)
+    }
+
+    public func report(_ problem: ImportProblem) { problems.append(problem) }
+
+    /// Validates and writes one record; a bad record becomes problems and writes nothing.
+    public func process(_ record: ImportRecord) throws {
+        var reader = FieldReader(record: record)
+        let kind: String
+        let given = reader.string("kind")
+        if let given {
+            guard let k = ExchangeShape.kind(given), !given.hasSuffix("s") else {
+                return reader.fail("kind", "kind '\(Redaction.printable(given))' is not owner, agent or token", into: self)
+            }
+            if let defaultKind, defaultKind != k {
+                return reader.fail("kind", "kind '\(k)' differs from --kind \(defaultKind)s", into: self)
+            }
+            kind = k
+        } else if let defaultKind {
+            kind = defaultKind
+        } else {
+            return reader.fail(nil, "no kind: give a kind column (owner, agent or token) or pass --kind", into: self)
+        }
+        let allowed = ExchangeShape.keySet(of: kind)
+        let foreign = record.fields.keys.filter { !allowed.contains($0) }
+        for key in foreign.sorted() {
+            if record.csvColumns != nil {
+                // A whole-inventory CSV has every kind's columns; only this kind's may hold a value.
+                if record.fields[key] != .null { reader.problem(key, "column '\(key)' does not apply to \(kind) records") }
+            } else {
+                reader.problem(key, ExchangeShape.allKeys.contains(key) ? "field '\(key)' does not apply to \(kind) records" : "unknown field '\(Redaction.printable(key))'")
+            }
+        }
+        do {
+            switch kind {
+            case "owner": try importOwner(&reader)
+            case "agent": try importAgent(&reader)
+            default: try importToken(&reader)
+            }
+        } catch let error as NHIError {
+            reader.problem(error.field, error.message)
+        } catch let error as DatabaseError where error.isConstraint {
+            reader.problem(nil, error.asNHIError.message)
+        }
+        for (field, message) in reader.problems {
+            problems.append(ImportProblem(line: record.line(of: field), location: field.map(record.location), message: message))
+        }
+    }
+
+    // MARK: Kinds
+
+    package func importOwner(_ r: inout FieldReader) throws {
+        let id = r.validated("id", required: true) { v throws(NHIError) in try Validation.id(v, field: "id") }
+        let name = r.validated("name", required: true) { v throws(NHIError) in try Validation.text(v, field: "name", limit: Validation.Limit.name) }
+        let email = r.validated("email", required: true) { v throws(NHIError) in try Validation.email(v) }
+        let team = r.validated("team") { v throws(NHIError) in try Validation.text(v, field: "team", limit: Validation.Limit.team) }
+        let status = r.choice("status", ["active", "departed"]) ?? "active"
+        let departedAt = r.instant("departed_at", now: audit.at)
+        let createdAt = r.instant("created_at", now: audit.at) ?? audit.at
+        let updatedAt = r.instant("updated_at", now: audit.at) ?? audit.at
+        guard r.problems.isEmpty, let id, let name, let email else { return }
+        var owner = Owner(id: id, name: name, email: email, team: team, status: status, departedAt: departedAt,
+                          createdAt: createdAt, updatedAt: updatedAt)
+        if insertFirst, try Registry.addOwnerIfNew(db, owner, audit: audit, head: &head) { return created("owner", id) }
+        guard let before = try Registry.owner(db, id) else {
+            try Registry.addOwner(db, owner, audit: audit, head: &head)
+            return created("owner", id)
+        }
+        try existing("owner", id) {
+            if !r.given("created_at") { owner.createdAt = before.createdAt }
+            if !r.given("updated_at") { owner.updatedAt = before.updatedAt }
+            guard owner != before else { return false }
+            if !r.given("updated_at") { owner.updatedAt = audit.at }
+            try Registry.save(db, owner, before: before, action: "owner.import", audit: audit, head: &head)
+            return true
+        }
+    }
+
+    package func importAgent(_ r: inout FieldReader) throws {
+        let id = r.validated("id", required: true) { v throws(NHIError) in try Validation.id(v, field: "id") }
+        let system = r.validated("system", required: true) { v throws(NHIError) in try Validation.text(v, field: "system", limit: Validation.Limit.system) }
+        let ownerID = r.validated("owner", required: true) { v throws(NHIError) in try Validation.id(v, field: "owner") }
+        let status = r.choice("status", ["active", "decommissioned"]) ?? "active"
+        let decommissionedAt = r.instant("decommissioned_at", now: audit.at)
+        let createdAt = r.instant("created_at", now: audit.at) ?? audit.at
+        let updatedAt = r.instant("updated_at", now: audit.at) ?? audit.at
+        guard r.problems.isEmpty, let id, let system, let ownerID else { return }
+        var agent = Agent(id: id, system: system, ownerID: ownerID, status: status, decommissionedAt: decommissionedAt,
+                          createdAt: createdAt, updatedAt: updatedAt)
+        if insertFirst, try Registry.addRecordedAgentIfNew(db, agent, audit: audit, head: &head) { return created("agent", id) }
+        guard let before = try Registry.agent(db, id) else {
+            try Registry.addAgent(db, agent, audit: audit, head: &head, asRecorded: true)
+            return created("agent", id)
+        }
+        try existing("agent", id) {
+            if !r.given("created_at") { agent.createdAt = before.createdAt }
+            if !r.given("updated_at") { agent.updatedAt = before.updatedAt }
+            guard agent != before else { return false }
+            if !r.given("updated_at") { agent.updatedAt = audit.at }
+            try Registry.save(db, agent, before: before, action: "agent.import", audit: audit, head: &head)
+            return true
+        }
+    }
+
+    package func importToken(_ r: inout FieldReader) throws {
+        let now = audit.at
+        let id = r.validated("id", required: true) { v throws(NHIError) in try Validation.id(v, field: "id") }
+        let ownerID = r.validated("owner", required: true) { v throws(NHIError) in try Validation.id(v, field: "owner") }
+        let purpose = r.validated("purpose", required: true) { v throws(NHIError) in try Validation.text(v, field: "purpose", limit: Validation.Limit.purpose) }
+        let system = r.validated("system", required: true) { v throws(NHIError) in try Validation.text(v, field: "system", limit: Validation.Limit.system) }
+        let agentID = r.validated("agent", required: true) { v throws(NHIError) in try Validation.id(v, field: "agent") }
+        let environment = r.validated("environment") { v throws(NHIError) in try Validation.text(v, field: "environment", limit: Validation.Limit.environment) }
+        let scopes = r.scopes()
+        let issuedAt = r.instant("issued_at", now: now) ?? now
+        var expiresAt: Instant?
+        var expiryGiven = false
+        if let text = r.string("expires_at") {
+            expiryGiven = true
+            if text != "never" {
+                do { expiresAt = try Time.parseDate(text, now: now, what: "expires_at") } catch { r.problem("expires_at", error.message); expiryGiven = false }
+            }
+        } else if r.problems.allSatisfy({ $0.0 != "expires_at" }) {
+            r.problem("expires_at", "expires_at is required: a date, or 'never' written out")
+        }
+        let rotateEvery = r.duration("rotate_every") ?? Token.defaultRotateEvery
+        let lastRotatedAt = r.instant("last_rotated_at", now: now)
+        let reviewEvery = r.duration("review_every") ?? Token.defaultReviewEvery
+        let lastReviewedAt = r.instant("last_reviewed_at", now: now)
+        let fingerprint = r.fingerprint()
+        let labels = r.labels()
+        let status = r.choice("status", ["active", "revoked"]) ?? "active"
+        let revokedAt = r.instant("revoked_at", now: now)
+        let revokeReason = r.validated("revoke_reason") { v throws(NHIError) in try Validation.text(v, field: "revoke_reason", limit: Validation.Limit.reason) }
+        let lastUsedAt = r.instant("last_used_at", now: now)
+        let createdAt = r.instant("created_at", now: now) ?? now
+        let updatedAt = r.instant("updated_at", now: now) ?? now
+        guard r.problems.isEmpty, expiryGiven, let id, let ownerID, let purpose, let system, let agentID else { return }
+        var token = Token(id: id, ownerID: ownerID, purpose: purpose, system: system, agentID: agentID,
+                          environment: environment, scopes: scopes, issuedAt: issuedAt, expiresAt: expiresAt,
+                          rotateEvery: rotateEvery, lastRotatedAt: lastRotatedAt, reviewEvery: reviewEvery,
+                          lastReviewedAt: lastReviewedAt, fingerprint: fingerprint, labels: labels, status: status,
+                          revokedAt: revokedAt, revokeReason: revokeReason, lastUsedAt: lastUsedAt,
+                          createdAt: createdAt, updatedAt: updatedAt)
+        if let policy {
+            let broken = policy.policy.violations(of: token)
+            for v in broken {
+                r.problem(Policy.column(ofRule: v.rule), "breaks policy rule \(v.rule): \(v.message)")
+            }
+            if !broken.isEmpty { return }
+        }
+        if insertFirst, try Registry.registerRecordedIfNew(db, token, audit: audit, head: &head) { return created("token", id) }
+        guard let before = try Registry.token(db, id) else {
+            try Registry.register(db, token, audit: audit, head: &head, asRecorded: true)
+            return created("token", id)
+        }
+        try existing("token", id) {
+            if !r.given("created_at") { token.createdAt = before.createdAt }
+            if !r.given("updated_at") { token.updatedAt = before.updatedAt }
+            if !r.given("last_used_at") { token.lastUsedAt = before.lastUsedAt }
+            guard token != before else { return false }
+            if !r.given("updated_at") { token.updatedAt = now }
+            try Registry.save(db, token, before: before, action: "token.import", audit: audit, head: &head, asRecorded: true)
+            return true
+        }
+    }
+
+    // MARK: Outcomes
+
+    package func created(_ kind: String, _ id: String) {
+        counts.created += 1
+        counts.byKind[kind, default: 0] += 1
+        changeLog?("create \(kind) \(id)")
+    }
+
+    /// A record whose id is already in the store: refused, skipped or applied, by `--on-conflict`.
+    package func existing(_ kind: String, _ id: String, update: () throws -> Bool) throws {
+        switch conflict {
+        case .fail:
+            throw NHIError.data("\(kind) '\(id)' already exists (pass --on-conflict skip or --on-conflict update)").on("id")
+        case .skip:
+            counts.skipped += 1
+            changeLog?("skip \(kind) \(id) (exists)")
+        case .update:
+            if try update() {
+                counts.updated += 1
+                counts.byKind[kind, default: 0] += 1
+                changeLog?("update \(kind) \(id)")
+            } else {
+                counts.unchanged += 1
+                changeLog?("unchanged \(kind) \(id)")
+            }
+        }
+    }
+}
+
+/// Reads typed values out of one record, collecting a problem per bad field instead of stopping at the first.
+package struct FieldReader {
+    package let record: ImportRecord
+    package var problems: [(String?, String)] = []
+
+    package init(record: ImportRecord) { self.record = record }
+
+    /// True when the record holds a value for `key` (a CSV empty cell or a JSON null is no value).
+    package func given(_ key: String) -> Bool { record.fields[key].map { $0 != .null } ?? false }
+
+    package mutating func problem(_ field: String?, _ message: String) { problems.append((field, message)) }
+
+    package func fail(_ field: String?, _ message: String, into importer: Importer) {
+        importer.report(ImportProblem(line: record.line(of: field), location: field.map(record.location), message: message))
+    }
+
+    /// A string value; nil when absent, null or (CSV) empty. A non-string JSON value is a problem.
+    package mutating func string(_ key: String) -> String? {
+        guard let value = record.fields[key] else { return nil }
+        switch value {
+        case .null: return nil
+        case .string(let s): return s
+        default:
+            problem(key, "\(key) must be a string, not \(value.serialized().prefix(40))")
+            return nil
+        }
+    }
+
+    package mutating func validated<T>(_ key: String, required: Bool = false, _ check: (String) throws(NHIError) -> T) -> T? {
+        guard let text = string(key) else {
+            if required && !problems.contains(where: { $0.0 == key }) { problem(key, "\(key) is required") }
+            return nil
+        }
+        do { return try check(text) } catch {
+            problem(key, error.message)
+            return nil
+        }
+    }
+
+    package mutating func choice(_ key: String, _ allowed: [String]) -> String? {
+        guard let text = string(key) else { return nil }
+        guard allowed.contains(text) else {
+            problem(key, "\(key) '\(Redaction.printable(text))' must be one of \(allowed.joined(separator: ", "))")
+            return nil
+        }
+        return text
+    }
+
+    package mutating func instant(_ key: String, now: Instant) -> Instant? {
+        guard let text = string(key) else { return nil }
+        do { return try Time.parseDate(text, now: now, what: key) } catch {
+            problem(key, error.message)
+            return nil
+        }
+    }
+
+    package mutating func duration(_ key: String) -> Int64? {
+        guard let text = string(key) else { return nil }
+        do { return try Duration.parse(text) } catch {
+            problem(key, "\(key): \(error.message)")
+            return nil
+        }
+    }
+
+    /// Scopes: a JSON array of strings, or (CSV) one comma-joined cell; checked by `Validation.scopes`.
+    package mutating func scopes() -> [String] {
+        guard let value = record.fields["scopes"], value != .null else { return [] }
+        var text: String
+        switch value {
+        case .string(let s): text = s
+        case .array(let items):
+            var parts: [String] = []
+            for item in items {
+                guard let s = item.stringValue, !s.contains(",") else {
+                    problem("scopes", "scopes must be strings without commas, not \(item.serialized().prefix(40))")
+                    return []
+                }
+                parts.append(s)
+            }
+            text = parts.joined(separator: ",")
+        default:
+            problem("scopes", "scopes must be an array of strings")
+            return []
+        }
+        do { return try Validation.scopes(text) } catch {
+            problem("scopes", error.message)
+            return []
+        }
+    }
+
+    /// Labels: a JSON object of strings, or (CSV) its JSON text; each pair checked by `Validation.label`.
+    package mutating func labels() -> [String: String] {
+        guard var value = record.fields["labels"], value != .null else { return [:] }
+        if case .string(let text) = value {
+            if text == "{}" { return [:] } // as CSV exports write no labels
+            do { value = try JSONParser.parse(text) } catch {
+                problem("labels", "labels must be a JSON object such as {\"ticket\":\"SEC-42\"}: \(error.description)")
+                return [:]
+            }
+        }
+        guard let object = value.objectValue else {
+            problem("labels", "labels must be a JSON object of strings")
+            return [:]
+        }
+        guard object.count <= Validation.Limit.labels else {
+            problem("labels", "a token may carry at most \(Validation.Limit.labels) labels")
+            return [:]
+        }
+        var labels: [String: String] = [:]
+        for (key, item) in object {
+            guard let text = item.stringValue, !key.contains("=") else {
+                problem("labels", "label '\(Redaction.printable(key))' must be a string value and its key must not contain '='")
+                continue
+            }
+            guard !text.isEmpty else { problem("labels", "label '\(Redaction.printable(key))' has an empty value"); continue }
+            do {
+                let (k, v) = try Validation.label(key + "=" + text)
+                labels[k] = v
+            } catch {
+                problem("labels", error.message)
+            }
+        }
+        return labels
+    }
+
+    /// A fingerprint as nhi records it: `sha256:` and 64 lowercase hex digits (never a secret).
+    package mutating func fingerprint() -> String? {
+        guard let text = string("fingerprint") else { return nil }
+        let hex = text.utf8.dropFirst(7)
+        guard text.hasPrefix("sha256:"), hex.count == 64,
+              hex.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) else {
+            // Checked for secrets first: a pasted token value must not be echoed.
+            problem("fingerprint", SecretDetector.inspect(text) != nil
+                ? "fingerprint looks like a live secret; nhi keeps only sha256:<hex> fingerprints (use nhi token rotate ID --secret-stdin)"
+                : "fingerprint must be sha256: followed by 64 lowercase hex digits")
+            return nil
+        }
+        return text
+    }
+}

@@ -1,0 +1,187 @@
+import NHIBasics
+import NHIFormats
+import NHIStore
+
+/// An accountable person.
+public struct Owner: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var email: String
+    public var team: String?
+    public var status: String
+    public var departedAt: Instant?
+    public var createdAt: Instant
+    public var updatedAt: Instant
+
+    public static let columns = [Column("id"), Column("name"), Column("email"), Column("team"), Column("status"),
+                                 Column("departed_at", "DEPARTED")]
+
+    package init(row: Row) {
+        id = row.string("id"); name = row.string("name"); email = row.string("email"); team = row.text("team")
+        status = row.string("status"); departedAt = row.int("departed_at")
+        createdAt = row.int("created_at") ?? 0; updatedAt = row.int("updated_at") ?? 0
+    }
+
+    public init(id: String, name: String, email: String, team: String?, status: String = "active",
+                departedAt: Instant? = nil, createdAt: Instant, updatedAt: Instant) {
+        self.id = id; self.name = name; self.email = email; self.team = team; self.status = status
+        self.departedAt = departedAt; self.createdAt = createdAt; self.updatedAt = updatedAt
+    }
+
+    public var record: JSONObject {
+        [
+            "kind": "owner", "id": .string(id), "name": .string(name), "email": .string(email),
+            "team": team.map(JSON.string) ?? .null, "status": .string(status),
+            "departed_at": JSON.instant(departedAt), "created_at": JSON.instant(createdAt),
+            "updated_at": JSON.instant(updatedAt),
+        ]
+    }
+
+    /// What the audit log keeps of an owner: every stored column.
+    public var snapshot: JSON { .object(record) }
+}
+
+/// A workload (an AI agent) that tokens are bound to.
+public struct Agent: Sendable, Equatable {
+    public var id: String
+    public var system: String
+    public var ownerID: String
+    public var status: String
+    public var decommissionedAt: Instant?
+    public var createdAt: Instant
+    public var updatedAt: Instant
+
+    public static let columns = [Column("id"), Column("system"), Column("owner"), Column("status"),
+                                 Column("decommissioned_at", "DECOMMISSIONED")]
+
+    package init(row: Row) {
+        id = row.string("id"); system = row.string("system"); ownerID = row.string("owner_id")
+        status = row.string("status"); decommissionedAt = row.int("decommissioned_at")
+        createdAt = row.int("created_at") ?? 0; updatedAt = row.int("updated_at") ?? 0
+    }
+
+    public init(id: String, system: String, ownerID: String, status: String = "active", decommissionedAt: Instant? = nil,
+                createdAt: Instant, updatedAt: Instant) {
+        self.id = id; self.system = system; self.ownerID = ownerID; self.status = status
+        self.decommissionedAt = decommissionedAt; self.createdAt = createdAt; self.updatedAt = updatedAt
+    }
+
+    public var record: JSONObject {
+        [
+            "kind": "agent", "id": .string(id), "system": .string(system), "owner": .string(ownerID),
+            "status": .string(status), "decommissioned_at": JSON.instant(decommissionedAt),
+            "created_at": JSON.instant(createdAt), "updated_at": JSON.instant(updatedAt),
+        ]
+    }
+
+    public var snapshot: JSON { .object(record) }
+}
+
+/// A credential, recorded by identifier and at most a SHA-256 fingerprint of its value.
+public struct Token: Sendable, Equatable {
+    public var id: String
+    public var ownerID: String
+    public var purpose: String
+    public var system: String
+    public var agentID: String
+    public var environment: String?
+    public var scopes: [String]
+    public var issuedAt: Instant
+    /// nil means `never`, which the user must have written out.
+    public var expiresAt: Instant?
+    public var rotateEvery: Int64
+    public var lastRotatedAt: Instant?
+    public var reviewEvery: Int64
+    public var lastReviewedAt: Instant?
+    public var fingerprint: String?
+    public var labels: [String: String]
+    public var status: String
+    public var revokedAt: Instant?
+    public var revokeReason: String?
+    public var lastUsedAt: Instant?
+    public var createdAt: Instant
+    public var updatedAt: Instant
+
+    public static let defaultRotateEvery: Int64 = 90 * 86_400
+    public static let defaultReviewEvery: Int64 = 90 * 86_400
+
+    public static let columns = [Column("id"), Column("owner"), Column("system"), Column("agent"),
+                                 Column("environment", "ENV"), Column("status"), Column("expires_at", "EXPIRES"),
+                                 Column("rotate_every", "ROTATE"), Column("purpose")]
+
+    public init(id: String, ownerID: String, purpose: String, system: String, agentID: String, environment: String?,
+                scopes: [String], issuedAt: Instant, expiresAt: Instant?, rotateEvery: Int64, lastRotatedAt: Instant?,
+                reviewEvery: Int64, lastReviewedAt: Instant?, fingerprint: String?, labels: [String: String],
+                status: String = "active", revokedAt: Instant? = nil, revokeReason: String? = nil,
+                lastUsedAt: Instant? = nil, createdAt: Instant, updatedAt: Instant) {
+        self.id = id; self.ownerID = ownerID; self.purpose = purpose; self.system = system; self.agentID = agentID
+        self.environment = environment; self.scopes = scopes; self.issuedAt = issuedAt; self.expiresAt = expiresAt
+        self.rotateEvery = rotateEvery; self.lastRotatedAt = lastRotatedAt; self.reviewEvery = reviewEvery
+        self.lastReviewedAt = lastReviewedAt; self.fingerprint = fingerprint; self.labels = labels
+        self.status = status; self.revokedAt = revokedAt; self.revokeReason = revokeReason
+        self.lastUsedAt = lastUsedAt; self.createdAt = createdAt; self.updatedAt = updatedAt
+    }
+
+    package init(row: Row) {
+        id = row.string("id"); ownerID = row.string("owner_id"); purpose = row.string("purpose")
+        system = row.string("system"); agentID = row.string("agent_id"); environment = row.text("environment")
+        let scopeText = row.string("scopes")
+        scopes = scopeText.isEmpty ? [] : scopeText.split(separator: ",").map(String.init)
+        issuedAt = row.int("issued_at") ?? 0; expiresAt = row.int("expires_at")
+        rotateEvery = row.int("rotate_every") ?? Token.defaultRotateEvery; lastRotatedAt = row.int("last_rotated_at")
+        reviewEvery = row.int("review_every") ?? Token.defaultReviewEvery; lastReviewedAt = row.int("last_reviewed_at")
+        fingerprint = row.text("fingerprint")
+        labels = Token.decodeLabels(row.string("labels"))
+        status = row.string("status"); revokedAt = row.int("revoked_at"); revokeReason = row.text("revoke_reason")
+        lastUsedAt = row.int("last_used_at"); createdAt = row.int("created_at") ?? 0; updatedAt = row.int("updated_at") ?? 0
+    }
+
+    package static func decodeLabels(_ text: String) -> [String: String] {
+        if text.isEmpty || text == "{}" { return [:] }
+        guard let object = (try? JSONParser.parse(text))?.objectValue else { return [:] }
+        var labels: [String: String] = [:]
+        for key in object.keys { labels[key] = object[key]?.stringValue ?? "" }
+        return labels
+    }
+
+    /// Labels as stored: a JSON object with sorted keys, so equal label sets are equal text.
+    package static func encodeLabels(_ labels: [String: String]) -> String {
+        JSON.object(JSONObject(labels.sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) })).serialized()
+    }
+
+    public var record: JSONObject { fields(withLastUse: true) }
+
+    /// The record's fields in order; `snapshot` leaves `last_used_at` out without building and then removing it.
+    package func fields(withLastUse: Bool) -> JSONObject {
+        var object: JSONObject = [
+            "kind": "token", "id": .string(id), "owner": .string(ownerID), "purpose": .string(purpose),
+            "system": .string(system), "agent": .string(agentID),
+            "environment": environment.map(JSON.string) ?? .null,
+            "scopes": .array(scopes.map(JSON.string)),
+            "issued_at": JSON.instant(issuedAt),
+            "expires_at": expiresAt.map { JSON.string(Time.iso($0)) } ?? "never",
+            "rotate_every": .string(Duration.format(rotateEvery)),
+            "last_rotated_at": JSON.instant(lastRotatedAt),
+            "review_every": .string(Duration.format(reviewEvery)),
+            "last_reviewed_at": JSON.instant(lastReviewedAt),
+            "fingerprint": fingerprint.map(JSON.string) ?? .null,
+        ]
+        object["labels"] = .object(JSONObject(labels.sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) }))
+        object["status"] = .string(status)
+        object["revoked_at"] = JSON.instant(revokedAt)
+        object["revoke_reason"] = revokeReason.map(JSON.string) ?? .null
+        if withLastUse { object["last_used_at"] = JSON.instant(lastUsedAt) }
+        object["created_at"] = JSON.instant(createdAt)
+        object["updated_at"] = JSON.instant(updatedAt)
+        return object
+    }
+
+    /// What the audit log keeps: every stored column except `last_used_at`, which usage records move without an
+    /// audit entry each (usage has its own log).
+    public var snapshot: JSON { .object(fields(withLastUse: false)) }
+}
+
+extension JSON {
+    /// Instants in machine formats: ISO 8601 UTC, or null.
+    public static func instant(_ t: Instant?) -> JSON { t.map { .string(Time.iso($0)) } ?? .null }
+}

@@ -1,0 +1,79 @@
+import NHIBasics
+import NHIFormats
+import NHIStore
+
+/// Reads owners, agents and tokens (the changes are NHIInventory's extension).
+public enum Registry {
+    // MARK: Reading
+
+    public static func owner(_ db: Database, _ id: String) throws -> Owner? {
+        try db.row("SELECT * FROM owners WHERE id = ?", [.text(id)]).map(Owner.init(row:))
+    }
+
+    public static func agent(_ db: Database, _ id: String) throws -> Agent? {
+        try db.row("SELECT * FROM agents WHERE id = ?", [.text(id)]).map(Agent.init(row:))
+    }
+
+    public static func token(_ db: Database, _ id: String) throws -> Token? {
+        try db.row("SELECT * FROM tokens WHERE id = ?", [.text(id)]).map(Token.init(row:))
+    }
+
+    public static func requireOwner(_ db: Database, _ id: String) throws -> Owner {
+        guard let owner = try owner(db, id) else {
+            throw NHIError.data("unknown owner '\(Redaction.printable(id))' (add it with: nhi owner add \(Redaction.printable(id)) --name NAME --email EMAIL)")
+        }
+        return owner
+    }
+
+    public static func requireAgent(_ db: Database, _ id: String) throws -> Agent {
+        guard let agent = try agent(db, id) else {
+            throw NHIError.data("unknown agent '\(Redaction.printable(id))' (add it with: nhi agent add \(Redaction.printable(id)) --system SYSTEM --owner OWNER)")
+        }
+        return agent
+    }
+
+    public static func requireToken(_ db: Database, _ id: String) throws -> Token {
+        guard let token = try token(db, id) else {
+            throw NHIError.data("unknown token '\(Redaction.printable(id))' (see: nhi token list)")
+        }
+        return token
+    }
+
+    public static func owners(_ db: Database, status: String? = nil) throws -> [Owner] {
+        try db.rows("SELECT * FROM owners WHERE (?1 IS NULL OR status = ?1) ORDER BY id", [status.sql]).map(Owner.init(row:))
+    }
+
+    public static func agents(_ db: Database, owner: String? = nil, status: String? = nil) throws -> [Agent] {
+        try db.rows("""
+            SELECT * FROM agents WHERE (?1 IS NULL OR owner_id = ?1) AND (?2 IS NULL OR status = ?2) ORDER BY id
+            """, [owner.sql, status.sql]).map(Agent.init(row:))
+    }
+
+    public struct TokenFilter: Sendable {
+        public var owner: String?
+        public var system: String?
+        public var agent: String?
+        public var status: String?
+        public var environment: String?
+        public init(owner: String? = nil, system: String? = nil, agent: String? = nil, status: String? = nil,
+                    environment: String? = nil) {
+            self.owner = owner; self.system = system; self.agent = agent; self.status = status
+            self.environment = environment
+        }
+    }
+
+    public static func forEachToken(_ db: Database, _ filter: TokenFilter = .init(), _ body: (Token) throws -> Void) throws {
+        try db.forEachRow("""
+            SELECT * FROM tokens
+            WHERE (?1 IS NULL OR owner_id = ?1) AND (?2 IS NULL OR system = ?2) AND (?3 IS NULL OR agent_id = ?3)
+              AND (?4 IS NULL OR status = ?4) AND (?5 IS NULL OR environment = ?5)
+            ORDER BY id
+            """, [filter.owner.sql, filter.system.sql, filter.agent.sql, filter.status.sql, filter.environment.sql]) {
+            try body(Token(row: $0))
+        }
+    }
+
+    public static func tokenCount(_ db: Database) throws -> Int64 {
+        try db.scalar("SELECT count(*) FROM tokens").int ?? 0
+    }
+}

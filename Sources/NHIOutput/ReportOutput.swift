@@ -1,0 +1,160 @@
+import NHIBasics
+import NHIFormats
+import NHIModel
+import NHIRules
+import NHIReports
+import NHIScan
+
+/// The token reports (rotation-due, review-due, expiring, offboarding) in every list format, written row by row
+/// as bytes in the order and form `RecordWriter` gives `Reports.Row.record` (tests hold the two equal), without a
+/// `JSONObject` per row or, for tables, every row's cells held to size the columns: the widths are measured in a
+/// first pass over the compact rows.
+package enum ReportOutput {
+    /// `measured`: the table's widths, when the caller measured every row as the report found them
+    /// (`Reports.rotationDue(..., observe:)`); otherwise a first pass over the rows measures them.
+    package static func write(_ rows: Reports.RowList, format: String, dateKey: String, dateHeader: String, asOf: Instant,
+                      sink: OutputSink, colour: Bool, emptyMessage: String?, measured: TableWidths? = nil) {
+        let columns = Reports.Row.columns(dateKey: dateKey, dateHeader: dateHeader)
+        var out = OutputBytes(capacity: 1 << 16)
+        func flush() { if out.count >= 1 << 15 { sink.write(&out) } }
+        switch format {
+        case "json", "ndjson":
+            let json = format == "json"
+            for (i, row) in rows.enumerated() {
+                if json { out.append(i == 0 ? "[\n  " : ",\n  ") }
+                record(row, dateKey: dateKey, asOf: asOf, into: &out)
+                if !json { out.append("\n") }
+                flush()
+            }
+            if json { out.append(rows.isEmpty ? "[]\n" : "\n]\n") }
+        case "csv":
+            out.append(CSVWriter.line(columns.map(\.key)))
+            for row in rows {
+                out.csvText(row.tokenID); out.append(",")
+                out.csvText(row.ownerID); out.append(",")
+                out.csvText(row.agentID); out.append(",")
+                out.csvText(row.system); out.append(",")
+                out.csvText(row.status.joined(separator: ",")); out.append(",")
+                if let date = row.date { out.csvText(Time.iso(date)) }
+                out.append(",")
+                if let date = row.date { out.int(Reports.days(from: asOf, to: date)) }
+                out.append(",")
+                out.csvText(row.reason)
+                out.append("\n")
+                flush()
+            }
+        default:
+            if rows.isEmpty, let emptyMessage { return sink.line(emptyMessage) }
+            // Two passes over the compact rows: the widths, then the lines. Text cells are measured as
+            // `Render.display` shows them; dates and days are measured and written from the numbers.
+            var widths: [Int]
+            if let measured { widths = measured.widths } else {
+                var measure = TableWidths(columns: columns, asOf: asOf)
+                for row in rows { measure.add(row) }
+                widths = measure.widths
+            }
+            func pad(_ column: Int, _ width: Int) {
+                for _ in 0..<(widths[column] - width + 2) { out.append(UInt8(ascii: " ")) }
+            }
+            func text(_ column: Int, _ value: String) {
+                let shown = TableText.display(.string(value))
+                out.append(shown)
+                pad(column, TableText.width(shown))
+            }
+            if colour { out.append("\u{1B}[1m") }
+            for (i, column) in columns.enumerated() {
+                out.append(column.header)
+                if i < columns.count - 1 { pad(i, TableText.width(column.header)) }
+            }
+            if colour { out.append("\u{1B}[0m") }
+            out.append("\n")
+            for row in rows {
+                text(0, row.tokenID); text(1, row.ownerID); text(2, row.agentID); text(3, row.system)
+                text(4, row.status.count == 1 ? row.status[0] : row.status.joined(separator: ","))
+                if let date = row.date {
+                    pad(5, tableDate(date, into: &out))
+                    let days = Reports.days(from: asOf, to: date)
+                    out.int(days)
+                    pad(6, digits(days))
+                } else {
+                    out.append("-"); pad(5, 1)
+                    out.append("-"); pad(6, 1)
+                }
+                out.append(TableText.display(.string(row.reason)))
+                out.append("\n")
+                flush()
+            }
+        }
+        sink.write(&out)
+    }
+
+    /// The widths of a report table's columns, as `Render.table` sizes them: the header's and each row's cells
+    /// (all but the last, which `Render.table` never pads).
+    package struct TableWidths {
+        package private(set) var widths: [Int]
+        package let asOf: Instant
+
+        package init(columns: [Column], asOf: Instant) {
+            widths = columns.map { TableText.width($0.header) }
+            self.asOf = asOf
+        }
+
+        package mutating func add(_ row: Reports.Row) {
+            widths[0] = max(widths[0], ReportOutput.textWidth(row.tokenID))
+            widths[1] = max(widths[1], ReportOutput.textWidth(row.ownerID))
+            widths[2] = max(widths[2], ReportOutput.textWidth(row.agentID))
+            widths[3] = max(widths[3], ReportOutput.textWidth(row.system))
+            widths[4] = max(widths[4], ReportOutput.textWidth(row.status.count == 1 ? row.status[0] : row.status.joined(separator: ",")))
+            widths[5] = max(widths[5], ReportOutput.dateWidth(row.date))
+            widths[6] = max(widths[6], row.date.map { ReportOutput.digits(Reports.days(from: asOf, to: $0)) } ?? 1)
+            // The reason is the last column: written unpadded, so its width is never used (and `observe` leaves it
+            // empty).
+        }
+    }
+
+    /// `Reports.Row.record(dateKey:asOf:)` serialised.
+    package static func record(_ row: Reports.Row, dateKey: String, asOf: Instant, into out: inout OutputBytes) {
+        out.append("{")
+        out.jsonKey("token", first: true); out.jsonString(row.tokenID)
+        out.jsonKey("owner"); out.jsonString(row.ownerID)
+        out.jsonKey("agent"); out.jsonString(row.agentID)
+        out.jsonKey("system"); out.jsonString(row.system)
+        out.jsonKey("environment"); out.jsonString(row.environment)
+        out.jsonKey("status"); out.jsonString(row.status.joined(separator: ","))
+        out.append(","); out.jsonString(dateKey); out.append(":"); out.jsonInstant(row.date)
+        out.jsonKey("days")
+        if let date = row.date { out.int(Reports.days(from: asOf, to: date)) } else { out.append("null") }
+        out.jsonKey("reason"); out.jsonString(row.reason)
+        out.append("}")
+    }
+
+    /// The width of a text cell as `Render.display` shows it.
+    package static func textWidth(_ value: String) -> Int { TableText.width(TableText.display(.string(value))) }
+
+    /// Characters of an integer written in decimal.
+    package static func digits(_ value: Int64) -> Int {
+        var n = value < 0 ? 2 : 1, v = value.magnitude
+        while v >= 10 { v /= 10; n += 1 }
+        return n
+    }
+
+    /// How a table shows an instant (`Render.display` of its ISO text): the day, and the minute when not midnight.
+    /// Returns the width written.
+    @discardableResult
+    package static func tableDate(_ t: Instant, into out: inout OutputBytes) -> Int {
+        guard let parts = Time.Parts(t) else {
+            let shown = TableText.display(.string(Time.iso(t)))
+            out.append(shown)
+            return TableText.width(shown)
+        }
+        parts.write(parts.seconds == 0 ? .day : .minute) { out.append($0) }
+        return parts.seconds == 0 ? 10 : 16
+    }
+
+    package static func dateWidth(_ t: Instant?) -> Int {
+        guard let t else { return 1 }
+        if let parts = Time.Parts(t) { return parts.seconds == 0 ? 10 : 16 }
+        var scratch = OutputBytes(capacity: 0)
+        return tableDate(t, into: &scratch)
+    }
+}

@@ -1,0 +1,131 @@
+import NHIBasics
+import NHIFormats
+import NHIModel
+import NHIRules
+import NHIReports
+import NHIScan
+
+/// `nhi check --format sarif`: SARIF 2.1.0 with one rule per derived state (and `policy-violation`), each with
+/// help that says how to fix it; one result per finding, located at the store file and named by the token
+/// (Docs/references.md §7 lists the properties the schema and GitHub code scanning require).
+public enum SARIFOutput {
+    public static let schema = "https://json.schemastore.org/sarif-2.1.0.json"
+
+    public static func rule(_ kind: String, failing: Bool) -> JSON {
+        let summary = Check.summary(kind), remedy = Check.remedy(kind)
+        let name = kind.split(separator: "-").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+        // Controls the state evidences: as tags (code scanning filters on them) and in the help.
+        let controls = Controls.controls(for: kind).sorted()
+        let tags: [JSON] = ["security", "non-human-identity"] + controls.map { .string($0.tag) }
+        let controlsMarkdown = controls.isEmpty ? "" : "\n\n**Controls:**\n" + controls.map {
+            "- \($0.framework.title): \($0.id) \($0.title)"
+        }.joined(separator: "\n")
+        return [
+            "id": .string(kind), "name": .string(name),
+            "shortDescription": ["text": .string(summary)],
+            "fullDescription": ["text": .string("\(summary) See Docs/reports.md for the exact definition.")],
+            "help": ["text": .string("\(summary)\nFix: \(remedy)\n\(Controls.helpText(for: kind))"),
+                     "markdown": .string("\(summary)\n\n**Fix:** \(remedy)\(controlsMarkdown)")],
+            "defaultConfiguration": ["level": .string(failing ? "error" : "warning")],
+            "properties": ["tags": .array(tags), "precision": "very-high"],
+        ]
+    }
+
+    /// A file path as a URI reference: every byte but unreserved characters and `/` percent-encoded.
+    package static func percentEncoded(_ path: String) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        for b in path.utf8 {
+            let keep = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+                || b == 0x2D || b == 0x2E || b == 0x5F || b == 0x7E || b == 0x2F
+            if keep { out.append(b) } else { out += [0x25, hex[Int(b >> 4)], hex[Int(b & 0xF)]] }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// One result, as the JSON value
+    /// `{"ruleId", "ruleIndex", "level", "message": {"text"}, "locations": [{"physicalLocation": {"artifactLocation":
+    /// {"uri"}, "region": {"startLine": 1}}, "logicalLocations": [{"name", "fullyQualifiedName", "kind"}]}],
+    /// "partialFingerprints": {"primaryLocationLineHash"}, "properties": {"token", "owner", "agent", "since",
+    /// "controls"}}` serialises. `uri` is already percent-encoded; `tags` is the serialised controls array.
+    package static func resultRecord(_ f: Check.Finding, ruleIndex: Int, remedy: String, uri: String, tags: [UInt8],
+                             into out: inout OutputBytes, hashInput: inout [UInt8], digest: inout [UInt8]) {
+        out.append("{\"ruleId\":"); out.jsonString(f.kind)
+        out.append(",\"ruleIndex\":"); out.int(Int64(ruleIndex))
+        out.append(f.severity == .failure ? ",\"level\":\"error\"" : ",\"level\":\"warning\"")
+        out.append(",\"message\":{\"text\":\"Token ")
+        out.jsonStringBody(f.tokenID); out.append(" is "); out.jsonStringBody(f.kind); out.append(": ")
+        out.jsonStringBody(f.reason); out.append(". "); out.jsonStringBody(remedy)
+        out.append("\"},\"locations\":[{\"physicalLocation\":{\"artifactLocation\":{\"uri\":"); out.jsonString(uri)
+        out.append("},\"region\":{\"startLine\":1}},\"logicalLocations\":[{\"name\":"); out.jsonString(f.tokenID)
+        out.append(",\"fullyQualifiedName\":\"tokens/"); out.jsonStringBody(f.tokenID)
+        out.append("\",\"kind\":\"resource\"}]}]")
+        // Stable across runs, so code scanning tracks one alert per token and state.
+        out.append(",\"partialFingerprints\":{\"primaryLocationLineHash\":")
+        // The first 32 hex digits of SHA-256("<token>\0<kind>"), hashed from reused buffers.
+        hashInput.removeAll(keepingCapacity: true)
+        hashInput.append(contentsOf: f.tokenID.utf8)
+        hashInput.append(0)
+        hashInput.append(contentsOf: f.kind.utf8)
+        SHA256.digest(hashInput, into: &digest)
+        out.append("\"")
+        for b in digest.prefix(16) { out.append(SHA256.digits[Int(b >> 4)]); out.append(SHA256.digits[Int(b & 0x0F)]) }
+        out.append("\"")
+        out.append("},\"properties\":{\"token\":"); out.jsonString(f.tokenID)
+        out.append(",\"owner\":"); out.jsonString(f.ownerID)
+        out.append(",\"agent\":"); out.jsonString(f.agentID)
+        out.append(",\"since\":"); out.jsonInstant(f.since)
+        out.append(",\"controls\":"); out.append(contentsOf: tags)
+        out.append("}}")
+    }
+
+    /// `artifactURI` locates every result: the store file, as the user named it (`--db`).
+    public static func write(_ result: Check.Result, artifactURI: String, sink: OutputSink) {
+        let failing = Set(result.failOn)
+        let uri = percentEncoded(artifactURI)
+        let kinds = Check.kinds
+        let index = Dictionary(uniqueKeysWithValues: kinds.enumerated().map { ($1, $0) })
+        let driver: JSON = [
+            "name": "nhi", "version": .string(Version.string), "semanticVersion": .string(Version.string),
+            "rules": .array(kinds.map { rule($0, failing: failing.contains($0)) }),
+        ]
+        let head: JSONObject = [
+            "$schema": .string(schema), "version": "2.1.0",
+        ]
+        let run: JSONObject = [
+            "tool": ["driver": driver],
+            "invocations": [["executionSuccessful": true,
+                             "properties": ["as_of": .string(Time.iso(result.asOf)),
+                                            "fail_on": .array(result.failOn.map(JSON.string))]]],
+            "columnKind": "unicodeCodePoints",
+        ]
+        // Streamed: the log is written piecewise so the results of a large inventory are never one string.
+        var text = JSON.object(head).serialized()
+        text.removeLast()
+        var runText = JSON.object(run).serialized()
+        runText.removeLast()
+        sink.write(text + ",\"runs\":[" + runText + ",\"results\":[")
+        // A finding's controls depend only on its kind and rule: serialised once per kind, not per finding.
+        // Each result is written as bytes in the order the JSON value model serialises it (`resultRecord`).
+        var tagsByKind: [String: [UInt8]] = [:]
+        var remedyByKind: [String: String] = [:]
+        var out = OutputBytes()
+        var hashInput: [UInt8] = [], digest = [UInt8](repeating: 0, count: 32)
+        var first = true
+        result.forEachFinding { f in
+            let key = f.rule.map { f.kind + "\u{0}" + $0 } ?? f.kind
+            let tags = tagsByKind[key]
+                ?? Array(JSON.array(Controls.controls(forFinding: f.kind, rule: f.rule).map { .string($0.tag) }).serialized().utf8)
+            tagsByKind[key] = tags
+            let remedy = remedyByKind[f.kind] ?? Check.remedy(f.kind)
+            remedyByKind[f.kind] = remedy
+            out.append(first ? "\n" : ",\n")
+            first = false
+            resultRecord(f, ruleIndex: index[f.kind] ?? 0, remedy: remedy, uri: uri, tags: tags, into: &out,
+                         hashInput: &hashInput, digest: &digest)
+            if out.count >= 1 << 15 { sink.write(&out) }
+        }
+        sink.write(&out)
+        sink.write("\n]}]}\n")
+    }
+}

@@ -1,0 +1,312 @@
+import NHIBasics
+import NHIFormats
+import NHIStore
+import NHIModel
+import NHIRules
+import NHIAudit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `TokenStates` kept compactly: each appended value is encoded into one byte arena (varint numbers,
+/// length-prefixed strings) and read back as an equal `TokenStates` when it is written out. `check` and the due
+/// reports must hold every token in a state before writing (output is grouped by kind, or sorted by date, while
+/// `StateQuery` streams in id order); at a million tokens a `TokenStates` or a row of strings per token was over
+/// 150 MB, this is about 100 bytes per token, in 1 MiB chunks (a growing array would copy, and briefly double,
+/// the whole arena).
+///
+/// Only the fields `StateQuery` fills with `fullTokens = false` are kept (the brief columns); the rest of the
+/// `Token` is left as that query leaves it.
+package struct TokenStatesArena {
+    private var chunks: [[UInt8]] = []
+    /// One value's encoding, reused so appending allocates nothing.
+    private var scratch: [UInt8] = []
+    private static let chunkBits = 20
+    private static let chunkSize = 1 << chunkBits
+    /// Every value's handle, in append order.
+    package private(set) var handles: [Handle] = []
+    package var count: Int { handles.count }
+
+    /// A value's position: chunk index and offset. Handles increase in append order.
+    package typealias Handle = UInt32
+
+    // Presence bits for optional fields.
+    private static let hasExpires: UInt32 = 1 << 0, hasRotated: UInt32 = 1 << 1, hasReviewed: UInt32 = 1 << 2
+    private static let hasUsed: UInt32 = 1 << 3, hasDeparted: UInt32 = 1 << 4, hasDecommissioned: UInt32 = 1 << 5
+    private static let hasForeignAt: UInt32 = 1 << 6, hasEnvironment: UInt32 = 1 << 7, hasOwnerStatus: UInt32 = 1 << 8
+    private static let hasAgentStatus: UInt32 = 1 << 9, hasForeignAgent: UInt32 = 1 << 10
+
+    private static let allStates = DerivedState.allCases
+
+    /// Status words stored as one byte; any other text is stored as a string after a 0.
+    private static let words = ["active", "departed", "decommissioned", "revoked"]
+
+    @discardableResult
+    package mutating func append(_ ts: TokenStates) -> Handle {
+        let t = ts.token
+        return append(TokenFields(id: t.id, ownerID: t.ownerID, agentID: t.agentID, system: t.system, environment: t.environment,
+                                  status: t.status, issuedAt: t.issuedAt, expiresAt: t.expiresAt, rotateEvery: t.rotateEvery,
+                                  lastRotatedAt: t.lastRotatedAt, reviewEvery: t.reviewEvery, lastReviewedAt: t.lastReviewedAt,
+                                  lastUsedAt: t.lastUsedAt),
+                      states: ts.states.map { Self.allStates.firstIndex(of: $0)! }, ownerStatus: ts.ownerStatus,
+                      ownerDepartedAt: ts.ownerDepartedAt, agentStatus: ts.agentStatus,
+                      agentDecommissionedAt: ts.agentDecommissionedAt, foreignAgent: ts.foreignAgent, foreignUseAt: ts.foreignUseAt)
+    }
+
+    /// A chosen row of a state scan, straight from its columns: the same bytes as appending its `TokenStates`,
+    /// without making the token's Strings first (a million-token `check` appends 374,000 of them).
+    @discardableResult
+    package mutating func append(_ item: StateQuery.Scanned) -> Handle {
+        let row = item.row, b = StateQuery.parameterColumnCount
+        func text(_ offset: Int32) -> ColumnText { ColumnText(row: row, column: b + offset) }
+        let environment = row.isNull(b + 4) ? nil : text(4)
+        let f = item.facts
+        // A scanned row is active (the scan reads no other).
+        let fields = TokenFields(id: text(0), ownerID: text(1), agentID: text(2), system: text(3), environment: environment,
+                                 status: "active", issuedAt: f.issuedAt, expiresAt: f.expiresAt, rotateEvery: f.rotateEvery,
+                                 lastRotatedAt: f.lastRotatedAt, reviewEvery: f.reviewEvery, lastReviewedAt: f.lastReviewedAt,
+                                 lastUsedAt: f.lastUsedAt)
+        var states: [Int] = []
+        for i in Self.allStates.indices where item.found & (1 << i) != 0 { states.append(i) }
+        return append(fields, states: states, ownerStatus: item.owner?.status, ownerDepartedAt: item.owner?.since,
+                      agentStatus: item.agent?.status, agentDecommissionedAt: item.agent?.since,
+                      foreignAgent: item.foreign?.latestAgent, foreignUseAt: item.foreign?.latestAt)
+    }
+
+    /// The token columns the arena keeps, their text as Strings or as a row's column bytes.
+    package struct TokenFields<Text: ArenaText> {
+        package let id: Text, ownerID: Text, agentID: Text, system: Text, environment: Text?
+        package let status: String
+        package let issuedAt: Instant, expiresAt: Instant?, rotateEvery: Int64, lastRotatedAt: Instant?, reviewEvery: Int64
+        package let lastReviewedAt: Instant?, lastUsedAt: Instant?
+    }
+
+    /// The one encoding of a value (`subscript` reads it back).
+    private mutating func append<Text: ArenaText>(_ t: TokenFields<Text>, states: [Int], ownerStatus: String?,
+                                                  ownerDepartedAt: Instant?, agentStatus: String?,
+                                                  agentDecommissionedAt: Instant?, foreignAgent: String?,
+                                                  foreignUseAt: Instant?) -> Handle {
+        var record = Encoder(bytes: scratch)
+        scratch = []
+        var presence: UInt32 = 0
+        if t.expiresAt != nil { presence |= Self.hasExpires }
+        if t.lastRotatedAt != nil { presence |= Self.hasRotated }
+        if t.lastReviewedAt != nil { presence |= Self.hasReviewed }
+        if t.lastUsedAt != nil { presence |= Self.hasUsed }
+        if ownerDepartedAt != nil { presence |= Self.hasDeparted }
+        if agentDecommissionedAt != nil { presence |= Self.hasDecommissioned }
+        if foreignUseAt != nil { presence |= Self.hasForeignAt }
+        if t.environment != nil { presence |= Self.hasEnvironment }
+        if ownerStatus != nil { presence |= Self.hasOwnerStatus }
+        if agentStatus != nil { presence |= Self.hasAgentStatus }
+        if foreignAgent != nil { presence |= Self.hasForeignAgent }
+        // The id first, so `tokenID(_:)` reads it without decoding the rest.
+        t.id.write(into: &record)
+        // States keep their order (StateQuery lists them in `allCases` order); a mask would lose a different one.
+        record.unsigned(UInt64(states.count))
+        for s in states { record.unsigned(UInt64(s)) }
+        record.unsigned(UInt64(presence))
+        record.signed(t.issuedAt)
+        if let v = t.expiresAt { record.signed(v) }
+        record.signed(t.rotateEvery)
+        if let v = t.lastRotatedAt { record.signed(v) }
+        record.signed(t.reviewEvery)
+        if let v = t.lastReviewedAt { record.signed(v) }
+        if let v = t.lastUsedAt { record.signed(v) }
+        if let v = ownerDepartedAt { record.signed(v) }
+        if let v = agentDecommissionedAt { record.signed(v) }
+        if let v = foreignUseAt { record.signed(v) }
+        t.ownerID.write(into: &record)
+        t.agentID.write(into: &record)
+        t.system.write(into: &record)
+        if let v = t.environment { v.write(into: &record) }
+        record.word(t.status)
+        if let v = ownerStatus { record.word(v) }
+        if let v = agentStatus { record.word(v) }
+        if let v = foreignAgent { record.string(v) }
+        let handle = store(record.bytes)
+        scratch = record.bytes
+        scratch.removeAll(keepingCapacity: true)
+        return handle
+    }
+
+    private mutating func store(_ bytes: [UInt8]) -> Handle {
+        precondition(bytes.count <= Self.chunkSize, "a token too large for the arena")
+        if chunks.isEmpty || chunks[chunks.count - 1].count + bytes.count > Self.chunkSize {
+            precondition(chunks.count < 1 << (32 - Self.chunkBits), "arena full")
+            var chunk: [UInt8] = []
+            chunk.reserveCapacity(Self.chunkSize)
+            chunks.append(chunk)
+        }
+        let last = chunks.count - 1
+        let offset = chunks[last].count
+        chunks[last].append(contentsOf: bytes)
+        let handle = Handle(last << Self.chunkBits | offset)
+        handles.append(handle)
+        return handle
+    }
+
+    /// The value appended at `handle`, equal to the one appended.
+    package subscript(handle: Handle) -> TokenStates {
+        let (chunk, offset) = Self.position(handle)
+        return chunks[chunk].withUnsafeBufferPointer { buffer in
+            var d = Decoder(bytes: buffer, at: offset)
+            let id = d.string()
+            let stateCount = Int(d.unsigned())
+            var states: [DerivedState] = []
+            states.reserveCapacity(stateCount)
+            for _ in 0..<stateCount { states.append(Self.allStates[Int(d.unsigned())]) }
+            let presence = UInt32(truncatingIfNeeded: d.unsigned())
+            func has(_ bit: UInt32) -> Bool { presence & bit != 0 }
+            let issuedAt = d.signed()
+            let expiresAt = has(Self.hasExpires) ? d.signed() : nil
+            let rotateEvery = d.signed()
+            let lastRotatedAt = has(Self.hasRotated) ? d.signed() : nil
+            let reviewEvery = d.signed()
+            let lastReviewedAt = has(Self.hasReviewed) ? d.signed() : nil
+            let lastUsedAt = has(Self.hasUsed) ? d.signed() : nil
+            let departedAt = has(Self.hasDeparted) ? d.signed() : nil
+            let decommissionedAt = has(Self.hasDecommissioned) ? d.signed() : nil
+            let foreignAt = has(Self.hasForeignAt) ? d.signed() : nil
+            let ownerID = d.string(), agentID = d.string(), system = d.string()
+            let environment = has(Self.hasEnvironment) ? d.string() : nil
+            let status = d.word(Self.words)
+            let ownerStatus = has(Self.hasOwnerStatus) ? d.word(Self.words) : nil
+            let agentStatus = has(Self.hasAgentStatus) ? d.word(Self.words) : nil
+            let foreignAgent = has(Self.hasForeignAgent) ? d.string() : nil
+            // As `Token(row:)` leaves the columns the brief query does not select.
+            let token = Token(id: id, ownerID: ownerID, purpose: "", system: system, agentID: agentID,
+                              environment: environment, scopes: [], issuedAt: issuedAt, expiresAt: expiresAt,
+                              rotateEvery: rotateEvery, lastRotatedAt: lastRotatedAt, reviewEvery: reviewEvery,
+                              lastReviewedAt: lastReviewedAt, fingerprint: nil, labels: [:], status: status,
+                              revokedAt: nil, revokeReason: nil, lastUsedAt: lastUsedAt, createdAt: 0, updatedAt: 0)
+            return TokenStates(token: token, ownerStatus: ownerStatus, ownerDepartedAt: departedAt,
+                               agentStatus: agentStatus, agentDecommissionedAt: decommissionedAt,
+                               foreignAgent: foreignAgent, foreignUseAt: foreignAt, states: states)
+        }
+    }
+
+    /// The token id of the value at `handle`.
+    package func tokenID(_ handle: Handle) -> String {
+        let (chunk, offset) = Self.position(handle)
+        return chunks[chunk].withUnsafeBufferPointer { buffer in
+            var d = Decoder(bytes: buffer, at: offset)
+            return d.string()
+        }
+    }
+
+    /// Whether the token id at `a` sorts before the one at `b`, comparing their UTF-8 bytes (the order of
+    /// SQLite's BINARY collation; for the ASCII ids nhi accepts, also Swift's `String` order), without making
+    /// either id a `String`.
+    package func tokenID(_ a: Handle, precedes b: Handle) -> Bool {
+        let (ca, oa) = Self.position(a), (cb, ob) = Self.position(b)
+        return chunks[ca].withUnsafeBufferPointer { x in
+            chunks[cb].withUnsafeBufferPointer { y in
+                var dx = Decoder(bytes: x, at: oa), dy = Decoder(bytes: y, at: ob)
+                let nx = Int(dx.unsigned()), ny = Int(dy.unsigned())
+                let c = memcmp(x.baseAddress! + dx.at, y.baseAddress! + dy.at, min(nx, ny))
+                return c != 0 ? c < 0 : nx < ny
+            }
+        }
+    }
+
+    /// Puts `handles` in token id order (a no-op, one comparison per value, when they already are).
+    package mutating func sortByTokenID() {
+        sortByTokenID(&handles)
+    }
+
+    /// Puts handles of this arena in token id order, checking first whether they already are.
+    package func sortByTokenID(_ list: inout [Handle]) {
+        guard zip(list, list.dropFirst()).contains(where: { !tokenID($0, precedes: $1) }) else { return }
+        list.sort { tokenID($0, precedes: $1) }
+    }
+
+    private static func position(_ handle: Handle) -> (chunk: Int, offset: Int) {
+        (Int(handle >> UInt32(chunkBits)), Int(handle & UInt32(chunkSize - 1)))
+    }
+
+
+    package struct Encoder {
+        package var bytes: [UInt8]
+        package init(bytes: [UInt8]) { self.bytes = bytes; self.bytes.reserveCapacity(256) }
+
+        package mutating func unsigned(_ value: UInt64) {
+            var v = value
+            while v >= 0x80 { bytes.append(UInt8(truncatingIfNeeded: v) | 0x80); v >>= 7 }
+            bytes.append(UInt8(v))
+        }
+
+        package mutating func signed(_ value: Int64) { unsigned(UInt64(bitPattern: (value << 1) ^ (value >> 63))) }
+
+        package mutating func string(_ value: String) {
+            unsigned(UInt64(value.utf8.count))
+            bytes.append(contentsOf: value.utf8)
+        }
+
+        package mutating func string(bytes value: UnsafeRawBufferPointer) {
+            unsigned(UInt64(value.count))
+            bytes.append(contentsOf: value)
+        }
+
+        package mutating func word(_ value: String) {
+            if let i = TokenStatesArena.words.firstIndex(of: value) {
+                bytes.append(UInt8(i + 1))
+            } else {
+                bytes.append(0)
+                string(value)
+            }
+        }
+    }
+
+    private struct Decoder {
+        package let bytes: UnsafeBufferPointer<UInt8>
+        package var at: Int
+        package init(bytes: UnsafeBufferPointer<UInt8>, at: Int) { self.bytes = bytes; self.at = at }
+
+        package mutating func unsigned() -> UInt64 {
+            var value: UInt64 = 0, shift: UInt64 = 0
+            while true {
+                let b = bytes[at]
+                at += 1
+                value |= UInt64(b & 0x7F) << shift
+                if b < 0x80 { return value }
+                shift += 7
+            }
+        }
+
+        package mutating func signed() -> Int64 {
+            let v = unsigned()
+            return Int64(bitPattern: v >> 1) ^ -Int64(bitPattern: v & 1)
+        }
+
+        package mutating func string() -> String {
+            let n = Int(unsigned())
+            defer { at += n }
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[at..<(at + n)]), as: UTF8.self)
+        }
+
+        package mutating func word(_ words: [String]) -> String {
+            let code = bytes[at]
+            at += 1
+            return code == 0 ? string() : words[Int(code) - 1]
+        }
+    }
+}
+
+/// Text the arena stores as a length-prefixed string.
+package protocol ArenaText {
+    func write(into record: inout TokenStatesArena.Encoder)
+}
+
+extension String: ArenaText {
+    package func write(into record: inout TokenStatesArena.Encoder) { record.string(self) }
+}
+
+/// A text column of the row a scan is on, copied as bytes.
+package struct ColumnText: ArenaText {
+    package let row: Cursor
+    package let column: Int32
+    package func write(into record: inout TokenStatesArena.Encoder) {
+        if row.withBytes(column, { record.string(bytes: $0) }) == nil { record.string("") }
+    }
+}

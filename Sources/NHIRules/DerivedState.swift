@@ -1,0 +1,603 @@
+import NHIBasics
+import NHIFormats
+import NHIStore
+import NHIModel
+
+/// The derived states of a token, each defined exactly once, here (`holds`), over the facts of one token at an
+/// instant (`--as-of`). Every report, `check`, `scan` and the HTML report read them through `StateQuery`, so they
+/// can never disagree.
+public enum DerivedState: String, CaseIterable, Sendable, Comparable {
+    case expired
+    case orphaned
+    case foreignUse = "foreign-use"
+    case rotationOverdue = "rotation-overdue"
+    case reviewOverdue = "review-overdue"
+    case noExpiry = "no-expiry"
+    case stale
+
+    /// The definition of each state (SPEC, "Derived states"), for an active token. Only active tokens are in any
+    /// state (`StateQuery` reads no other): a revoked token needs nothing more.
+    public func holds(_ facts: StateFacts, at instant: Instant, maxUnused: Int64) -> Bool {
+        let t = facts
+        switch self {
+        case .expired: return t.expiresAt.map { $0 < instant } ?? false
+        case .orphaned:
+            return t.owner == nil || t.owner?.status == "departed" || t.agent == nil || t.agent?.status == "decommissioned"
+        case .foreignUse: return t.firstForeignUseAt.map { $0 <= instant } ?? false
+        case .rotationOverdue: return DerivedState.due(last: t.lastRotatedAt, issued: t.issuedAt, every: t.rotateEvery) < instant
+        case .reviewOverdue: return DerivedState.due(last: t.lastReviewedAt, issued: t.issuedAt, every: t.reviewEvery) < instant
+        case .noExpiry: return t.expiresAt == nil
+        case .stale: return DerivedState.due(last: t.lastUsedAt, issued: t.issuedAt, every: maxUnused) < instant
+        }
+    }
+
+    /// When a rotation, a review or the next use falls due: the last one (or the issue, when there was none) plus
+    /// its interval. The rotation and review deadlines are also stored, the same sum, as the generated columns
+    /// `rotation_due_at` and `review_due_at` (Schema migration 1), which their indexes and `candidateSQL` read.
+    package static func due(last: Instant?, issued: Instant, every: Int64) -> Instant { (last ?? issued) + every }
+
+    /// The column of the token row `t` holding the instant the token enters the state (nil: no column does, as
+    /// for orphaned, foreign-use and stale, which need every active token's facts). Its index lets SQLite read only
+    /// the candidates: `tokens_by_expiry`, `tokens_by_rotation_due`, `tokens_by_review_due`.
+    package var deadlineColumn: String? {
+        switch self {
+        case .expired: return "t.expires_at"
+        case .rotationOverdue: return "t.rotation_due_at"
+        case .reviewOverdue: return "t.review_due_at"
+        case .orphaned, .foreignUse, .noExpiry, .stale: return nil
+        }
+    }
+
+    /// A SQL condition on `t` that holds for every token in the state at the instant `?N` (a superset, never
+    /// fewer), for reading only the candidates through an index; `holds` still decides. nil: no index narrows it.
+    package func candidateSQL(instant parameter: String) -> String? {
+        if self == .noExpiry { return "t.expires_at IS NULL" }
+        return deadlineColumn.map { "\($0) < \(parameter)" }
+    }
+
+    /// Like `candidateSQL`, for the tokens that enter the state after `from` and by `to` (not in it at `from`).
+    package func enteringSQL(from: String, to: String) -> String? {
+        deadlineColumn.map { "\($0) >= \(from) AND \($0) < \(to)" }
+    }
+
+    /// How urgent a state is: reports sort by it (lower first).
+    public var severityRank: Int { DerivedState.allCases.firstIndex(of: self)! }
+
+    public static func < (lhs: DerivedState, rhs: DerivedState) -> Bool { lhs.severityRank < rhs.severityRank }
+
+    /// One line for humans and for SARIF rule help: what the state means and how to fix it.
+    public var summary: String {
+        switch self {
+        case .expired: return "The token is active in the inventory but past its expiry."
+        case .orphaned: return "The token's owner is unknown or departed, or its agent is unknown or decommissioned."
+        case .foreignUse: return "The token was used by an agent other than the one it is bound to (credential reuse)."
+        case .rotationOverdue: return "The token was not rotated within its rotation interval."
+        case .reviewOverdue: return "The token was not reviewed within its review interval."
+        case .noExpiry: return "The token never expires."
+        case .stale: return "The token has not been used for longer than the policy allows."
+        }
+    }
+
+    public var remedy: String {
+        switch self {
+        case .expired: return "Revoke it (nhi token revoke ID --reason ...) or, if it was renewed, record the new expiry (nhi token rotate ID --expires DATE)."
+        case .orphaned: return "Transfer it to an active owner (nhi token transfer ID --to OWNER) or revoke it; offboarding does both (nhi offboard owner ID --transfer-to ID2)."
+        case .foreignUse: return "Find out which agent holds the credential, issue each agent its own token, and rotate this one (nhi token rotate ID --secret-stdin)."
+        case .rotationOverdue: return "Rotate the credential at its issuer and record it: nhi token rotate ID --secret-stdin."
+        case .reviewOverdue: return "Review it: nhi review ID --decision keep|revoke --note ...."
+        case .noExpiry: return "Give it an expiry: nhi token update ID --expires DATE (and at the issuer)."
+        case .stale: return "Revoke it if nothing needs it any more: nhi token revoke ID --reason unused."
+        }
+    }
+
+    /// The states `check` fails on unless told otherwise (SPEC).
+    public static let defaultFailOn: [DerivedState] = [.expired, .orphaned]
+
+    /// Parses a comma-separated list of state names (`--fail-on`), naming the bad one.
+    public static func parseList(_ text: String, allowing extra: Set<String> = []) throws(NHIError) -> [String] {
+        var result: [String] = []
+        for item in text.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
+            guard DerivedState(rawValue: item) != nil || extra.contains(item) else {
+                let all = DerivedState.allCases.map(\.rawValue) + extra.sorted()
+                throw .data("unknown state '\(Redaction.printable(item))' (states: \(all.joined(separator: ", ")))")
+            }
+            if !result.contains(item) { result.append(item) }
+        }
+        return result
+    }
+}
+
+/// A token in one or more derived states, with everything a report row or finding needs.
+public struct TokenStates: Sendable {
+    public let token: Token
+    public let ownerStatus: String?
+    public let ownerDepartedAt: Instant?
+    public let agentStatus: String?
+    public let agentDecommissionedAt: Instant?
+    public let foreignAgent: String?
+    public let foreignUseAt: Instant?
+    public let states: [DerivedState]
+
+    package init(token: Token, ownerStatus: String?, ownerDepartedAt: Instant?, agentStatus: String?,
+                 agentDecommissionedAt: Instant?, foreignAgent: String?, foreignUseAt: Instant?, states: [DerivedState]) {
+        self.token = token; self.ownerStatus = ownerStatus; self.ownerDepartedAt = ownerDepartedAt
+        self.agentStatus = agentStatus; self.agentDecommissionedAt = agentDecommissionedAt
+        self.foreignAgent = foreignAgent; self.foreignUseAt = foreignUseAt; self.states = states
+    }
+
+    /// Why the token is in `state`, in words an auditor reads ("owner dave departed 2026-06-01").
+    public func reason(_ state: DerivedState, maxUnused: Int64) -> String {
+        let t = token
+        switch state {
+        case .expired: return "expired \(Time.day(t.expiresAt ?? 0))"
+        case .orphaned:
+            var parts: [String] = []
+            if ownerStatus == nil { parts.append("owner \(t.ownerID) unknown") }
+            else if ownerStatus == "departed" { parts.append("owner \(t.ownerID) departed" + (ownerDepartedAt.map { " \(Time.day($0))" } ?? "")) }
+            if agentStatus == nil { parts.append("agent \(t.agentID) unknown") }
+            else if agentStatus == "decommissioned" { parts.append("agent \(t.agentID) decommissioned" + (agentDecommissionedAt.map { " \(Time.day($0))" } ?? "")) }
+            return parts.joined(separator: "; ")
+        case .rotationOverdue:
+            let base = t.lastRotatedAt.map { "last rotated \(Time.day($0))" } ?? "never rotated since issue \(Time.day(t.issuedAt))"
+            return "rotation due \(Time.day(rotationDueAt)) (\(base), every \(Duration.format(t.rotateEvery)))"
+        case .reviewOverdue:
+            let base = t.lastReviewedAt.map { "last reviewed \(Time.day($0))" } ?? "never reviewed since issue \(Time.day(t.issuedAt))"
+            return "review due \(Time.day(reviewDueAt)) (\(base), every \(Duration.format(t.reviewEvery)))"
+        case .noExpiry: return "expires never"
+        case .foreignUse:
+            return "used by agent \(foreignAgent ?? "?") at \(foreignUseAt.map(Time.iso) ?? "?"); bound to \(t.agentID)"
+        case .stale:
+            let last = t.lastUsedAt.map { "last used \(Time.day($0))" } ?? "never used since issue \(Time.day(t.issuedAt))"
+            return "\(last); unused for longer than \(Duration.format(maxUnused))"
+        }
+    }
+
+    /// Since when the token has been in `state` (for sorting by urgency and for "since" columns).
+    public func since(_ state: DerivedState, maxUnused: Int64) -> Instant? {
+        let t = token
+        switch state {
+        case .expired: return t.expiresAt
+        case .orphaned:
+            if ownerStatus == "departed" { return ownerDepartedAt }
+            if agentStatus == "decommissioned" { return agentDecommissionedAt }
+            return nil
+        case .rotationOverdue: return rotationDueAt
+        case .reviewOverdue: return reviewDueAt
+        case .noExpiry: return t.issuedAt
+        case .foreignUse: return foreignUseAt
+        case .stale: return DerivedState.due(last: t.lastUsedAt, issued: t.issuedAt, every: maxUnused)
+        }
+    }
+
+    public var rotationDueAt: Instant { DerivedState.due(last: token.lastRotatedAt, issued: token.issuedAt, every: token.rotateEvery) }
+    public var reviewDueAt: Instant { DerivedState.due(last: token.lastReviewedAt, issued: token.issuedAt, every: token.reviewEvery) }
+}
+
+/// What the definitions of the states read about one token: its dates and intervals, its owner and agent as
+/// registered (nil: unknown), and its uses by other agents.
+public struct StateFacts: Sendable {
+    public struct Entity: Sendable, Equatable {
+        /// `active`, `departed` (owners) or `decommissioned` (agents).
+        public let status: String
+        /// When it departed or was decommissioned.
+        public let since: Instant?
+    }
+
+    public var issuedAt: Instant
+    public var expiresAt: Instant?
+    public var rotateEvery: Int64
+    public var lastRotatedAt: Instant?
+    public var reviewEvery: Int64
+    public var lastReviewedAt: Instant?
+    public var lastUsedAt: Instant?
+    public var owner: Entity?
+    public var agent: Entity?
+    /// The earliest use by an agent other than the bound one (up to the instant the query looks at).
+    public var firstForeignUseAt: Instant?
+
+    public init(issuedAt: Instant, expiresAt: Instant?, rotateEvery: Int64, lastRotatedAt: Instant?, reviewEvery: Int64,
+                lastReviewedAt: Instant?, lastUsedAt: Instant?, owner: Entity?, agent: Entity?, firstForeignUseAt: Instant?) {
+        self.issuedAt = issuedAt; self.expiresAt = expiresAt; self.rotateEvery = rotateEvery
+        self.lastRotatedAt = lastRotatedAt; self.reviewEvery = reviewEvery; self.lastReviewedAt = lastReviewedAt
+        self.lastUsedAt = lastUsedAt; self.owner = owner; self.agent = agent; self.firstForeignUseAt = firstForeignUseAt
+    }
+}
+
+/// Evaluates derived states: the one place that applies `DerivedState.holds` to the inventory.
+///
+/// How, at a million tokens (Docs/benchmarks.md): one scan of the active tokens in id order (through an index of
+/// candidates when every state asked for has one), the owners and agents read once into hash tables instead of
+/// joined per token (two B-tree seeks on text keys per token were most of the SQL time), and the uses by other
+/// agents read from `usage` once instead of looked up per token.
+public struct StateQuery {
+    public var asOf: Instant
+    /// The longest a token may go unused before it is `stale` (policy `max_unused`, default 90d).
+    public var maxUnused: Int64 = 90 * 86_400
+    /// Which states to look for; a token in none of them is not returned.
+    public var states: [DerivedState] = DerivedState.allCases
+    /// Extra conditions on the token row `t` (constant SQL text with `?3`, `?4`... placeholders) and their values.
+    public var extraCondition: String?
+    public var extraArguments: [SQLValue] = []
+    /// Choose rows as if the states were evaluated this much later (reports "due within 14d": would be in the
+    /// state at as-of + lookahead); the per-state flags of each row stay evaluated at `asOf`.
+    public var lookahead: Int64 = 0
+    /// False: read only the token columns that states, reasons, reports and `check` read (`briefColumns`);
+    /// the other `Token` fields (purpose, scopes, labels, fingerprint, revocation, created/updated) are left empty.
+    /// At a million tokens, reading and decoding the unused text columns was a third of a report's time.
+    public var fullTokens = true
+    /// False: tokens come in whatever order is cheapest to read (for callers that sort or aggregate themselves).
+    public var inIDOrder = true
+    /// True: only the tokens in none of the states at as-of that are in one at as-of + lookahead (what falls due
+    /// next: `expiring`). With a deadline column for every state, SQLite reads just that range of its index.
+    public var enteringOnly = false
+    /// True: return every active token, in a state or not (a report that counts all of them reads them once).
+    public var everyActiveToken = false
+    /// Read only the candidates of the states through an index when they all have one (`candidateSQL`). Off only
+    /// in the test that proves the candidates never leave a token out.
+    package var narrowsByIndex = true
+
+    package static let briefColumns = ["id", "owner_id", "agent_id", "system", "environment", "status", "issued_at", "expires_at",
+                               "rotate_every", "last_rotated_at", "review_every", "last_reviewed_at", "last_used_at"]
+    /// `t.rowid` follows the brief columns (the key of the foreign uses); then `otherColumns` for full tokens.
+    package static let rowidColumn: Int32 = 13
+    package static let otherColumns = ["purpose", "scopes", "fingerprint", "labels", "revoked_at", "revoke_reason",
+                               "created_at", "updated_at"]
+
+    public init(asOf: Instant, maxUnused: Int64 = 90 * 86_400, states: [DerivedState] = DerivedState.allCases) {
+        self.asOf = asOf
+        self.maxUnused = maxUnused
+        self.states = states
+    }
+
+    /// The instant rows are chosen at, and its parameter: `?1` (as-of) unless there is a lookahead.
+    package var horizon: Instant { asOf + lookahead }
+    package var horizonParameter: String { lookahead == 0 ? "?1" : "?\(3 + extraArguments.count)" }
+
+    public var arguments: [SQLValue] {
+        [.int(asOf), .int(maxUnused)] + extraArguments + (lookahead == 0 ? [] : [.int(horizon)])
+    }
+
+    /// Every statement selects `?1` and `?2` (and the horizon), so the same arguments bind whatever it filters on.
+    package var parameterColumns: String {
+        "?1 AS as_of, ?2 AS max_unused, \(lookahead == 0 ? "NULL" : horizonParameter) AS horizon"
+    }
+    package static let parameterColumnCount: Int32 = 3
+    package var extraSQL: String { extraCondition.map { " AND (\($0))" } ?? "" }
+
+    /// Whether the scan reads only the candidates of the states, through an index.
+    package var narrowsToCandidates: Bool {
+        narrowsByIndex && !everyActiveToken && !states.isEmpty && states.allSatisfy { state in
+            enteringOnly ? state.enteringSQL(from: "?1", to: "?1") != nil : state.candidateSQL(instant: "?1") != nil
+        }
+    }
+
+    /// Whether the scan reads every active token (so the number of rows it read is the number of active tokens).
+    public var readsEveryActiveToken: Bool { extraCondition == nil && !narrowsToCandidates }
+
+    /// The token scan: active tokens (in id order unless `inIDOrder` is off), narrowed to the candidates when every
+    /// state has an index.
+    public var sql: String { sql(includingRevoked: false) }
+
+    /// The scan, with revoked tokens too when a caller counts them in the same pass (never in a state).
+    package func sql(includingRevoked: Bool) -> String {
+        let columns = (StateQuery.briefColumns + ["rowid"] + (fullTokens ? StateQuery.otherColumns : [])).map { "t.\($0)" }
+        let candidates = states.map { state in
+            enteringOnly ? state.enteringSQL(from: "?1", to: horizonParameter) : state.candidateSQL(instant: horizonParameter)
+        }
+        let narrow = narrowsToCandidates ? " AND (" + candidates.map { "(\($0!))" }.joined(separator: " OR ") + ")" : ""
+        // Unordered and unfiltered: one pass over the table in storage order (NOT INDEXED: otherwise SQLite walks an
+        // index on status and seeks the table once per token). In id order, SQLite walks the id index and seeks the
+        // table per token: sequential reads while ids were registered in order, random ones otherwise (on a 1M-token
+        // store with shuffled ids `check` took 9.9 s wall that way, 7.4 s with SQLite sorting a storage-order scan,
+        // whose sorter costs 5,700 instructions a row); callers that hold their rows anyway should ask for storage
+        // order and sort what they keep.
+        let sequential = !inIDOrder && narrow.isEmpty && extraCondition == nil
+        return """
+            SELECT \(parameterColumns), \(columns.joined(separator: ", "))
+            FROM tokens t\(sequential ? " NOT INDEXED" : "")
+            WHERE t.status \(includingRevoked ? "IN ('active', 'revoked')" : "= 'active'")\(narrow)\(extraSQL)\(inIDOrder ? "\nORDER BY t.id" : "")
+            """
+    }
+
+    /// Streams every active token in at least one of `states` (at the horizon), or every active token when
+    /// `everyActiveToken`, each once, in id order unless `inIDOrder` is off.
+    public func forEach(_ db: Database, _ body: (TokenStates) throws -> Void) throws {
+        try scan(db) { item in
+            let row = item.row, use = item.foreign
+            try body(TokenStates(token: Token(cursor: row, from: StateQuery.parameterColumnCount, full: fullTokens),
+                                 ownerStatus: item.owner?.status, ownerDepartedAt: item.owner?.since,
+                                 agentStatus: item.agent?.status, agentDecommissionedAt: item.agent?.since,
+                                 foreignAgent: use?.latestAgent, foreignUseAt: use?.latestAt,
+                                 states: DerivedState.allCases.enumerated().filter { item.found & (1 << $0.offset) != 0 }.map(\.element)))
+        }
+    }
+
+    /// One chosen row of the scan, before it becomes a `TokenStates`: a caller that only counts (the owners report)
+    /// needs no token built.
+    package struct Scanned {
+        /// Positioned on the row; valid only inside the scan's body.
+        package let row: Cursor
+        /// The row's dates and intervals as the states read them (and its owner and agent).
+        package let facts: StateFacts
+        package var owner: StateFacts.Entity? { facts.owner }
+        package var agent: StateFacts.Entity? { facts.agent }
+        package let foreign: ForeignUses?
+        /// Bit i set: `DerivedState.allCases[i]` holds at as-of.
+        package let found: UInt8
+    }
+
+    /// Returns how many active tokens it read (all of them when `readsEveryActiveToken`). `revoked`, when given,
+    /// is called with each revoked token's row in the same pass (a report that counts them reads the table once).
+    @discardableResult
+    package func scan(_ db: Database, revoked: ((Cursor) throws -> Void)? = nil, _ body: (Scanned) throws -> Void) throws -> Int {
+        if states.isEmpty && !everyActiveToken { return 0 }
+        var read = 0
+        // A filtered query (one token, one owner) looks each owner and agent up as it meets them; a whole-inventory
+        // scan reads all of them once (150,000 rows at a million tokens: tens of milliseconds).
+        let wholeInventory = extraCondition == nil
+        let owners = states.contains(.orphaned)
+            ? EntityLookup(db, all: "SELECT id, status, departed_at FROM owners",
+                           one: "SELECT id, status, departed_at FROM owners WHERE id = ?", preload: wholeInventory) : nil
+        let agents = states.contains(.orphaned)
+            ? EntityLookup(db, all: "SELECT id, status, decommissioned_at FROM agents",
+                           one: "SELECT id, status, decommissioned_at FROM agents WHERE id = ?", preload: wholeInventory) : nil
+        let foreign = states.contains(.foreignUse) ? try foreignUses(db) : [:]
+        let asked = DerivedState.allCases.enumerated().filter { states.contains($0.element) }
+        let (asOf, horizon, maxUnused, lookahead) = (self.asOf, self.horizon, self.maxUnused, self.lookahead)
+        let base = StateQuery.parameterColumnCount
+        try owners?.load()
+        try agents?.load()
+        let active = Array("active".utf8)
+        try db.forEachCursor(sql(includingRevoked: revoked != nil), arguments) { row in
+            if let revoked, row.withBytes(base + 5, { !$0.elementsEqual(active) }) == true { return try revoked(row) }
+            read += 1
+            // The facts first, from the row's integers and the owner and agent ids; the token itself (five strings,
+            // the id on the heap) only for a row that is chosen: most active tokens are in no state asked for.
+            let owner = try owners?.find(row, base + 1)
+            let agent = try agents?.find(row, base + 2)
+            let use = foreign.isEmpty ? nil : foreign[row.int(base + StateQuery.rowidColumn) ?? 0]
+            let facts = StateFacts(issuedAt: row.int(base + 6) ?? 0, expiresAt: row.int(base + 7),
+                                   rotateEvery: row.int(base + 8) ?? Token.defaultRotateEvery, lastRotatedAt: row.int(base + 9),
+                                   reviewEvery: row.int(base + 10) ?? Token.defaultReviewEvery,
+                                   lastReviewedAt: row.int(base + 11), lastUsedAt: row.int(base + 12),
+                                   owner: owner, agent: agent, firstForeignUseAt: use?.first)
+            var found: UInt8 = 0
+            var chosen = everyActiveToken
+            for (bit, state) in asked {
+                if state.holds(facts, at: asOf, maxUnused: maxUnused) {
+                    found |= 1 << bit
+                    chosen = true
+                } else if lookahead != 0 && !chosen {
+                    chosen = state.holds(facts, at: horizon, maxUnused: maxUnused)
+                }
+            }
+            guard chosen, !(enteringOnly && found != 0) else { return }
+            try body(Scanned(row: row, facts: facts, foreign: use, found: found))
+        }
+        return read
+    }
+
+    public func all(_ db: Database) throws -> [TokenStates] {
+        var result: [TokenStates] = []
+        try forEach(db) { result.append($0) }
+        return result
+    }
+
+    /// The uses of active tokens by an agent other than the bound one, up to the horizon: per token the earliest
+    /// (whether it is in the state) and the latest up to as-of (who used it, for the reason).
+    package struct ForeignUses {
+        package var first: Instant
+        package var latestAgent: String?
+        package var latestAt: Instant?
+        package var latestID: Int64 = .min
+    }
+
+    /// By the token's rowid: the scan probes it for every token, and an integer hashes in a few instructions.
+    /// CROSS JOIN keeps `usage` the outer loop (each use finds its token by id): left to itself, SQLite walked all
+    /// active tokens through an index on status and sought their uses, a random table read per token (880,000 at a
+    /// million tokens: most of `check`'s time on a store whose ids were not registered in order).
+    package func foreignUses(_ db: Database) throws -> [Int64: ForeignUses] {
+        var result: [Int64: ForeignUses] = [:]
+        let base = StateQuery.parameterColumnCount
+        try db.forEachCursor("""
+            SELECT \(parameterColumns), t.rowid, u.agent_id, u.at, u.id
+            FROM usage u CROSS JOIN tokens t
+            WHERE t.id = u.token_id AND t.status = 'active' AND u.agent_id <> t.agent_id AND u.at <= \(horizonParameter)\(extraSQL)
+            """, arguments) { row in
+            let token = row.int(base) ?? 0, at = row.int(base + 2) ?? 0, id = row.int(base + 3) ?? 0
+            var entry = result[token] ?? ForeignUses(first: at)
+            entry.first = min(entry.first, at)
+            // The latest use as of `asOf`; of uses at the same second, the one recorded last.
+            if at <= asOf, (at, id) > (entry.latestAt ?? .min, entry.latestID) {
+                entry.latestAgent = row.string(base + 1)
+                entry.latestAt = at
+                entry.latestID = id
+            }
+            result[token] = entry
+        }
+        return result
+    }
+}
+
+/// Owners or agents by id, as `orphaned` reads them: all read up front for a whole-inventory scan, or each read on
+/// first use (and remembered, found or not) for a filtered one. Active ones are kept as a set of ids (most tokens'
+/// owners and agents are active), probed straight from the row's bytes (`IDMap`).
+package final class EntityLookup {
+    package static let active = StateFacts.Entity(status: "active", since: nil)
+    package let db: Database
+    package let allSQL: String, oneSQL: String
+    package let preload: Bool
+    package var activeIDs = IDMap()
+    package var others: [String: StateFacts.Entity] = [:]
+    package var missing: Set<String> = []
+
+    package init(_ db: Database, all: String, one: String, preload: Bool) {
+        self.db = db
+        self.allSQL = all
+        self.oneSQL = one
+        self.preload = preload
+    }
+
+    package func load() throws {
+        guard preload else { return }
+        try db.forEachCursor(allSQL) { row in remember(row.string(0), StateFacts.Entity(status: row.string(1), since: row.int(2))) }
+    }
+
+    private func remember(_ id: String, _ entity: StateFacts.Entity) {
+        if entity == EntityLookup.active { activeIDs.set(id, 0) } else { others[id] = entity }
+    }
+
+    /// The entity named by the row's text column `column`.
+    package func find(_ row: Cursor, _ column: Int32) throws -> StateFacts.Entity? {
+        if activeIDs.value(row, column) != nil { return EntityLookup.active }
+        return try find(row.string(column))
+    }
+
+    package func find(_ id: String) throws -> StateFacts.Entity? {
+        if activeIDs.value(id) != nil { return EntityLookup.active }
+        if let entity = others[id] { return entity }
+        if preload || missing.contains(id) { return nil }
+        var found: StateFacts.Entity?
+        try db.forEachCursor(oneSQL, [.text(id)]) { row in found = StateFacts.Entity(status: row.string(1), since: row.int(2)) }
+        if let found { remember(id, found) } else { missing.insert(id) }
+        return found
+    }
+}
+
+/// Ids to integers, found from a String or straight from a row's text column: ids of up to 15 bytes (nearly
+/// all) in a `ShortIDMap`, longer ones in a dictionary.
+package struct IDMap {
+    private var short = ShortIDMap()
+    private var long: [String: Int] = [:]
+
+    package init() {}
+
+    package mutating func set(_ id: String, _ value: Int) {
+        var id = id
+        if !id.withUTF8({ short.insert(UnsafeRawBufferPointer($0), value: value) }) { long[id] = value }
+    }
+
+    package func value(_ id: String) -> Int? {
+        var id = id
+        return id.utf8.count <= 15 ? id.withUTF8 { short.value(UnsafeRawBufferPointer($0)) } : long[id]
+    }
+
+    /// The value of the id in the row's text column `column` (nil for NULL), without making a String of a short id.
+    package func value(_ row: Cursor, _ column: Int32) -> Int? {
+        var isLong = false
+        let found = row.withBytes(column) { bytes -> Int? in
+            isLong = bytes.count > 15
+            return isLong ? nil : short.value(bytes)
+        } ?? nil
+        return isLong ? long[row.string(column)] : found
+    }
+}
+
+/// A map from ids of at most 15 bytes, each packed with its length into two words, to an integer. A probe is a
+/// multiply and two compares on words read straight from the bytes; a `Set<String>` probe makes a String and
+/// hashes it with SipHash (the owner and agent probes were the largest Swift cost of a million-token scan: 14% of
+/// `report offboarding`).
+package struct ShortIDMap {
+    /// Two words a slot, the key's; the values apart, so a map used as a set (`contains`) touches only the keys
+    /// (with the value beside them, the agents' table grew by half and `check` slowed by a tenth at 1M).
+    private var words: [UInt64] = Array(repeating: 0, count: 2 * 16)
+    private var values: [Int] = []
+    private var count = 0
+    private var capacity: Int { words.count / 2 }
+
+    package static func key(_ bytes: UnsafeRawBufferPointer) -> (UInt64, UInt64)? {
+        guard !bytes.isEmpty, bytes.count <= 15 else { return nil }
+        // Copied into two zeroed words; the 16th byte (never written: at most 15) carries the length.
+        var words: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: bytes) }
+        return (words.0, words.1 | UInt64(bytes.count) << 56)
+    }
+
+    private func slot(_ a: UInt64, _ b: UInt64) -> Int {
+        // Both words mixed into every bit, then the top bits (multiplicative hashing): ids that share a prefix
+        // ("agent-0", "agent-1") must not share a neighbourhood of the table.
+        var h = (a &* 0x9E37_79B9_7F4A_7C15) &+ b
+        h = (h ^ (h >> 31)) &* 0xBF58_476D_1CE4_E5B9
+        return Int(truncatingIfNeeded: h >> 32) & (capacity - 1)
+    }
+
+    /// Sets the id's value (0 when the map serves as a set); false when the id is too long for the map (`IDMap`
+    /// keeps those elsewhere).
+    package mutating func insert(_ bytes: UnsafeRawBufferPointer, value: Int = 0) -> Bool {
+        guard let (a, b) = ShortIDMap.key(bytes) else { return false }
+        if (count + 1) * 2 > capacity { grow() }
+        add(a, b, value)
+        return true
+    }
+
+    private mutating func add(_ a: UInt64, _ b: UInt64, _ value: Int) {
+        let mask = capacity - 1
+        var i = slot(a, b)
+        // b is never 0 for a key (it holds the length), so 0 marks an empty slot.
+        while words[2 * i + 1] != 0 {
+            if words[2 * i] == a && words[2 * i + 1] == b { break }
+            i = (i + 1) & mask
+        }
+        if words[2 * i + 1] == 0 { count += 1 }
+        words[2 * i] = a
+        words[2 * i + 1] = b
+        if value != 0 || !values.isEmpty {
+            if values.isEmpty { values = Array(repeating: 0, count: capacity) }
+            values[i] = value
+        }
+    }
+
+    private mutating func grow() {
+        let (oldWords, oldValues) = (words, values)
+        words = Array(repeating: 0, count: oldWords.count * 2)
+        values = oldValues.isEmpty ? [] : Array(repeating: 0, count: capacity)
+        count = 0
+        for i in 0..<(oldWords.count / 2) where oldWords[2 * i + 1] != 0 {
+            add(oldWords[2 * i], oldWords[2 * i + 1], oldValues.isEmpty ? 0 : oldValues[i])
+        }
+    }
+
+    /// The id's slot, or nil when it is not in the map (or too long for it).
+    private func find(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        guard let (a, b) = ShortIDMap.key(bytes) else { return nil }
+        let mask = capacity - 1
+        var i = slot(a, b)
+        while words[2 * i + 1] != 0 {
+            if words[2 * i] == a && words[2 * i + 1] == b { return i }
+            i = (i + 1) & mask
+        }
+        return nil
+    }
+
+    /// The id's value, or nil when it is not in the map.
+    package func value(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        find(bytes).map { values.isEmpty ? 0 : values[$0] }
+    }
+
+    package func contains(_ bytes: UnsafeRawBufferPointer) -> Bool { find(bytes) != nil }
+}
+
+extension Token {
+    /// A token from the state scan's columns (`StateQuery.briefColumns`, the rowid, then `otherColumns` when `full`),
+    /// starting at column `base`.
+    package init(cursor row: Cursor, from base: Int32, full: Bool) {
+        let b = base
+        self.init(id: row.string(b), ownerID: row.string(b + 1), purpose: "", system: row.string(b + 3),
+                  agentID: row.string(b + 2), environment: row.text(b + 4), scopes: [], issuedAt: row.int(b + 6) ?? 0,
+                  expiresAt: row.int(b + 7), rotateEvery: row.int(b + 8) ?? Token.defaultRotateEvery,
+                  lastRotatedAt: row.int(b + 9), reviewEvery: row.int(b + 10) ?? Token.defaultReviewEvery,
+                  lastReviewedAt: row.int(b + 11), fingerprint: nil, labels: [:], status: row.string(b + 5),
+                  lastUsedAt: row.int(b + 12), createdAt: 0, updatedAt: 0)
+        guard full else { return }
+        let o = b + StateQuery.rowidColumn + 1
+        purpose = row.string(o)
+        let scopeText = row.string(o + 1)
+        scopes = scopeText.isEmpty ? [] : scopeText.split(separator: ",").map(String.init)
+        fingerprint = row.text(o + 2)
+        labels = Token.decodeLabels(row.string(o + 3))
+        revokedAt = row.int(o + 4)
+        revokeReason = row.text(o + 5)
+        createdAt = row.int(o + 6) ?? 0
+        updatedAt = row.int(o + 7) ?? 0
+    }
+}

@@ -1,0 +1,132 @@
+import NHIBasics
+
+/// The store's schema, as ordered forward migrations. A migration that has shipped is never edited:
+/// a change is a new entry at the end. `PRAGMA user_version` records the last one applied.
+package enum Schema {
+    package static let migrations: [(version: Int32, sql: String)] = [
+        (1, """
+        CREATE TABLE owners (
+            id          TEXT PRIMARY KEY,
+            name        TEXT NOT NULL,
+            email       TEXT NOT NULL,
+            team        TEXT,
+            status      TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'departed')),
+            departed_at INTEGER,
+            created_at  INTEGER NOT NULL,
+            updated_at  INTEGER NOT NULL
+        );
+        CREATE TABLE agents (
+            id                TEXT PRIMARY KEY,
+            system            TEXT NOT NULL,
+            owner_id          TEXT NOT NULL REFERENCES owners(id),
+            status            TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'decommissioned')),
+            decommissioned_at INTEGER,
+            created_at        INTEGER NOT NULL,
+            updated_at        INTEGER NOT NULL
+        );
+        CREATE INDEX agents_by_owner ON agents(owner_id);
+        CREATE TABLE tokens (
+            id               TEXT PRIMARY KEY,
+            owner_id         TEXT NOT NULL REFERENCES owners(id),
+            purpose          TEXT NOT NULL,
+            system           TEXT NOT NULL,
+            agent_id         TEXT NOT NULL REFERENCES agents(id),
+            environment      TEXT,
+            scopes           TEXT NOT NULL DEFAULT '',
+            issued_at        INTEGER NOT NULL,
+            expires_at       INTEGER,
+            rotate_every     INTEGER NOT NULL,
+            last_rotated_at  INTEGER,
+            review_every     INTEGER NOT NULL,
+            last_reviewed_at INTEGER,
+            fingerprint      TEXT UNIQUE,
+            labels           TEXT NOT NULL DEFAULT '{}',
+            status           TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'revoked')),
+            revoked_at       INTEGER,
+            revoke_reason    TEXT,
+            last_used_at     INTEGER,
+            created_at       INTEGER NOT NULL,
+            updated_at       INTEGER NOT NULL,
+            rotation_due_at  INTEGER GENERATED ALWAYS AS (COALESCE(last_rotated_at, issued_at) + rotate_every) STORED,
+            review_due_at    INTEGER GENERATED ALWAYS AS (COALESCE(last_reviewed_at, issued_at) + review_every) STORED
+        );
+        CREATE INDEX tokens_by_owner ON tokens(owner_id);
+        CREATE INDEX tokens_by_agent ON tokens(agent_id);
+        CREATE INDEX tokens_by_system ON tokens(system);
+        CREATE INDEX tokens_by_expiry ON tokens(status, expires_at);
+        CREATE INDEX tokens_by_rotation_due ON tokens(status, rotation_due_at);
+        CREATE INDEX tokens_by_review_due ON tokens(status, review_due_at);
+        CREATE TABLE reviews (
+            id       INTEGER PRIMARY KEY,
+            token_id TEXT NOT NULL REFERENCES tokens(id),
+            decision TEXT NOT NULL CHECK (decision IN ('keep', 'revoke')),
+            note     TEXT,
+            actor    TEXT NOT NULL,
+            at       INTEGER NOT NULL
+        );
+        CREATE INDEX reviews_by_token ON reviews(token_id, at);
+        CREATE TABLE usage (
+            id          INTEGER PRIMARY KEY,
+            token_id    TEXT NOT NULL REFERENCES tokens(id),
+            agent_id    TEXT NOT NULL,
+            at          INTEGER NOT NULL,
+            tool        TEXT,
+            recorded_at INTEGER NOT NULL
+        );
+        CREATE INDEX usage_by_token ON usage(token_id, at);
+        CREATE TABLE audit_log (
+            seq         INTEGER PRIMARY KEY,
+            at          INTEGER NOT NULL,
+            actor       TEXT NOT NULL,
+            command     TEXT NOT NULL,
+            action      TEXT NOT NULL,
+            entity_kind TEXT NOT NULL,
+            entity_id   TEXT NOT NULL,
+            before      TEXT,
+            after       TEXT,
+            prev_hash   TEXT NOT NULL,
+            hash        TEXT NOT NULL UNIQUE
+        );
+        CREATE INDEX audit_by_entity ON audit_log(entity_kind, entity_id, seq);
+        CREATE INDEX audit_by_time ON audit_log(at);
+        """),
+        // Every derived-state query LEFT JOINs each token to its owner and agent for `orphaned`; covering the
+        // status columns makes each of those lookups one index seek instead of an index seek and a table seek
+        // (measured: the joins' CPU time halves at 1M tokens; Docs/benchmarks.md). StateQuery names them (INDEXED
+        // BY): without statistics the planner prefers the unique primary-key index.
+        (2, """
+        CREATE INDEX owners_state ON owners(id, status, departed_at);
+        CREATE INDEX agents_state ON agents(id, status, decommissioned_at);
+        """),
+        // audit_log without UNIQUE on hash. Nothing looks an entry up by its hash, and a repeated hash cannot pass
+        // `audit verify` (each hash covers its entry's seq, the primary key, and links to the one before), but the
+        // index of 64 random hex digits per entry cost a bulk import most: its pages fall out of the page cache,
+        // so every insert reads and rewrites a random one (1M-token import: 18 s of 68 s CPU; Docs/benchmarks.md).
+        // A unique constraint cannot be dropped in SQLite, so the table is rebuilt (the documented way: new table,
+        // copy, drop, rename); this once copies the existing log.
+        (3, """
+        CREATE TABLE audit_log_v3 (
+            seq         INTEGER PRIMARY KEY,
+            at          INTEGER NOT NULL,
+            actor       TEXT NOT NULL,
+            command     TEXT NOT NULL,
+            action      TEXT NOT NULL,
+            entity_kind TEXT NOT NULL,
+            entity_id   TEXT NOT NULL,
+            before      TEXT,
+            after       TEXT,
+            prev_hash   TEXT NOT NULL,
+            hash        TEXT NOT NULL
+        );
+        INSERT INTO audit_log_v3 (seq, at, actor, command, action, entity_kind, entity_id, before, after, prev_hash, hash)
+            SELECT seq, at, actor, command, action, entity_kind, entity_id, before, after, prev_hash, hash
+            FROM audit_log ORDER BY seq;
+        DROP TABLE audit_log;
+        ALTER TABLE audit_log_v3 RENAME TO audit_log;
+        CREATE INDEX audit_by_entity ON audit_log(entity_kind, entity_id, seq);
+        CREATE INDEX audit_by_time ON audit_log(at);
+        """),
+    ]
+
+    package static var currentVersion: Int32 { migrations.last!.version }
+}

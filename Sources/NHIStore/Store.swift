@@ -1,0 +1,149 @@
+import NHIBasics
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The inventory file: opening it by the SPEC's rules (who may create it, which versions open),
+/// migrations, and removal of a file this command created when the command fails.
+public final class Store {
+    public let db: Database
+    public let path: String
+    /// True when this process created the file, so a failed command can remove it again.
+    public let createdFile: Bool
+
+    public enum Access: Sendable { case read, write }
+
+    private init(db: Database, path: String, createdFile: Bool) {
+        self.db = db
+        self.path = path
+        self.createdFile = createdFile
+    }
+
+    /// An in-memory store with the current schema, for tests.
+    public static func inMemory() throws -> Store {
+        let db = try Database(path: ":memory:", mode: .memory)
+        try db.executeScript("PRAGMA foreign_keys = ON")
+        let store = Store(db: db, path: ":memory:", createdFile: false)
+        try store.migrate()
+        return store
+    }
+
+    public static func open(path: String, access: Access) throws(NHIError) -> Store {
+        var info = stat()
+        var created = false
+        if stat(path, &info) != 0 {
+            guard errno == ENOENT else {
+                throw .store("cannot read the store '\(path)': \(String(cString: strerror(errno)))")
+            }
+            guard access == .write else {
+                throw .data("no store at '\(path)' (give the right --db PATH or set NHI_DB; a store is created by the first command that writes, e.g. 'nhi owner add')")
+            }
+            created = try createEmptyFile(path)
+        } else if (info.st_mode & S_IFMT) != S_IFREG {
+            throw .store("'\(path)' is not a regular file")
+        } else if Glibc.access(path, R_OK) != 0 {
+            throw .store("cannot read the store '\(path)': permission denied")
+        }
+
+        let db: Database
+        do {
+            db = try Database(path: path, mode: .readWrite)
+        } catch {
+            if created { removeFiles(path) }
+            throw .store("cannot open the store '\(path)': \(error.message)")
+        }
+        let store = Store(db: db, path: path, createdFile: created)
+        do {
+            try store.prepare(access: access)
+        } catch let error as NHIError {
+            if created { store.removeFiles() }
+            throw error
+        } catch let error as DatabaseError {
+            if created { store.removeFiles() }
+            if error.primaryCode == 26 /* SQLITE_NOTADB */ || error.primaryCode == 11 /* SQLITE_CORRUPT */ {
+                throw .store("'\(path)' is not an nhi store or is corrupt: \(error.message)")
+            }
+            throw error.asNHIError
+        } catch {
+            if created { store.removeFiles() }
+            throw .store("cannot open the store '\(path)': \(error)")
+        }
+        return store
+    }
+
+    /// Creates the file with mode 0600 before SQLite opens it, so the inventory is never world-readable.
+    private static func createEmptyFile(_ path: String) throws(NHIError) -> Bool {
+        let fd = Glibc.open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        if fd < 0 {
+            if errno == EEXIST { return false } // another process created it first: use theirs
+            throw .data("cannot create the store '\(path)': \(String(cString: strerror(errno)))")
+        }
+        fchmod(fd, 0o600)
+        close(fd)
+        return true
+    }
+
+    private func prepare(access: Access) throws {
+        try db.executeScript("PRAGMA foreign_keys = ON")
+        // Version and table count in one statement, so both come from one snapshot: read separately, another
+        // process could finish creating the schema in between and the file would look foreign.
+        let state = try db.row("SELECT (SELECT user_version FROM pragma_user_version) AS version, (SELECT count(*) FROM sqlite_schema) AS tables")
+        let version = Int32(truncatingIfNeeded: state?.int("version") ?? 0)
+        let tables = state?.int("tables") ?? 0
+        if version > Schema.currentVersion {
+            throw NHIError.store("'\(path)' was written by a newer nhi (schema version \(version); this nhi knows up to \(Schema.currentVersion)); upgrade nhi")
+        }
+        if version == 0 {
+            if tables > 0 {
+                throw NHIError.store("'\(path)' is a SQLite file but not an nhi store")
+            }
+            guard access == .write else {
+                throw NHIError.data("'\(path)' is empty, not an nhi store (give the right --db PATH)")
+            }
+            // WAL lets readers run while one writer writes; it persists in the file.
+            _ = try db.scalar("PRAGMA journal_mode = WAL")
+        }
+        if version < Schema.currentVersion { try migrate() }
+        try db.executeScript("PRAGMA synchronous = NORMAL")
+        // Up to 32 MiB of page cache (default 2 MiB): a report over a large store seeks owners and agents for every
+        // token, and with the default cache those pages were re-read from the OS each time (most of check's system
+        // time at 1M tokens). SQLite only allocates the pages it uses, so small stores pay nothing.
+        try db.executeScript("PRAGMA cache_size = -32768")
+    }
+
+    /// Applies each pending migration in its own immediate transaction together with the version bump,
+    /// re-reading the version inside it so two processes opening an old file migrate it once.
+    /// `migrations` is a parameter only so tests can add a later step to an existing file.
+    package func migrate(_ migrations: [(version: Int32, sql: String)] = Schema.migrations) throws {
+        for migration in migrations {
+            try db.writeTransaction {
+                let current = Int32(try db.scalar("PRAGMA user_version").int ?? 0)
+                guard current < migration.version else { return }
+                try db.executeScript(migration.sql)
+                try db.executeScript("PRAGMA user_version = \(migration.version)")
+            }
+        }
+    }
+
+    public var schemaVersion: Int32 { Int32(truncatingIfNeeded: (try? db.scalar("PRAGMA user_version").int) ?? 0) }
+
+    /// Removes a file this process created (and its WAL companions): a failed command leaves no new store behind.
+    public func removeFiles() { Store.removeFiles(path) }
+
+    /// After a failed command: removes the file this process created, unless another process has meanwhile
+    /// committed a write to it (every write appends an audit entry, so an empty log means nobody has).
+    public func removeIfCreatedAndUnused() {
+        guard createdFile else { return }
+        let entries = (try? db.scalar("SELECT count(*) FROM audit_log").int) ?? 0
+        if entries == 0 { removeFiles() }
+    }
+
+    package static func removeFiles(_ path: String) {
+        for suffix in ["", "-wal", "-shm", "-journal"] { unlink(path + suffix) }
+    }
+
+    /// Keeps query plans sane after bulk writes (the SQLite docs advise it before closing).
+    public func optimize() {
+        try? db.executeScript("PRAGMA optimize")
+    }
+}
