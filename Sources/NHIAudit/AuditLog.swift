@@ -64,18 +64,18 @@ public enum AuditLog {
 
         public var computedHash: String { SHA256.hex(bytes: canonicalBytes) }
 
-        package init(row: Row) {
-            seq = row.int("seq") ?? 0
-            at = row.int("at") ?? 0
-            actor = row.string("actor")
-            command = row.string("command")
-            action = row.string("action")
-            entityKind = row.string("entity_kind")
-            entityID = row.string("entity_id")
-            before = row.text("before")
-            after = row.text("after")
-            prevHash = row.string("prev_hash")
-            hash = row.string("hash")
+        package init(row: Row) throws(DatabaseError) {
+            seq = try row.int("seq") ?? 0
+            at = try row.int("at") ?? 0
+            actor = try row.string("actor")
+            command = try row.string("command")
+            action = try row.string("action")
+            entityKind = try row.string("entity_kind")
+            entityID = try row.string("entity_id")
+            before = try row.text("before")
+            after = try row.text("after")
+            prevHash = try row.string("prev_hash")
+            hash = try row.string("hash")
         }
 
         public init(seq: Int64, at: Instant, actor: String, command: String, action: String, entityKind: String,
@@ -96,7 +96,7 @@ public enum AuditLog {
 
     public static func head(_ db: Database) throws -> Head {
         if let row = try db.row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1") {
-            return Head(seq: row.int("seq") ?? 0, hash: row.string("hash"))
+            return Head(seq: try row.int("seq") ?? 0, hash: try row.string("hash"))
         }
         return Head(seq: 0, hash: genesisHash)
     }

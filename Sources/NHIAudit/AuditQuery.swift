@@ -41,7 +41,7 @@ public struct AuditQuery: Sendable {
         struct Enough: Error {}
         do {
             try db.forEachRow(sql, [token.sql, actor.sql, since.sql, until.sql]) { row in
-                let entry = AuditLog.Entry(row: row)
+                let entry = try AuditLog.Entry(row: row)
                 if let owner, !entry.concerns(owner: owner) { return }
                 emitted += 1
                 try body(entry)

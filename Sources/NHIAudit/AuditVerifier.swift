@@ -54,7 +54,7 @@ public enum AuditVerifier {
             SELECT seq, at, actor, command, action, entity_kind, entity_id, before, after, prev_hash, hash
             FROM audit_log ORDER BY seq
             """) { row in
-            let entry = AuditLog.Entry(row: row)
+            let entry = try AuditLog.Entry(row: row)
             result.entries += 1
             if entry.seq != expectedSeq {
                 let more = entry.seq - 1 == expectedSeq ? "" : " with the \(entry.seq - 1 - expectedSeq) after it"
@@ -109,17 +109,18 @@ public enum AuditVerifier {
             """, [.text(kind)]) { row in
             let snapshot: JSON
             switch kind {
-            case "owner": snapshot = Owner(row: row).snapshot
-            case "agent": snapshot = Agent(row: row).snapshot
-            default: snapshot = Token(row: row).snapshot
+            case "owner": snapshot = try Owner(row: row).snapshot
+            case "agent": snapshot = try Agent(row: row).snapshot
+            default: snapshot = try Token(row: row).snapshot
             }
             // Named only when there is a problem: printable() runs the secret detector.
-            var entity: String { "\(kind) \(Redaction.printable(row.string("id")))" }
-            guard let seq = row.int("audit_seq") else {
+            let id = try row.string("id")
+            var entity: String { "\(kind) \(Redaction.printable(id))" }
+            guard let seq = try row.int("audit_seq") else {
                 result.add(Problem(seq: nil, entity: entity, message: "has no audit entry (inserted directly into the store)"), limit: limit)
                 return
             }
-            guard let recorded = row.text("audit_after") else {
+            guard let recorded = try row.text("audit_after") else {
                 result.add(Problem(seq: nil, entity: entity,
                                    message: "exists, but its last audit entry (entry \(seq)) records its removal (re-inserted directly)"),
                            limit: limit)
@@ -158,8 +159,8 @@ public enum AuditVerifier {
             WHERE a.after IS NOT NULL AND NOT EXISTS (SELECT 1 FROM \(table) x WHERE x.id = l.entity_id)
             ORDER BY l.entity_id
             """, [.text(kind)]) { row in
-            result.add(Problem(seq: nil, entity: "\(kind) \(Redaction.printable(row.string("entity_id")))",
-                               message: "is missing, but its last audit entry (entry \(row.int("seq") ?? 0)) says it exists (deleted directly from the store)"),
+            result.add(Problem(seq: nil, entity: "\(kind) \(Redaction.printable(try row.string("entity_id")))",
+                               message: "is missing, but its last audit entry (entry \(try row.int("seq") ?? 0)) says it exists (deleted directly from the store)"),
                        limit: limit)
         }
     }

@@ -124,8 +124,8 @@ public enum Reviews {
     /// A token's reviews, newest first.
     public static func history(_ db: Database, tokenID: String) throws -> [Review] {
         try db.rows("SELECT * FROM reviews WHERE token_id = ? ORDER BY at DESC, id DESC", [.text(tokenID)]).map { row in
-            Review(id: row.int("id") ?? 0, tokenID: row.string("token_id"), decision: row.string("decision"),
-                   note: row.text("note"), actor: row.string("actor"), at: row.int("at") ?? 0)
+            Review(id: try row.int("id") ?? 0, tokenID: try row.string("token_id"), decision: try row.string("decision"),
+                   note: try row.text("note"), actor: try row.string("actor"), at: try row.int("at") ?? 0)
         }
     }
 }

@@ -16,10 +16,12 @@ public struct Owner: Sendable, Equatable {
     public static let columns = [Column("id"), Column("name"), Column("email"), Column("team"), Column("status"),
                                  Column("departed_at", "DEPARTED")]
 
-    package init(row: Row) {
-        id = row.string("id"); name = row.string("name"); email = row.string("email"); team = row.text("team")
-        status = row.string("status"); departedAt = row.int("departed_at")
-        createdAt = row.int("created_at") ?? 0; updatedAt = row.int("updated_at") ?? 0
+    package init(row: Row) throws(DatabaseError) {
+        func text(_ c: OwnerColumn) throws(DatabaseError) -> String? { try row.text(c.name) }
+        func int(_ c: OwnerColumn) throws(DatabaseError) -> Int64? { try row.int(c.name) }
+        id = try text(.id) ?? ""; name = try text(.name) ?? ""; email = try text(.email) ?? ""; team = try text(.team)
+        status = try text(.status) ?? ""; departedAt = try int(.departedAt)
+        createdAt = try int(.createdAt) ?? 0; updatedAt = try int(.updatedAt) ?? 0
     }
 
     public init(id: String, name: String, email: String, team: String?, status: String = "active",
@@ -54,10 +56,12 @@ public struct Agent: Sendable, Equatable {
     public static let columns = [Column("id"), Column("system"), Column("owner"), Column("status"),
                                  Column("decommissioned_at", "DECOMMISSIONED")]
 
-    package init(row: Row) {
-        id = row.string("id"); system = row.string("system"); ownerID = row.string("owner_id")
-        status = row.string("status"); decommissionedAt = row.int("decommissioned_at")
-        createdAt = row.int("created_at") ?? 0; updatedAt = row.int("updated_at") ?? 0
+    package init(row: Row) throws(DatabaseError) {
+        func text(_ c: AgentColumn) throws(DatabaseError) -> String? { try row.text(c.name) }
+        func int(_ c: AgentColumn) throws(DatabaseError) -> Int64? { try row.int(c.name) }
+        id = try text(.id) ?? ""; system = try text(.system) ?? ""; ownerID = try text(.ownerID) ?? ""
+        status = try text(.status) ?? ""; decommissionedAt = try int(.decommissionedAt)
+        createdAt = try int(.createdAt) ?? 0; updatedAt = try int(.updatedAt) ?? 0
     }
 
     public init(id: String, system: String, ownerID: String, status: String = "active", decommissionedAt: Instant? = nil,
@@ -122,18 +126,24 @@ public struct Token: Sendable, Equatable {
         self.lastUsedAt = lastUsedAt; self.createdAt = createdAt; self.updatedAt = updatedAt
     }
 
-    package init(row: Row) {
-        id = row.string("id"); ownerID = row.string("owner_id"); purpose = row.string("purpose")
-        system = row.string("system"); agentID = row.string("agent_id"); environment = row.text("environment")
-        let scopeText = row.string("scopes")
-        scopes = scopeText.isEmpty ? [] : scopeText.split(separator: ",").map(String.init)
-        issuedAt = row.int("issued_at") ?? 0; expiresAt = row.int("expires_at")
-        rotateEvery = row.int("rotate_every") ?? Token.defaultRotateEvery; lastRotatedAt = row.int("last_rotated_at")
-        reviewEvery = row.int("review_every") ?? Token.defaultReviewEvery; lastReviewedAt = row.int("last_reviewed_at")
-        fingerprint = row.text("fingerprint")
-        labels = Token.decodeLabels(row.string("labels"))
-        status = row.string("status"); revokedAt = row.int("revoked_at"); revokeReason = row.text("revoke_reason")
-        lastUsedAt = row.int("last_used_at"); createdAt = row.int("created_at") ?? 0; updatedAt = row.int("updated_at") ?? 0
+    package init(row: Row) throws(DatabaseError) {
+        func text(_ c: TokenColumn) throws(DatabaseError) -> String? { try row.text(c.name) }
+        func int(_ c: TokenColumn) throws(DatabaseError) -> Int64? { try row.int(c.name) }
+        id = try text(.id) ?? ""; ownerID = try text(.ownerID) ?? ""; purpose = try text(.purpose) ?? ""
+        system = try text(.system) ?? ""; agentID = try text(.agentID) ?? ""; environment = try text(.environment)
+        scopes = Token.decodeScopes(try text(.scopes) ?? "")
+        issuedAt = try int(.issuedAt) ?? 0; expiresAt = try int(.expiresAt)
+        rotateEvery = try int(.rotateEvery) ?? Token.defaultRotateEvery; lastRotatedAt = try int(.lastRotatedAt)
+        reviewEvery = try int(.reviewEvery) ?? Token.defaultReviewEvery; lastReviewedAt = try int(.lastReviewedAt)
+        fingerprint = try text(.fingerprint)
+        labels = Token.decodeLabels(try text(.labels) ?? "")
+        status = try text(.status) ?? ""; revokedAt = try int(.revokedAt); revokeReason = try text(.revokeReason)
+        lastUsedAt = try int(.lastUsedAt); createdAt = try int(.createdAt) ?? 0; updatedAt = try int(.updatedAt) ?? 0
+    }
+
+    /// Scopes as stored: comma-joined.
+    package static func decodeScopes(_ text: String) -> [String] {
+        text.isEmpty ? [] : text.split(separator: ",").map(String.init)
     }
 
     package static func decodeLabels(_ text: String) -> [String: String] {

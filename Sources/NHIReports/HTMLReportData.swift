@@ -104,22 +104,22 @@ public struct HTMLReport {
                    (SELECT count(*) FROM owners) AS owners, (SELECT count(*) FROM agents) AS agents
             FROM tokens
             """)
-        report.tokensTotal = Int(counts?.int("total") ?? 0)
-        report.tokensActive = Int(counts?.int("active") ?? 0)
-        report.tokensRevoked = Int(counts?.int("revoked") ?? 0)
-        report.ownersTotal = Int(counts?.int("owners") ?? 0)
-        report.agentsTotal = Int(counts?.int("agents") ?? 0)
+        report.tokensTotal = Int(try counts?.int("total") ?? 0)
+        report.tokensActive = Int(try counts?.int("active") ?? 0)
+        report.tokensRevoked = Int(try counts?.int("revoked") ?? 0)
+        report.ownersTotal = Int(try counts?.int("owners") ?? 0)
+        report.agentsTotal = Int(try counts?.int("agents") ?? 0)
 
         // Owners, with their active token counts; state counts are added from the state pass below.
         var ownerIndex: [String: Int] = [:]
         try db.forEachRow("SELECT id, name, team, status FROM owners ORDER BY id") { row in
-            ownerIndex[row.string("id")] = report.owners.count
-            report.owners.append(OwnerRow(id: row.string("id"), name: row.string("name"), team: row.text("team"),
-                                          status: row.string("status")))
+            ownerIndex[try row.string("id")] = report.owners.count
+            report.owners.append(OwnerRow(id: try row.string("id"), name: try row.string("name"), team: try row.text("team"),
+                                          status: try row.string("status")))
         }
         // One grouped scan (a per-owner subquery let the planner pick a status index and scan every token per owner).
         try db.forEachRow("SELECT owner_id, count(*) AS active FROM tokens WHERE status = 'active' GROUP BY owner_id") { row in
-            if let o = ownerIndex[row.string("owner_id")] { report.owners[o].active = Int(row.int("active") ?? 0) }
+            if let o = ownerIndex[try row.string("owner_id")] { report.owners[o].active = Int(try row.int("active") ?? 0) }
         }
 
         // Expiry weeks and age bands over active tokens.
@@ -128,11 +128,11 @@ public struct HTMLReport {
             SELECT issued_at, COALESCE(last_rotated_at, issued_at) AS rotated_at, expires_at
             FROM tokens WHERE status = 'active'
             """) { row in
-            if let expires = row.int("expires_at"), expires >= asOf, expires < asOf + 12 * week {
+            if let expires = try row.int("expires_at"), expires >= asOf, expires < asOf + 12 * week {
                 report.expiriesPerWeek[Int((expires - asOf) / week)] += 1
             }
-            report.ageSinceIssue[ageBand(asOf - (row.int("issued_at") ?? asOf))] += 1
-            report.ageSinceRotation[ageBand(asOf - (row.int("rotated_at") ?? asOf))] += 1
+            report.ageSinceIssue[ageBand(asOf - (try row.int("issued_at") ?? asOf))] += 1
+            report.ageSinceRotation[ageBand(asOf - (try row.int("rotated_at") ?? asOf))] += 1
         }
 
         // One pass over the tokens in any state. At 100k tokens this loop is the page's cost: no per-token hashing

@@ -131,7 +131,7 @@ public enum Scanner {
             guard let fingerprint = result.findings[i].fingerprint else { continue }
             if known[fingerprint] == nil {
                 let row = try db.row("SELECT id, status FROM tokens WHERE fingerprint = ?", [.text(fingerprint)])
-                known[fingerprint] = row.map { ($0.string("id"), $0.string("status")) }
+                known[fingerprint] = try row.map { (try $0.string("id"), try $0.string("status")) }
             }
             guard let token = known[fingerprint] ?? nil else { continue }
             result.findings[i].token = token.id

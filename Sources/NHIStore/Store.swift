@@ -60,7 +60,7 @@ public final class Store {
             throw error
         } catch let error as DatabaseError {
             if created { store.removeFiles() }
-            if error.primaryCode == 26 /* SQLITE_NOTADB */ || error.primaryCode == 11 /* SQLITE_CORRUPT */ {
+            if error.kind == .notADatabase || error.kind == .corrupt {
                 throw .store("'\(path)' is not an nhi store or is corrupt: \(error.message)")
             }
             throw error.asNHIError
@@ -88,8 +88,8 @@ public final class Store {
         // Version and table count in one statement, so both come from one snapshot: read separately, another
         // process could finish creating the schema in between and the file would look foreign.
         let state = try db.row("SELECT (SELECT user_version FROM pragma_user_version) AS version, (SELECT count(*) FROM sqlite_schema) AS tables")
-        let version = Int32(truncatingIfNeeded: state?.int("version") ?? 0)
-        let tables = state?.int("tables") ?? 0
+        let version = Int32(truncatingIfNeeded: try state?.int("version") ?? 0)
+        let tables = try state?.int("tables") ?? 0
         if version > Schema.currentVersion {
             throw NHIError.store("'\(path)' was written by a newer nhi (schema version \(version); this nhi knows up to \(Schema.currentVersion)); upgrade nhi")
         }

@@ -50,7 +50,7 @@ struct AuditFixture {
     func rehash(from seq: Int64) throws {
         var previous = try db.scalar("SELECT hash FROM audit_log WHERE seq = ?", [.int(seq - 1)]).text ?? AuditLog.genesisHash
         for row in try db.rows("SELECT * FROM audit_log WHERE seq >= ? ORDER BY seq", [.int(seq)]) {
-            let old = AuditLog.Entry(row: row)
+            let old = try AuditLog.Entry(row: row)
             let entry = AuditLog.Entry(seq: old.seq, at: old.at, actor: old.actor, command: old.command, action: old.action,
                                        entityKind: old.entityKind, entityID: old.entityID, before: old.before,
                                        after: old.after, prevHash: previous)

@@ -191,7 +191,7 @@ struct OutputBytesTests {
     func junitStreamed() throws {
         let db = try store().db
         let tokens = try db.rows("SELECT id, owner_id, agent_id, system FROM tokens WHERE status = 'active' ORDER BY id").map {
-            Check.TokenRef(id: $0.string("id"), ownerID: $0.string("owner_id"), agentID: $0.string("agent_id"), system: $0.string("system"))
+            Check.TokenRef(id: try $0.string("id"), ownerID: try $0.string("owner_id"), agentID: try $0.string("agent_id"), system: try $0.string("system"))
         }
         for failOn in [["expired", "orphaned"], ["rotation-overdue", "stale", "no-expiry"], []] {
             let result = try Check.run(db, asOf: Self.asOf, failOn: failOn, maxUnused: 90 * Self.day, policy: nil)

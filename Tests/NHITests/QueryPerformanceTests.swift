@@ -64,10 +64,12 @@ struct QueryPerformanceTests {
         let db = try store().db
         let rows = try db.rows("SELECT 1 AS a, 'x' AS b, 2 AS a UNION ALL SELECT 3, 'é', 4")
         #expect(rows.count == 2)
-        #expect(rows[0].int("a") == 1 && rows[0].text("b") == "x" && rows[0]["missing"] == .null)
-        #expect(rows[1].int("a") == 3 && rows[1].text("b") == "é")
+        #expect(try rows[0].int("a") == 1 && rows[0].text("b") == "x")
+        // An unknown column throws instead of reading as NULL.
+        #expect(throws: DatabaseError.self) { try rows[0].value("missing") }
+        #expect(try rows[1].int("a") == 3 && rows[1].text("b") == "é")
         #expect(rows[1].columns == ["a", "b", "a"])
-        #expect(Row(columns: ["k"], values: [.int(9)]).int("k") == 9)
+        #expect(try Row(columns: ["k"], values: [.int(9)]).int("k") == 9)
     }
 
     @Test("tables pad by characters, non-ASCII cells included")

@@ -196,7 +196,7 @@ struct StateEvaluationTests {
         func plan(_ states: [DerivedState]) throws -> String {
             var query = StateQuery(asOf: Self.asOf, states: states)
             query.lookahead = 14 * Self.day
-            return try db.rows("EXPLAIN QUERY PLAN " + query.sql, query.arguments).map { $0.string("detail") }.joined(separator: "\n")
+            return try db.rows("EXPLAIN QUERY PLAN " + query.sql, query.arguments).map { try $0.string("detail") }.joined(separator: "\n")
         }
         #expect(try plan([.rotationOverdue]).contains("tokens_by_rotation_due"))
         #expect(try plan([.reviewOverdue]).contains("tokens_by_review_due"))
@@ -204,7 +204,7 @@ struct StateEvaluationTests {
         var entering = StateQuery(asOf: Self.asOf, states: [.expired])
         entering.lookahead = 30 * Self.day
         entering.enteringOnly = true
-        let range = try db.rows("EXPLAIN QUERY PLAN " + entering.sql, entering.arguments).map { $0.string("detail") }.joined()
+        let range = try db.rows("EXPLAIN QUERY PLAN " + entering.sql, entering.arguments).map { try $0.string("detail") }.joined()
         #expect(range.contains("tokens_by_expiry (status=? AND expires_at>? AND expires_at<?)"))
         // Orphaned, foreign-use and stale have no index: every active token is read.
         #expect(!StateQuery(asOf: Self.asOf).sql.contains("expires_at <"))
@@ -217,12 +217,12 @@ struct StateEvaluationTests {
         let flagged = try Self.oracle(db, at: Self.asOf, maxUnused: 90 * Self.day, states: states)
         var expected: [String: [Int64]] = [:]  // active, revoked, then one count per state
         try db.forEachRow("SELECT id, owner_id, status FROM tokens") { row in
-            var counts = expected[row.string("owner_id")] ?? Array(repeating: 0, count: 2 + states.count)
-            if row.string("status") == "revoked" { counts[1] += 1 } else {
+            var counts = expected[try row.string("owner_id")] ?? Array(repeating: 0, count: 2 + states.count)
+            if try row.string("status") == "revoked" { counts[1] += 1 } else {
                 counts[0] += 1
-                for (i, state) in states.enumerated() where flagged[row.string("id")]?.contains(state) == true { counts[2 + i] += 1 }
+                for (i, state) in states.enumerated() where flagged[try row.string("id")]?.contains(state) == true { counts[2 + i] += 1 }
             }
-            expected[row.string("owner_id")] = counts
+            expected[try row.string("owner_id")] = counts
         }
         let owners = try Reports.ownerSummary(db: db, asOf: Self.asOf)
         let got = Dictionary(uniqueKeysWithValues: owners.filter { expected[$0.ownerID] != nil }.map {
@@ -232,7 +232,7 @@ struct StateEvaluationTests {
         #expect(expected.keys.contains { $0.utf8.count > 15 } && expected["ghost"] != nil)
         #expect(owners.first { $0.ownerID == "ghost" }?.status == "unknown")
         // Registered owners without tokens still have their row.
-        #expect(owners.count == Set(expected.keys).union(try db.rows("SELECT id FROM owners").map { $0.string("id") }).count)
+        #expect(try owners.count == Set(expected.keys).union(try db.rows("SELECT id FROM owners").map { try $0.string("id") }).count)
     }
 
     @Test("every active token, in a state or not, when asked for all of them")
@@ -241,7 +241,7 @@ struct StateEvaluationTests {
         var query = StateQuery(asOf: Self.asOf, states: [.expired])
         query.everyActiveToken = true
         let got = try query.all(db)
-        let active = try db.rows("SELECT id FROM tokens WHERE status = 'active' ORDER BY id").map { $0.string("id") }
+        let active = try db.rows("SELECT id FROM tokens WHERE status = 'active' ORDER BY id").map { try $0.string("id") }
         #expect(got.map(\.token.id) == active)
         let expired = try Self.oracle(db, at: Self.asOf, maxUnused: 90 * Self.day, states: [.expired])
         #expect(got.filter { !$0.states.isEmpty }.map(\.token.id) == expired.keys.sorted())

@@ -52,7 +52,7 @@ import Testing
         #expect(try store.db.scalar("PRAGMA foreign_keys").int == 1)
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
         #expect(mode == 0o600)
-        let tables = try store.db.rows("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").map { $0.string("name") }
+        let tables = try store.db.rows("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").map { try $0.string("name") }
         #expect(tables == ["agents", "audit_log", "owners", "reviews", "tokens", "usage"])
     }
 
@@ -62,7 +62,7 @@ import Testing
 
     @Test func indexesForTheReportQueriesExist() throws {
         let store = try Store.inMemory()
-        let indexes = Set(try store.db.rows("SELECT name FROM sqlite_schema WHERE type = 'index' AND name NOT LIKE 'sqlite_%'").map { $0.string("name") })
+        let indexes = Set(try store.db.rows("SELECT name FROM sqlite_schema WHERE type = 'index' AND name NOT LIKE 'sqlite_%'").map { try $0.string("name") })
         for name in ["tokens_by_owner", "tokens_by_agent", "tokens_by_expiry", "tokens_by_rotation_due", "tokens_by_review_due",
                      "agents_by_owner", "audit_by_entity", "usage_by_token", "reviews_by_token"] {
             #expect(indexes.contains(name), "\(name)")
@@ -169,7 +169,7 @@ import Testing
         let store = try Store.open(path: path, access: .write)
         #expect(store.schemaVersion == 3)
         #expect(try store.db.scalar("SELECT count(*) FROM sqlite_schema WHERE tbl_name = 'audit_log' AND name LIKE 'sqlite_autoindex%'").int == 0)
-        #expect(try store.db.rows("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'audit_log' ORDER BY name").map { $0.string("name") }
+        #expect(try store.db.rows("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'audit_log' ORDER BY name").map { try $0.string("name") }
             == ["audit_by_entity", "audit_by_time"])
         #expect(try AuditLog.head(store.db).hash == head2)
         #expect(try AuditVerifier.verify(store.db).ok)
