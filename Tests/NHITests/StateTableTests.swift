@@ -11,6 +11,8 @@ import Testing
 /// and, row by row, against `StateQuery` on a store (indexes, owner and agent lookups, foreign uses), where a
 /// revoked twin of the token must be in no state. `StateEvaluationTests` holds the same definitions against an SQL
 /// oracle on random inventories; these rows are the cases one reads.
+///
+/// A row: (what it is about, the token's facts, as-of, whether the token is in the state at as-of).
 @Suite("State tables")
 struct StateTableTests {
     struct Row: Sendable, CustomTestStringConvertible {
@@ -26,96 +28,96 @@ struct StateTableTests {
     // MARK: expired — "active and `expires_at` < as-of."
 
     static let expired = rows(.expired, [
-        ("expires after as-of",               token(),                       issued,             false),
-        ("a second before expiry",            token(),                       expiry - 1,         false),
-        ("at expiry: not yet past it",        token(),                       expiry,             false),
-        ("a second past expiry",              token(),                       expiry + 1,         true),
-        ("a year past expiry",                token(),                       expiry + 365 * day, true),
-        ("never expires",                     token(expires: nil),           expiry + 365 * day, false),
+        ("expires after as-of",        token(),             issued,             false),
+        ("a second before expiry",     token(),             expiry - 1,         false),
+        ("at expiry: not yet past it", token(),             expiry,             false),
+        ("a second past expiry",       token(),             expiry + 1,         true),
+        ("a year past expiry",         token(),             expiry + 365 * day, true),
+        ("never expires",              token(expires: nil), expiry + 365 * day, false),
     ])
 
     // MARK: orphaned — "active and (owner unknown or departed, or agent unknown or decommissioned ...)."
     // (The SPEC's third clause, "or the agent's owner departed", is issue 15's: `StateFacts` has no agent's owner.)
 
     static let orphaned = rows(.orphaned, [
-        ("owner and agent active",            token(),                                         issued + day, false),
-        ("owner unknown",                     token(owner: unknown),                           issued + day, true),
-        ("owner departed",                    token(owner: departed),                          issued + day, true),
-        ("owner departed, no date recorded",  token(owner: departedUndated),                   issued + day, true),
-        ("agent unknown",                     token(agent: unknown),                           issued + day, true),
-        ("agent decommissioned",              token(agent: decommissioned),                    issued + day, true),
+        ("owner and agent active",               token(),                                       issued + day, false),
+        ("owner unknown",                        token(owner: unknown),                         issued + day, true),
+        ("owner departed",                       token(owner: departed),                        issued + day, true),
+        ("owner departed, no date recorded",     token(owner: departedUndated),                 issued + day, true),
+        ("agent unknown",                        token(agent: unknown),                         issued + day, true),
+        ("agent decommissioned",                 token(agent: decommissioned),                  issued + day, true),
         ("owner departed, agent decommissioned", token(owner: departed, agent: decommissioned), issued + day, true),
-        ("owner and agent unknown",           token(owner: unknown, agent: unknown),           issued + day, true),
-        ("expired, owner and agent active",   token(expires: issued),                          issued + day, false),
+        ("owner and agent unknown",              token(owner: unknown, agent: unknown),         issued + day, true),
+        ("expired, owner and agent active",      token(expires: issued),                        issued + day, false),
     ])
 
     // MARK: rotation-overdue — "active and `last_rotated_at` (or `issued_at`) + `rotate_every` < as-of."
 
     static let rotationOverdue = rows(.rotationOverdue, [
-        ("never rotated, a second before due",  token(),                          issued + 90 * day - 1,  false),
-        ("never rotated, at issue + interval",  token(),                          issued + 90 * day,      false),
-        ("never rotated, a second past it",     token(),                          issued + 90 * day + 1,  true),
-        ("rotated: due from the rotation",      token(rotated: issued + 60 * day), issued + 90 * day + 1,  false),
-        ("rotated, at rotation + interval",     token(rotated: issued + 60 * day), issued + 150 * day,     false),
-        ("rotated, a second past it",           token(rotated: issued + 60 * day), issued + 150 * day + 1, true),
-        ("30d interval, at issue + 30d",        token(rotateEvery: 30 * day),     issued + 30 * day,      false),
-        ("30d interval, a second past it",      token(rotateEvery: 30 * day),     issued + 30 * day + 1,  true),
-        ("a review is not a rotation",          token(reviewed: issued + 60 * day), issued + 90 * day + 1,  true),
-        ("the review interval does not apply",  token(reviewEvery: day),          issued + 2 * day,       false),
+        ("never rotated, a second before due", token(),                            issued + 90 * day - 1,  false),
+        ("never rotated, at issue + interval", token(),                            issued + 90 * day,      false),
+        ("never rotated, a second past it",    token(),                            issued + 90 * day + 1,  true),
+        ("rotated: due from the rotation",     token(rotated: issued + 60 * day),  issued + 90 * day + 1,  false),
+        ("rotated, at rotation + interval",    token(rotated: issued + 60 * day),  issued + 150 * day,     false),
+        ("rotated, a second past it",          token(rotated: issued + 60 * day),  issued + 150 * day + 1, true),
+        ("30d interval, at issue + 30d",       token(rotateEvery: 30 * day),       issued + 30 * day,      false),
+        ("30d interval, a second past it",     token(rotateEvery: 30 * day),       issued + 30 * day + 1,  true),
+        ("a review is not a rotation",         token(reviewed: issued + 60 * day), issued + 90 * day + 1,  true),
+        ("the review interval does not apply", token(reviewEvery: day),            issued + 2 * day,       false),
     ])
 
     // MARK: review-overdue — "active and `last_reviewed_at` (or `issued_at`) + `review_every` < as-of."
 
     static let reviewOverdue = rows(.reviewOverdue, [
-        ("never reviewed, a second before due", token(),                           issued + 90 * day - 1,  false),
-        ("never reviewed, at issue + interval", token(),                           issued + 90 * day,      false),
-        ("never reviewed, a second past it",    token(),                           issued + 90 * day + 1,  true),
-        ("reviewed: due from the review",       token(reviewed: issued + 60 * day), issued + 90 * day + 1,  false),
-        ("reviewed, at review + interval",      token(reviewed: issued + 60 * day), issued + 150 * day,     false),
-        ("reviewed, a second past it",          token(reviewed: issued + 60 * day), issued + 150 * day + 1, true),
-        ("30d interval, at issue + 30d",        token(reviewEvery: 30 * day),      issued + 30 * day,      false),
-        ("30d interval, a second past it",      token(reviewEvery: 30 * day),      issued + 30 * day + 1,  true),
-        ("a rotation is not a review",          token(rotated: issued + 60 * day),  issued + 90 * day + 1,  true),
-        ("the rotation interval does not apply", token(rotateEvery: day),          issued + 2 * day,       false),
+        ("never reviewed, a second before due",  token(),                            issued + 90 * day - 1,  false),
+        ("never reviewed, at issue + interval",  token(),                            issued + 90 * day,      false),
+        ("never reviewed, a second past it",     token(),                            issued + 90 * day + 1,  true),
+        ("reviewed: due from the review",        token(reviewed: issued + 60 * day), issued + 90 * day + 1,  false),
+        ("reviewed, at review + interval",       token(reviewed: issued + 60 * day), issued + 150 * day,     false),
+        ("reviewed, a second past it",           token(reviewed: issued + 60 * day), issued + 150 * day + 1, true),
+        ("30d interval, at issue + 30d",         token(reviewEvery: 30 * day),       issued + 30 * day,      false),
+        ("30d interval, a second past it",       token(reviewEvery: 30 * day),       issued + 30 * day + 1,  true),
+        ("a rotation is not a review",           token(rotated: issued + 60 * day),  issued + 90 * day + 1,  true),
+        ("the rotation interval does not apply", token(rotateEvery: day),            issued + 2 * day,       false),
     ])
 
     // MARK: no-expiry — "active and `expires_at` is `never`."
 
     static let noExpiry = rows(.noExpiry, [
-        ("expires never",                     token(expires: nil),           issued,             true),
-        ("never, ten years on",               token(expires: nil),           issued + 3650 * day, true),
-        ("expires in a year",                 token(),                       issued,             false),
-        ("at its expiry",                     token(),                       expiry,             false),
-        ("past its expiry",                   token(),                       expiry + 1,         false),
+        ("expires never",       token(expires: nil), issued,              true),
+        ("never, ten years on", token(expires: nil), issued + 3650 * day, true),
+        ("expires in a year",   token(),             issued,              false),
+        ("at its expiry",       token(),             expiry,              false),
+        ("past its expiry",     token(),             expiry + 1,          false),
     ])
 
     // MARK: foreign-use — "a recorded use by an agent other than the bound one."
     // Uses "count only up to" as-of (SPEC, "Time"): one at as-of counts, one a second later does not yet.
 
     static let foreignUse = rows(.foreignUse, [
-        ("no use by another agent",           token(),                               issued + day, false),
-        ("another agent, a year before",      token(foreignUse: issued),             issued + 365 * day, true),
-        ("another agent, a second before",    token(foreignUse: issued + day - 1),   issued + day, true),
-        ("another agent, at as-of",           token(foreignUse: issued + day),       issued + day, true),
-        ("another agent, a second after",     token(foreignUse: issued + day + 1),   issued + day, false),
+        ("no use by another agent",        token(),                             issued + day,       false),
+        ("another agent, a year before",   token(foreignUse: issued),           issued + 365 * day, true),
+        ("another agent, a second before", token(foreignUse: issued + day - 1), issued + day,       true),
+        ("another agent, at as-of",        token(foreignUse: issued + day),     issued + day,       true),
+        ("another agent, a second after",  token(foreignUse: issued + day + 1), issued + day,       false),
     ])
 
     // MARK: stale — "active and unused (by `last_used_at`, or issued_at when never used) for longer than the
     // policy allows." (max_unused: 90d unless a row says otherwise.)
 
     static let stale = rows(.stale, [
-        ("never used, a second before the limit", token(),                         issued + 90 * day - 1,  false),
-        ("never used, at issue + max_unused",   token(),                           issued + 90 * day,      false),
-        ("never used, a second past it",        token(),                           issued + 90 * day + 1,  true),
-        ("used: unused since the last use",     token(used: issued + 60 * day),    issued + 90 * day + 1,  false),
-        ("used, at last use + max_unused",      token(used: issued + 60 * day),    issued + 150 * day,     false),
-        ("used, a second past it",              token(used: issued + 60 * day),    issued + 150 * day + 1, true),
-        ("a rotation is not a use",             token(rotated: issued + 60 * day), issued + 90 * day + 1,  true),
-        ("a review is not a use",               token(reviewed: issued + 60 * day), issued + 90 * day + 1,  true),
+        ("never used, a second before the limit", token(),                            issued + 90 * day - 1,  false),
+        ("never used, at issue + max_unused",     token(),                            issued + 90 * day,      false),
+        ("never used, a second past it",          token(),                            issued + 90 * day + 1,  true),
+        ("used: unused since the last use",       token(used: issued + 60 * day),     issued + 90 * day + 1,  false),
+        ("used, at last use + max_unused",        token(used: issued + 60 * day),     issued + 150 * day,     false),
+        ("used, a second past it",                token(used: issued + 60 * day),     issued + 150 * day + 1, true),
+        ("a rotation is not a use",               token(rotated: issued + 60 * day),  issued + 90 * day + 1,  true),
+        ("a review is not a use",                 token(reviewed: issued + 60 * day), issued + 90 * day + 1,  true),
     ]) + rows(.stale, maxUnused: 30 * day, [
-        ("30d limit, used, at the limit",       token(used: issued + 60 * day),    issued + 90 * day,      false),
-        ("30d limit, used, a second past it",   token(used: issued + 60 * day),    issued + 90 * day + 1,  true),
-        ("30d limit, never used, past it",      token(),                           issued + 30 * day + 1,  true),
+        ("30d limit, used, at the limit",     token(used: issued + 60 * day), issued + 90 * day,     false),
+        ("30d limit, used, a second past it", token(used: issued + 60 * day), issued + 90 * day + 1, true),
+        ("30d limit, never used, past it",    token(),                        issued + 30 * day + 1, true),
     ])
 
     static let tables: [DerivedState: [Row]] = [
