@@ -202,8 +202,8 @@ public enum InventoryCommands {
                 var record = token.record
                 // The token's derived states as of --as-of, from the one definition (StateQuery).
                 var query = StateQuery(asOf: asOf)
-                query.extraCondition = "t.id = ?3"
-                query.extraArguments = [.text(token.id)]
+                query.extraCondition = "t.id = :token"
+                query.extraArguments = ["token": .text(token.id)]
                 let states = try query.all(db).first
                 record["states"] = .array((states?.states ?? []).map { .string($0.rawValue) })
                 record["state_reasons"] = .array((states?.states ?? []).map { .string("\($0.rawValue): \(states!.reason($0, maxUnused: query.maxUnused))") })

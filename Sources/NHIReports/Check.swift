@@ -193,7 +193,7 @@ public enum Check {
             }
             if failed {
                 failedTokens += 1
-                if policy != nil && policyFailing { failedIDs.insert(item.row.string(StateQuery.parameterColumnCount)) }
+                if policy != nil && policyFailing { failedIDs.insert(item.row.string(item.columns[.id])) }
             }
         })
         arena.sortByTokenID()

@@ -188,11 +188,11 @@ public enum Reports {
         query.fullTokens = false
         query.inIDOrder = false  // sorted (or counted) here
         if let owner {
-            query.extraCondition = "t.owner_id = ?3"
-            query.extraArguments = [.text(owner)]
+            query.extraCondition = "t.owner_id = :owner"
+            query.extraArguments = ["owner": .text(owner)]
         } else if let agent {
-            query.extraCondition = "t.agent_id = ?3"
-            query.extraArguments = [.text(agent)]
+            query.extraCondition = "t.agent_id = :agent"
+            query.extraArguments = ["agent": .text(agent)]
         }
         var arena = TokenStatesArena()
         var keys: [RowList.SortKey] = []
@@ -258,7 +258,11 @@ public enum Reports {
             summaries.append(OwnerSummary(ownerID: owner.id, name: owner.name, team: owner.team, status: owner.status,
                                           departedAt: owner.departedAt))
         }
-        let ownerColumn = StateQuery.parameterColumnCount + 1
+        var query = StateQuery(asOf: asOf, states: [.expired, .orphaned, .rotationOverdue, .reviewOverdue])
+        query.fullTokens = false
+        query.inIDOrder = false  // sorted (or counted) here
+        query.everyActiveToken = true
+        let ownerColumn = query.columns[.ownerID]
         func entry(_ row: Cursor, _ update: (inout OwnerSummary) -> Void) {
             if let i = index.value(row, ownerColumn) { return update(&summaries[i]) }
             let id = row.string(ownerColumn)
@@ -266,10 +270,6 @@ public enum Reports {
             summaries.append(OwnerSummary(ownerID: id, name: nil, team: nil, status: "unknown", departedAt: nil))
             update(&summaries[summaries.count - 1])
         }
-        var query = StateQuery(asOf: asOf, states: [.expired, .orphaned, .rotationOverdue, .reviewOverdue])
-        query.fullTokens = false
-        query.inIDOrder = false  // sorted (or counted) here
-        query.everyActiveToken = true
         // Counted from the scan's state bits: no token is built for the 880,000 active tokens of a large store.
         let bit = { (state: DerivedState) -> UInt8 in 1 << state.severityRank }
         // Revoked tokens are in no state; the scan passes them too, so the table is read once.

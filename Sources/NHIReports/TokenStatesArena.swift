@@ -57,12 +57,12 @@ package struct TokenStatesArena {
     /// without making the token's Strings first (a million-token `check` appends 374,000 of them).
     @discardableResult
     package mutating func append(_ item: StateQuery.Scanned) -> Handle {
-        let row = item.row, b = StateQuery.parameterColumnCount
-        func text(_ offset: Int32) -> ColumnText { ColumnText(row: row, column: b + offset) }
-        let environment = row.isNull(b + 4) ? nil : text(4)
+        let row = item.row, c = item.columns
+        func text(_ column: TokenColumn) -> ColumnText { ColumnText(row: row, column: c[column]) }
+        let environment = row.isNull(c[.environment]) ? nil : text(.environment)
         let f = item.facts
         // A scanned row is active (the scan reads no other).
-        let fields = TokenFields(id: text(0), ownerID: text(1), agentID: text(2), system: text(3), environment: environment,
+        let fields = TokenFields(id: text(.id), ownerID: text(.ownerID), agentID: text(.agentID), system: text(.system), environment: environment,
                                  status: "active", issuedAt: f.issuedAt, expiresAt: f.expiresAt, rotateEvery: f.rotateEvery,
                                  lastRotatedAt: f.lastRotatedAt, reviewEvery: f.reviewEvery, lastReviewedAt: f.lastReviewedAt,
                                  lastUsedAt: f.lastUsedAt)

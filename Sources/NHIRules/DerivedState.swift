@@ -215,9 +215,10 @@ public struct StateQuery {
     public var maxUnused: Int64 = 90 * 86_400
     /// Which states to look for; a token in none of them is not returned.
     public var states: [DerivedState] = DerivedState.allCases
-    /// Extra conditions on the token row `t` (constant SQL text with `?3`, `?4`... placeholders) and their values.
+    /// Extra conditions on the token row `t` (constant SQL text with named parameters such as `:owner`; the
+    /// query's own are `:as_of`, `:max_unused` and `:horizon`) and their values.
     public var extraCondition: String?
-    public var extraArguments: [SQLValue] = []
+    public var extraArguments: [String: SQLValue] = [:]
     /// Choose rows as if the states were evaluated this much later (reports "due within 14d": would be in the
     /// state at as-of + lookahead); the per-state flags of each row stay evaluated at `asOf`.
     public var lookahead: Int64 = 0
@@ -236,12 +237,20 @@ public struct StateQuery {
     /// in the test that proves the candidates never leave a token out.
     package var narrowsByIndex = true
 
-    package static let briefColumns = ["id", "owner_id", "agent_id", "system", "environment", "status", "issued_at", "expires_at",
-                               "rotate_every", "last_rotated_at", "review_every", "last_reviewed_at", "last_used_at"]
-    /// `t.rowid` follows the brief columns (the key of the foreign uses); then `otherColumns` for full tokens.
-    package static let rowidColumn: Int32 = 13
-    package static let otherColumns = ["purpose", "scopes", "fingerprint", "labels", "revoked_at", "revoke_reason",
-                               "created_at", "updated_at"]
+    /// The token columns that states, reasons, reports and `check` read (all of them for `fullTokens`); the scan
+    /// selects them in this order, then the row's key for the foreign uses (`rowidPosition`).
+    package static let briefColumns: [TokenColumn] = [.id, .ownerID, .agentID, .system, .environment, .status, .issuedAt,
+                                                      .expiresAt, .rotateEvery, .lastRotatedAt, .reviewEvery,
+                                                      .lastReviewedAt, .lastUsedAt]
+    package static let otherColumns: [TokenColumn] = [.purpose, .scopes, .fingerprint, .labels, .revokedAt, .revokeReason,
+                                                      .createdAt, .updatedAt]
+    package static let briefLayout = ColumnLayout(briefColumns)
+    package static let fullLayout = ColumnLayout(briefColumns + otherColumns)
+
+    /// Where the scan's columns are in its rows.
+    package var columns: ColumnLayout<TokenColumn> { fullTokens ? StateQuery.fullLayout : StateQuery.briefLayout }
+    /// The position of the row's key (`t.rowid`), after the token columns.
+    package var rowidPosition: Int32 { columns.end }
 
     public init(asOf: Instant, maxUnused: Int64 = 90 * 86_400, states: [DerivedState] = DerivedState.allCases) {
         self.asOf = asOf
@@ -249,25 +258,24 @@ public struct StateQuery {
         self.states = states
     }
 
-    /// The instant rows are chosen at, and its parameter: `?1` (as-of) unless there is a lookahead.
+    /// The instant rows are chosen at, and its parameter: `:as_of` unless there is a lookahead.
     package var horizon: Instant { asOf + lookahead }
-    package var horizonParameter: String { lookahead == 0 ? "?1" : "?\(3 + extraArguments.count)" }
+    package var horizonParameter: String { lookahead == 0 ? ":as_of" : ":horizon" }
 
-    public var arguments: [SQLValue] {
-        [.int(asOf), .int(maxUnused)] + extraArguments + (lookahead == 0 ? [] : [.int(horizon)])
+    public var arguments: StatementArguments {
+        var named = extraArguments
+        named["as_of"] = .int(asOf)
+        named["max_unused"] = .int(maxUnused)
+        if lookahead != 0 { named["horizon"] = .int(horizon) }
+        return .named(named)
     }
 
-    /// Every statement selects `?1` and `?2` (and the horizon), so the same arguments bind whatever it filters on.
-    package var parameterColumns: String {
-        "?1 AS as_of, ?2 AS max_unused, \(lookahead == 0 ? "NULL" : horizonParameter) AS horizon"
-    }
-    package static let parameterColumnCount: Int32 = 3
     package var extraSQL: String { extraCondition.map { " AND (\($0))" } ?? "" }
 
     /// Whether the scan reads only the candidates of the states, through an index.
     package var narrowsToCandidates: Bool {
         narrowsByIndex && !everyActiveToken && !states.isEmpty && states.allSatisfy { state in
-            enteringOnly ? state.enteringSQL(from: "?1", to: "?1") != nil : state.candidateSQL(instant: "?1") != nil
+            enteringOnly ? state.enteringSQL(from: ":as_of", to: ":as_of") != nil : state.candidateSQL(instant: ":as_of") != nil
         }
     }
 
@@ -280,9 +288,8 @@ public struct StateQuery {
 
     /// The scan, with revoked tokens too when a caller counts them in the same pass (never in a state).
     package func sql(includingRevoked: Bool) -> String {
-        let columns = (StateQuery.briefColumns + ["rowid"] + (fullTokens ? StateQuery.otherColumns : [])).map { "t.\($0)" }
         let candidates = states.map { state in
-            enteringOnly ? state.enteringSQL(from: "?1", to: horizonParameter) : state.candidateSQL(instant: horizonParameter)
+            enteringOnly ? state.enteringSQL(from: ":as_of", to: horizonParameter) : state.candidateSQL(instant: horizonParameter)
         }
         let narrow = narrowsToCandidates ? " AND (" + candidates.map { "(\($0!))" }.joined(separator: " OR ") + ")" : ""
         // Unordered and unfiltered: one pass over the table in storage order (NOT INDEXED: otherwise SQLite walks an
@@ -293,7 +300,7 @@ public struct StateQuery {
         // order and sort what they keep.
         let sequential = !inIDOrder && narrow.isEmpty && extraCondition == nil
         return """
-            SELECT \(parameterColumns), \(columns.joined(separator: ", "))
+            SELECT \(columns.selectList(table: "t")), t.rowid
             FROM tokens t\(sequential ? " NOT INDEXED" : "")
             WHERE t.status \(includingRevoked ? "IN ('active', 'revoked')" : "= 'active'")\(narrow)\(extraSQL)\(inIDOrder ? "\nORDER BY t.id" : "")
             """
@@ -304,7 +311,7 @@ public struct StateQuery {
     public func forEach(_ db: Database, _ body: (TokenStates) throws -> Void) throws {
         try scan(db) { item in
             let row = item.row, use = item.foreign
-            try body(TokenStates(token: Token(cursor: row, from: StateQuery.parameterColumnCount, full: fullTokens),
+            try body(TokenStates(token: Token(cursor: row, columns: columns),
                                  ownerStatus: item.owner?.status, ownerDepartedAt: item.owner?.since,
                                  agentStatus: item.agent?.status, agentDecommissionedAt: item.agent?.since,
                                  foreignAgent: use?.latestAgent, foreignUseAt: use?.latestAt,
@@ -317,6 +324,8 @@ public struct StateQuery {
     package struct Scanned {
         /// Positioned on the row; valid only inside the scan's body.
         package let row: Cursor
+        /// Where the token's columns are in `row`.
+        package let columns: ColumnLayout<TokenColumn>
         /// The row's dates and intervals as the states read them (and its owner and agent).
         package let facts: StateFacts
         package var owner: StateFacts.Entity? { facts.owner }
@@ -344,22 +353,25 @@ public struct StateQuery {
         let foreign = states.contains(.foreignUse) ? try foreignUses(db) : [:]
         let asked = DerivedState.allCases.enumerated().filter { states.contains($0.element) }
         let (asOf, horizon, maxUnused, lookahead) = (self.asOf, self.horizon, self.maxUnused, self.lookahead)
-        let base = StateQuery.parameterColumnCount
+        let c = columns, rowid = rowidPosition
+        let (status, ownerID, agentID, issuedAt, expiresAt) = (c[.status], c[.ownerID], c[.agentID], c[.issuedAt], c[.expiresAt])
+        let (rotateEvery, lastRotatedAt, reviewEvery) = (c[.rotateEvery], c[.lastRotatedAt], c[.reviewEvery])
+        let (lastReviewedAt, lastUsedAt) = (c[.lastReviewedAt], c[.lastUsedAt])
         try owners?.load()
         try agents?.load()
         let active = Array("active".utf8)
         try db.forEachCursor(sql(includingRevoked: revoked != nil), arguments) { row in
-            if let revoked, row.withBytes(base + 5, { !$0.elementsEqual(active) }) == true { return try revoked(row) }
+            if let revoked, row.withBytes(status, { !$0.elementsEqual(active) }) == true { return try revoked(row) }
             read += 1
             // The facts first, from the row's integers and the owner and agent ids; the token itself (five strings,
             // the id on the heap) only for a row that is chosen: most active tokens are in no state asked for.
-            let owner = try owners?.find(row, base + 1)
-            let agent = try agents?.find(row, base + 2)
-            let use = foreign.isEmpty ? nil : foreign[row.int(base + StateQuery.rowidColumn) ?? 0]
-            let facts = StateFacts(issuedAt: row.int(base + 6) ?? 0, expiresAt: row.int(base + 7),
-                                   rotateEvery: row.int(base + 8) ?? Token.defaultRotateEvery, lastRotatedAt: row.int(base + 9),
-                                   reviewEvery: row.int(base + 10) ?? Token.defaultReviewEvery,
-                                   lastReviewedAt: row.int(base + 11), lastUsedAt: row.int(base + 12),
+            let owner = try owners?.find(row, ownerID)
+            let agent = try agents?.find(row, agentID)
+            let use = foreign.isEmpty ? nil : foreign[row.int(rowid) ?? 0]
+            let facts = StateFacts(issuedAt: row.int(issuedAt) ?? 0, expiresAt: row.int(expiresAt),
+                                   rotateEvery: row.int(rotateEvery) ?? Token.defaultRotateEvery, lastRotatedAt: row.int(lastRotatedAt),
+                                   reviewEvery: row.int(reviewEvery) ?? Token.defaultReviewEvery,
+                                   lastReviewedAt: row.int(lastReviewedAt), lastUsedAt: row.int(lastUsedAt),
                                    owner: owner, agent: agent, firstForeignUseAt: use?.first)
             var found: UInt8 = 0
             var chosen = everyActiveToken
@@ -372,7 +384,7 @@ public struct StateQuery {
                 }
             }
             guard chosen, !(enteringOnly && found != 0) else { return }
-            try body(Scanned(row: row, facts: facts, foreign: use, found: found))
+            try body(Scanned(row: row, columns: c, facts: facts, foreign: use, found: found))
         }
         return read
     }
@@ -381,6 +393,19 @@ public struct StateQuery {
         var result: [TokenStates] = []
         try forEach(db) { result.append($0) }
         return result
+    }
+
+    /// The columns of the foreign-use query.
+    package enum ForeignUseColumn: Int, DeclaredColumn {
+        case tokenRowid, agentID, at, useID
+        package var name: String {
+            switch self {
+            case .tokenRowid: "t.rowid"
+            case .agentID: "u.agent_id"
+            case .at: "u.at"
+            case .useID: "u.id"
+            }
+        }
     }
 
     /// The uses of active tokens by an agent other than the bound one, up to the horizon: per token the earliest
@@ -398,18 +423,18 @@ public struct StateQuery {
     /// million tokens: most of `check`'s time on a store whose ids were not registered in order).
     package func foreignUses(_ db: Database) throws -> [Int64: ForeignUses] {
         var result: [Int64: ForeignUses] = [:]
-        let base = StateQuery.parameterColumnCount
+        let c = ColumnLayout(ForeignUseColumn.allCases)
         try db.forEachCursor("""
-            SELECT \(parameterColumns), t.rowid, u.agent_id, u.at, u.id
+            SELECT \(c.selectList())
             FROM usage u CROSS JOIN tokens t
             WHERE t.id = u.token_id AND t.status = 'active' AND u.agent_id <> t.agent_id AND u.at <= \(horizonParameter)\(extraSQL)
             """, arguments) { row in
-            let token = row.int(base) ?? 0, at = row.int(base + 2) ?? 0, id = row.int(base + 3) ?? 0
+            let token = row.int(c[.tokenRowid]) ?? 0, at = row.int(c[.at]) ?? 0, id = row.int(c[.useID]) ?? 0
             var entry = result[token] ?? ForeignUses(first: at)
             entry.first = min(entry.first, at)
             // The latest use as of `asOf`; of uses at the same second, the one recorded last.
             if at <= asOf, (at, id) > (entry.latestAt ?? .min, entry.latestID) {
-                entry.latestAgent = row.string(base + 1)
+                entry.latestAgent = row.string(c[.agentID])
                 entry.latestAt = at
                 entry.latestID = id
             }
@@ -578,26 +603,23 @@ package struct ShortIDMap {
 }
 
 extension Token {
-    /// A token from the state scan's columns (`StateQuery.briefColumns`, the rowid, then `otherColumns` when `full`),
-    /// starting at column `base`.
-    package init(cursor row: Cursor, from base: Int32, full: Bool) {
-        let b = base
-        self.init(id: row.string(b), ownerID: row.string(b + 1), purpose: "", system: row.string(b + 3),
-                  agentID: row.string(b + 2), environment: row.text(b + 4), scopes: [], issuedAt: row.int(b + 6) ?? 0,
-                  expiresAt: row.int(b + 7), rotateEvery: row.int(b + 8) ?? Token.defaultRotateEvery,
-                  lastRotatedAt: row.int(b + 9), reviewEvery: row.int(b + 10) ?? Token.defaultReviewEvery,
-                  lastReviewedAt: row.int(b + 11), fingerprint: nil, labels: [:], status: row.string(b + 5),
-                  lastUsedAt: row.int(b + 12), createdAt: 0, updatedAt: 0)
-        guard full else { return }
-        let o = b + StateQuery.rowidColumn + 1
-        purpose = row.string(o)
-        let scopeText = row.string(o + 1)
-        scopes = scopeText.isEmpty ? [] : scopeText.split(separator: ",").map(String.init)
-        fingerprint = row.text(o + 2)
-        labels = Token.decodeLabels(row.string(o + 3))
-        revokedAt = row.int(o + 4)
-        revokeReason = row.text(o + 5)
-        createdAt = row.int(o + 6) ?? 0
-        updatedAt = row.int(o + 7) ?? 0
+    /// A token from a state scan's row; the fields its layout does not select are left empty.
+    package init(cursor row: Cursor, columns c: ColumnLayout<TokenColumn>) {
+        self.init(id: row.string(c[.id]), ownerID: row.string(c[.ownerID]), purpose: "", system: row.string(c[.system]),
+                  agentID: row.string(c[.agentID]), environment: row.text(c[.environment]), scopes: [],
+                  issuedAt: row.int(c[.issuedAt]) ?? 0, expiresAt: row.int(c[.expiresAt]),
+                  rotateEvery: row.int(c[.rotateEvery]) ?? Token.defaultRotateEvery, lastRotatedAt: row.int(c[.lastRotatedAt]),
+                  reviewEvery: row.int(c[.reviewEvery]) ?? Token.defaultReviewEvery, lastReviewedAt: row.int(c[.lastReviewedAt]),
+                  fingerprint: nil, labels: [:], status: row.string(c[.status]), lastUsedAt: row.int(c[.lastUsedAt]),
+                  createdAt: 0, updatedAt: 0)
+        guard c.contains(.purpose) else { return }
+        purpose = row.string(c[.purpose])
+        scopes = Token.decodeScopes(row.string(c[.scopes]))
+        fingerprint = row.text(c[.fingerprint])
+        labels = Token.decodeLabels(row.string(c[.labels]))
+        revokedAt = row.int(c[.revokedAt])
+        revokeReason = row.text(c[.revokeReason])
+        createdAt = row.int(c[.createdAt]) ?? 0
+        updatedAt = row.int(c[.updatedAt]) ?? 0
     }
 }

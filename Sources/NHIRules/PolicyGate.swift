@@ -53,10 +53,13 @@ public struct PolicyGate: Sendable {
     package func unusedViolations(_ db: Database, asOf: Instant, into found: inout [PolicyViolation]) throws {
         let envs = policy.environments.filter { $0.value.maxUnused != nil }.keys.sorted()
         let systems = policy.systems.filter { $0.value.maxUnused != nil }.keys.sorted()
-        func placeholders(from start: Int, count: Int) -> String {
-            (0..<count).map { "?\(start + $0)" }.joined(separator: ", ")
-        }
-        func run(_ limit: Int64, source: String, condition: String, arguments: [SQLValue]) throws {
+        // Each level's values under their own names (`:env_0`, `:system_0`...), so one argument set binds every
+        // condition below.
+        var arguments: [String: SQLValue] = [:]
+        for (i, env) in envs.enumerated() { arguments["env_\(i)"] = .text(env) }
+        for (i, system) in systems.enumerated() { arguments["system_\(i)"] = .text(system) }
+        func list(_ prefix: String, _ count: Int) -> String { (0..<count).map { ":\(prefix)_\($0)" }.joined(separator: ", ") }
+        func run(_ limit: Int64, source: String, condition: String) throws {
             var query = StateQuery(asOf: asOf, maxUnused: limit, states: [.stale])
             query.extraCondition = condition
             query.extraArguments = arguments
@@ -65,20 +68,17 @@ public struct PolicyGate: Sendable {
                                              message: row.reason(.stale, maxUnused: limit) + " (max_unused, \(source))"))
             }
         }
-        for env in envs {
-            try run(policy.environments[env]!.maxUnused!, source: "environment \(env)", condition: "t.environment = ?3",
-                    arguments: [.text(env)])
+        for (i, env) in envs.enumerated() {
+            try run(policy.environments[env]!.maxUnused!, source: "environment \(env)", condition: "t.environment = :env_\(i)")
         }
-        let notOverriddenEnv = envs.isEmpty ? "1" : "(t.environment IS NULL OR t.environment NOT IN (\(placeholders(from: 4, count: envs.count))))"
-        for system in systems {
+        let notOverriddenEnv = envs.isEmpty ? "1" : "(t.environment IS NULL OR t.environment NOT IN (\(list("env", envs.count))))"
+        for (i, system) in systems.enumerated() {
             try run(policy.systems[system]!.maxUnused!, source: "system \(system)",
-                    condition: "t.system = ?3 AND \(notOverriddenEnv)", arguments: [.text(system)] + envs.map(SQLValue.text))
+                    condition: "t.system = :system_\(i) AND \(notOverriddenEnv)")
         }
         if let limit = policy.defaults.maxUnused {
-            let notOverriddenSystem = systems.isEmpty ? "1" : "t.system NOT IN (\(placeholders(from: 3, count: systems.count)))"
-            let envCondition = envs.isEmpty ? "1" : "(t.environment IS NULL OR t.environment NOT IN (\(placeholders(from: 3 + systems.count, count: envs.count))))"
-            try run(limit, source: "default", condition: "\(notOverriddenSystem) AND \(envCondition)",
-                    arguments: systems.map(SQLValue.text) + envs.map(SQLValue.text))
+            let notOverriddenSystem = systems.isEmpty ? "1" : "t.system NOT IN (\(list("system", systems.count)))"
+            try run(limit, source: "default", condition: "\(notOverriddenSystem) AND \(notOverriddenEnv)")
         }
     }
 

@@ -126,7 +126,7 @@ public enum Scanner {
         var known: [String: (id: String, status: String)?] = [:]
         var states: [String: [DerivedState]] = [:]
         var query = StateQuery(asOf: asOf, states: [.expired, .orphaned])
-        query.extraCondition = "t.id = ?3"
+        query.extraCondition = "t.id = :token"
         for i in result.findings.indices {
             guard let fingerprint = result.findings[i].fingerprint else { continue }
             if known[fingerprint] == nil {
@@ -140,7 +140,7 @@ public enum Scanner {
                 continue
             }
             if states[token.id] == nil {
-                query.extraArguments = [.text(token.id)]
+                query.extraArguments = ["token": .text(token.id)]
                 states[token.id] = try query.all(db).first?.states ?? []
             }
             let tokenStates = states[token.id] ?? []

@@ -42,29 +42,21 @@ package final class SQLiteStatement {
         for (offset, value) in values.enumerated() { try bind(value, at: Int32(offset + 1)) }
     }
 
-    /// Every name the statement uses must be given, and no other (GRDB refuses both the same way).
+    /// Every name the statement uses must be given (a misspelt name is an error, not a NULL); a value the statement
+    /// does not use is ignored, as in GRDB, so one argument set can serve statements that filter differently.
     func bind(named values: [String: SQLValue]) throws(DatabaseError) {
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)
         let count = Int(sqlite3_bind_parameter_count(handle))
-        var used = 0
         for index in 0..<count {
             let name = parameterNames[index]
-            let key = name.isEmpty ? name : String(name.dropFirst())
-            guard let value = values[key] else {
-                throw DatabaseError(kind: .misuse, code: 0, message: "no value for the statement's parameter \(name.isEmpty ? "?\(index + 1)" : name)",
+            guard name.count > 1, let value = values[String(name.dropFirst())] else {
+                throw DatabaseError(kind: .misuse, code: 0,
+                                    message: "no value for the statement's parameter \(name.isEmpty ? "?\(index + 1)" : name)",
                                     sql: sql, engine: "SQLite")
             }
-            used += 1
             try bind(value, at: Int32(index + 1))
         }
-        // A name repeated in the SQL is one parameter; a given name the SQL does not use is a mistake.
-        if Set(parameterNames.prefix(count)).count < values.count {
-            let unused = values.keys.filter { !parameterNames.contains(":" + $0) }.sorted()
-            throw DatabaseError(kind: .misuse, code: 0, message: "arguments the statement does not use: \(unused.joined(separator: ", "))",
-                                sql: sql, engine: "SQLite")
-        }
-        _ = used
     }
 
     private func bind(_ value: SQLValue, at index: Int32) throws(DatabaseError) {

@@ -25,7 +25,7 @@ extension Optional where Wrapped == Int64 {
 }
 
 /// A statement's arguments: by position (`?`) or by name (`:as_of`), as GRDB's StatementArguments. A named
-/// statement must be given every name it uses, and no other: a misspelt name is an error, not a silent NULL.
+/// statement must be given every name it uses: a misspelt name is an error, not a silent NULL.
 public enum StatementArguments: Sendable, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral {
     case positional([SQLValue])
     case named([String: SQLValue])

@@ -64,8 +64,8 @@ struct ReportsUnitTests {
     func lookahead() throws {
         let db = try store().db
         var query = StateQuery(asOf: Self.asOf, states: [.expired])
-        query.extraCondition = "t.owner_id = ?3"
-        query.extraArguments = [.text("alice")]
+        query.extraCondition = "t.owner_id = :owner"
+        query.extraArguments = ["owner": .text("alice")]
         #expect(try query.all(db).isEmpty)
         // Every token expires at as-of + 100d: chosen at 101d, not at exactly 100d (strictly before).
         query.lookahead = 100 * Self.day

@@ -176,8 +176,8 @@ struct StateEvaluationTests {
         #expect(whole.contains { $0.token.ownerID == "ghost" } && whole.contains { $0.token.agentID == "gone-agent-with-a-long-id" })
         for item in whole {
             var one = StateQuery(asOf: Self.asOf)
-            one.extraCondition = "t.id = ?3"
-            one.extraArguments = [.text(item.token.id)]
+            one.extraCondition = "t.id = :token"
+            one.extraArguments = ["token": .text(item.token.id)]
             let found = try one.all(db)
             #expect(found.count == 1)
             #expect(found.first?.states == item.states)
@@ -185,8 +185,8 @@ struct StateEvaluationTests {
             #expect(found.first?.foreignAgent == item.foreignAgent && found.first?.foreignUseAt == item.foreignUseAt)
         }
         var owned = StateQuery(asOf: Self.asOf)
-        owned.extraCondition = "t.owner_id = ?3"
-        owned.extraArguments = [.text("ghost")]
+        owned.extraCondition = "t.owner_id = :owner"
+        owned.extraArguments = ["owner": .text("ghost")]
         #expect(try owned.all(db).map(\.token.id) == whole.filter { $0.token.ownerID == "ghost" }.map(\.token.id))
     }
 

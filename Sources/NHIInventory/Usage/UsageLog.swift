@@ -73,8 +73,8 @@ public enum UsageLog {
     public static func foreignUseTokens(_ db: Database, asOf: Instant, among tokens: [String]? = nil) throws -> [TokenStates] {
         var query = StateQuery(asOf: asOf, states: [.foreignUse])
         if let tokens, tokens.count == 1 {
-            query.extraCondition = "t.id = ?3"
-            query.extraArguments = [.text(tokens[0])]
+            query.extraCondition = "t.id = :token"
+            query.extraArguments = ["token": .text(tokens[0])]
         }
         let wanted = tokens.map(Set.init)
         return try query.all(db).filter { wanted?.contains($0.token.id) ?? true }
