@@ -10,10 +10,10 @@ import Testing
 //   and the MCP deep dive (https://docs.continue.dev/customize/deep-dives/mcp: `.continue/mcpServers/*.yaml` blocks
 //   with the same `mcpServers:` list, `${{ secrets.NAME }}` templating).
 // - Goose: "Configuration Files" (https://block.github.io/goose/docs/guides/config-files:
-//   `~/.config/goose/config.yaml`, `extensions:` keyed by name, each with `enabled`, `type` (builtin, stdio, streamable_http), `name`, `cmd`,
-//   `args`, `envs`, `env_keys`, `timeout`, `description`, `bundled`; remote ones with `uri` and `headers`), and the
-//   config.yaml that `goose configure` writes (block's own GitHub extension tutorial:
-//   `GITHUB_PERSONAL_ACCESS_TOKEN` under `envs`).
+//   `~/.config/goose/config.yaml`, `extensions:` keyed by name, each with `enabled`, `type` (builtin, stdio,
+//   streamable_http), `name`, `cmd`, `args`, `envs`, `env_keys`, `timeout`, `description`, `bundled`; remote ones
+//   with `uri` and `headers`), and the config.yaml that `goose configure` writes (block's own GitHub extension
+//   tutorial: `GITHUB_PERSONAL_ACCESS_TOKEN` under `envs`).
 
 private func yamlError(_ text: String, options: YAML.Options = YAML.Options()) -> YAMLParseError? {
   do {
