@@ -1,11 +1,11 @@
-# nhi: build, test, demo, install. Needs Swift 6 and the SQLite and OpenSSL development packages.
+# nhi: build, test, demo, install. Needs Swift 6 and the SQLite, OpenSSL and libyaml development packages.
 SWIFT   ?= swift
 PREFIX  ?= /usr/local
 BINDIR   = $(PREFIX)/bin
 MANDIR   = $(PREFIX)/share/man/man1
 DEBUG_BIN   = .build/debug/nhi
 RELEASE_BIN = .build/release/nhi
-APT_PACKAGES = libsqlite3-dev libssl-dev pkg-config sqlite3
+APT_PACKAGES = libsqlite3-dev libssl-dev libyaml-dev pkg-config sqlite3
 
 .PHONY: all deps build release test demo install uninstall bench stress clean man
 
@@ -16,6 +16,7 @@ deps:
 	@missing=""; \
 	pkg-config --exists sqlite3 2>/dev/null || missing="$$missing libsqlite3-dev"; \
 	pkg-config --exists libcrypto 2>/dev/null || missing="$$missing libssl-dev"; \
+	pkg-config --exists yaml-0.1 2>/dev/null || missing="$$missing libyaml-dev"; \
 	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
 	command -v sqlite3 >/dev/null 2>&1 || missing="$$missing sqlite3"; \
 	if [ -n "$$missing" ]; then \

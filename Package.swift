@@ -12,10 +12,11 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         // Errors and exit codes, instants and durations, SHA-256, file reading, the output sink.
         .target(name: "NHIBasics", dependencies: ["CCrypto"]),
-        // Formats without meaning: JSON, CSV, XML, lines; their one escaper each, and the byte writer.
-        .target(name: "NHIFormats", dependencies: ["NHIBasics"]),
+        // Formats without meaning: JSON, CSV, XML, lines, TOML, YAML (libyaml); their one escaper each, the byte writer.
+        .target(name: "NHIFormats", dependencies: ["NHIBasics", "CYAML"]),
         // The store seam: connections, statements, rows, transactions, error kinds, migrations; SQLite engine.
         .target(name: "NHIStore", dependencies: ["NHIBasics", "CSQLite"]),
         // Owners, agents, tokens: the records, their columns, field validation, the secret detector.
@@ -35,7 +36,7 @@ let package = Package(
         // The command table, parser, help, man page, completion, and the commands.
         .target(name: "NHICLI", dependencies: ["NHIBasics", "NHIFormats", "NHIStore", "NHIModel", "NHIAudit", "NHIRules", "NHIInventory", "NHIReports", "NHIScan", "NHIOutput"]),
         .executableTarget(name: "nhi", dependencies: ["NHICLI"]),
-        .testTarget(name: "NHITests", dependencies: ["NHICLI"]),
+        .testTarget(name: "NHITests", dependencies: ["NHICLI"], exclude: ["Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["NHICLI"]),
     ],
     swiftLanguageModes: [.v6]
