@@ -27,20 +27,20 @@ public struct AuditQuery: Sendable {
         let sql = token != nil
             ? """
               SELECT * FROM audit_log
-              WHERE entity_kind IN ('token', 'usage') AND entity_id = ?1
-                AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR at >= ?3) AND (?4 IS NULL OR at <= ?4)
+              WHERE entity_kind IN ('token', 'usage') AND entity_id = :token
+                AND (:actor IS NULL OR actor = :actor) AND (:since IS NULL OR at >= :since) AND (:until IS NULL OR at <= :until)
               ORDER BY seq DESC
               """
             : """
               SELECT * FROM audit_log
-              WHERE (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR at >= ?3) AND (?4 IS NULL OR at <= ?4) AND ?1 IS NULL
+              WHERE (:actor IS NULL OR actor = :actor) AND (:since IS NULL OR at >= :since) AND (:until IS NULL OR at <= :until)
               ORDER BY seq DESC
               """
         var emitted: Int64 = 0
         // Thrown to stop the scan once `limit` entries are out, rather than stepping through the rest of the log.
         struct Enough: Error {}
         do {
-            try db.forEachRow(sql, [token.sql, actor.sql, since.sql, until.sql]) { row in
+            try db.forEachRow(sql, ["token": token.sql, "actor": actor.sql, "since": since.sql, "until": until.sql]) { row in
                 let entry = try AuditLog.Entry(row: row)
                 if let owner, !entry.concerns(owner: owner) { return }
                 emitted += 1

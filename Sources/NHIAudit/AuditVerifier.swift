@@ -104,9 +104,9 @@ public enum AuditVerifier {
         try db.forEachRow("""
             SELECT x.*, l.seq AS audit_seq, l.after AS audit_after
             FROM \(table) x
-            LEFT JOIN audit_log l ON l.seq = (SELECT max(b.seq) FROM audit_log b WHERE b.entity_kind = ?1 AND b.entity_id = x.id)
+            LEFT JOIN audit_log l ON l.seq = (SELECT max(b.seq) FROM audit_log b WHERE b.entity_kind = :kind AND b.entity_id = x.id)
             ORDER BY x.id
-            """, [.text(kind)]) { row in
+            """, ["kind": .text(kind)]) { row in
             let snapshot: JSON
             switch kind {
             case "owner": snapshot = try Owner(row: row).snapshot
@@ -154,11 +154,11 @@ public enum AuditVerifier {
     package static func checkDeletedRows(_ db: Database, kind: String, table: String, into result: inout Result, limit: Int) throws {
         try db.forEachRow("""
             SELECT l.entity_id AS entity_id, l.seq AS seq
-            FROM (SELECT entity_id, max(seq) AS seq FROM audit_log WHERE entity_kind = ?1 GROUP BY entity_id) l
+            FROM (SELECT entity_id, max(seq) AS seq FROM audit_log WHERE entity_kind = :kind GROUP BY entity_id) l
             JOIN audit_log a ON a.seq = l.seq
             WHERE a.after IS NOT NULL AND NOT EXISTS (SELECT 1 FROM \(table) x WHERE x.id = l.entity_id)
             ORDER BY l.entity_id
-            """, [.text(kind)]) { row in
+            """, ["kind": .text(kind)]) { row in
             result.add(Problem(seq: nil, entity: "\(kind) \(Redaction.printable(try row.string("entity_id")))",
                                message: "is missing, but its last audit entry (entry \(try row.int("seq") ?? 0)) says it exists (deleted directly from the store)"),
                        limit: limit)

@@ -184,22 +184,23 @@ extension Registry {
                             beforeText: nil, afterText: token.snapshotText, head: &head)
     }
 
+    /// Written as a literal so a bulk import finds its statement by address; its column list is the declaration's
+    /// (`TokenColumn`, held equal by a test).
+    package static let insertTokenSQL: StaticString = """
+        INSERT INTO tokens (id, owner_id, purpose, system, agent_id, environment, scopes, issued_at, expires_at,
+            rotate_every, last_rotated_at, review_every, last_reviewed_at, fingerprint, labels, status, revoked_at,
+            revoke_reason, last_used_at, created_at, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+
     package static func insert(_ db: Database, _ token: Token) throws {
-        try db.execute(literal: """
-            INSERT INTO tokens (id, owner_id, purpose, system, agent_id, environment, scopes, issued_at, expires_at,
-                rotate_every, last_rotated_at, review_every, last_reviewed_at, fingerprint, labels, status, revoked_at,
-                revoke_reason, last_used_at, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, values(token))
+        try db.execute(literal: insertTokenSQL, token.storedValues)
     }
 
-    package static func values(_ t: Token) -> [SQLValue] {
-        [.text(t.id), .text(t.ownerID), .text(t.purpose), .text(t.system), .text(t.agentID), t.environment.sql,
-         .text(t.scopes.joined(separator: ",")), .int(t.issuedAt), t.expiresAt.sql, .int(t.rotateEvery),
-         t.lastRotatedAt.sql, .int(t.reviewEvery), t.lastReviewedAt.sql, t.fingerprint.sql,
-         .text(t.labels.isEmpty ? "{}" : Token.encodeLabels(t.labels)), .text(t.status), t.revokedAt.sql, t.revokeReason.sql, t.lastUsedAt.sql,
-         .int(t.createdAt), .int(t.updatedAt)]
-    }
+    /// Every stored column but the id, set from the declaration's names.
+    package static let updateTokenSQL = "UPDATE tokens SET "
+        + TokenColumn.allCases.dropFirst().map { "\($0.name) = :\($0.name)" }.joined(separator: ", ")
+        + " WHERE id = :id"
 
     /// Writes a token's changed state (after checking it) and its audit entry.
     public static func save(_ db: Database, _ token: Token, before: Token, action: String, audit: AuditContext) throws {
@@ -210,13 +211,9 @@ extension Registry {
     public static func save(_ db: Database, _ token: Token, before: Token, action: String, audit: AuditContext,
                             head: inout AuditLog.Head, asRecorded: Bool = false) throws {
         try checkReferences(db, token, before: before, asRecorded: asRecorded)
-        try db.execute("""
-            UPDATE tokens SET owner_id = ?2, purpose = ?3, system = ?4, agent_id = ?5, environment = ?6, scopes = ?7,
-                issued_at = ?8, expires_at = ?9, rotate_every = ?10, last_rotated_at = ?11, review_every = ?12,
-                last_reviewed_at = ?13, fingerprint = ?14, labels = ?15, status = ?16, revoked_at = ?17,
-                revoke_reason = ?18, last_used_at = ?19, created_at = ?20, updated_at = ?21
-            WHERE id = ?1
-            """, values(token))
+        try db.execute(updateTokenSQL, .named(Dictionary(uniqueKeysWithValues: TokenColumn.allCases.map {
+            ($0.name, token.storedValue($0))
+        })))
         try AuditLog.append(db, audit, action: action, entityKind: "token", entityID: token.id,
                             beforeText: before.snapshotText, afterText: token.snapshotText, head: &head)
     }

@@ -59,6 +59,9 @@ public enum OwnerColumn: Int, DeclaredColumn {
         case .updatedAt: "updated_at"
         }
     }
+
+    /// The record's field for the column: the same as the column's name.
+    public var field: String { name }
 }
 
 /// The agents table's stored columns, in the schema's order.

@@ -161,29 +161,40 @@ public struct Token: Sendable, Equatable {
 
     public var record: JSONObject { fields(withLastUse: true) }
 
-    /// The record's fields in order; `snapshot` leaves `last_used_at` out without building and then removing it.
+    /// The record's fields, in the declaration's order; `snapshot` leaves `last_used_at` out.
     package func fields(withLastUse: Bool) -> JSONObject {
-        var object: JSONObject = [
-            "kind": "token", "id": .string(id), "owner": .string(ownerID), "purpose": .string(purpose),
-            "system": .string(system), "agent": .string(agentID),
-            "environment": environment.map(JSON.string) ?? .null,
-            "scopes": .array(scopes.map(JSON.string)),
-            "issued_at": JSON.instant(issuedAt),
-            "expires_at": expiresAt.map { JSON.string(Time.iso($0)) } ?? "never",
-            "rotate_every": .string(Duration.format(rotateEvery)),
-            "last_rotated_at": JSON.instant(lastRotatedAt),
-            "review_every": .string(Duration.format(reviewEvery)),
-            "last_reviewed_at": JSON.instant(lastReviewedAt),
-            "fingerprint": fingerprint.map(JSON.string) ?? .null,
-        ]
-        object["labels"] = .object(JSONObject(labels.sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) }))
-        object["status"] = .string(status)
-        object["revoked_at"] = JSON.instant(revokedAt)
-        object["revoke_reason"] = revokeReason.map(JSON.string) ?? .null
-        if withLastUse { object["last_used_at"] = JSON.instant(lastUsedAt) }
-        object["created_at"] = JSON.instant(createdAt)
-        object["updated_at"] = JSON.instant(updatedAt)
+        var object: JSONObject = ["kind": "token"]
+        for column in TokenColumn.allCases where withLastUse || column != .lastUsedAt {
+            object[column.field] = fieldValue(column)
+        }
         return object
+    }
+
+    /// How the record (export, JSON output, audit snapshot) shows `column`.
+    package func fieldValue(_ column: TokenColumn) -> JSON {
+        switch column {
+        case .id: .string(id)
+        case .ownerID: .string(ownerID)
+        case .purpose: .string(purpose)
+        case .system: .string(system)
+        case .agentID: .string(agentID)
+        case .environment: environment.map(JSON.string) ?? .null
+        case .scopes: .array(scopes.map(JSON.string))
+        case .issuedAt: JSON.instant(issuedAt)
+        case .expiresAt: expiresAt.map { JSON.string(Time.iso($0)) } ?? "never"
+        case .rotateEvery: .string(Duration.format(rotateEvery))
+        case .lastRotatedAt: JSON.instant(lastRotatedAt)
+        case .reviewEvery: .string(Duration.format(reviewEvery))
+        case .lastReviewedAt: JSON.instant(lastReviewedAt)
+        case .fingerprint: fingerprint.map(JSON.string) ?? .null
+        case .labels: .object(JSONObject(labels.sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) }))
+        case .status: .string(status)
+        case .revokedAt: JSON.instant(revokedAt)
+        case .revokeReason: revokeReason.map(JSON.string) ?? .null
+        case .lastUsedAt: JSON.instant(lastUsedAt)
+        case .createdAt: JSON.instant(createdAt)
+        case .updatedAt: JSON.instant(updatedAt)
+        }
     }
 
     /// What the audit log keeps: every stored column except `last_used_at`, which usage records move without an
@@ -195,3 +206,36 @@ extension JSON {
     /// Instants in machine formats: ISO 8601 UTC, or null.
     public static func instant(_ t: Instant?) -> JSON { t.map { .string(Time.iso($0)) } ?? .null }
 }
+
+extension Token {
+    /// The value stored in `column` (what INSERT and UPDATE write).
+    package func storedValue(_ column: TokenColumn) -> SQLValue {
+        switch column {
+        case .id: .text(id)
+        case .ownerID: .text(ownerID)
+        case .purpose: .text(purpose)
+        case .system: .text(system)
+        case .agentID: .text(agentID)
+        case .environment: environment.sql
+        case .scopes: .text(scopes.joined(separator: ","))
+        case .issuedAt: .int(issuedAt)
+        case .expiresAt: expiresAt.sql
+        case .rotateEvery: .int(rotateEvery)
+        case .lastRotatedAt: lastRotatedAt.sql
+        case .reviewEvery: .int(reviewEvery)
+        case .lastReviewedAt: lastReviewedAt.sql
+        case .fingerprint: fingerprint.sql
+        case .labels: .text(labels.isEmpty ? "{}" : Token.encodeLabels(labels))
+        case .status: .text(status)
+        case .revokedAt: revokedAt.sql
+        case .revokeReason: revokeReason.sql
+        case .lastUsedAt: lastUsedAt.sql
+        case .createdAt: .int(createdAt)
+        case .updatedAt: .int(updatedAt)
+        }
+    }
+
+    /// Every stored column's value, in the declaration's order.
+    package var storedValues: [SQLValue] { TokenColumn.allCases.map(storedValue) }
+}
+

@@ -40,13 +40,14 @@ public enum Registry {
     }
 
     public static func owners(_ db: Database, status: String? = nil) throws -> [Owner] {
-        try db.rows("SELECT * FROM owners WHERE (?1 IS NULL OR status = ?1) ORDER BY id", [status.sql]).map(Owner.init(row:))
+        try db.rows("SELECT * FROM owners WHERE (:status IS NULL OR status = :status) ORDER BY id", ["status": status.sql])
+            .map(Owner.init(row:))
     }
 
     public static func agents(_ db: Database, owner: String? = nil, status: String? = nil) throws -> [Agent] {
         try db.rows("""
-            SELECT * FROM agents WHERE (?1 IS NULL OR owner_id = ?1) AND (?2 IS NULL OR status = ?2) ORDER BY id
-            """, [owner.sql, status.sql]).map(Agent.init(row:))
+            SELECT * FROM agents WHERE (:owner IS NULL OR owner_id = :owner) AND (:status IS NULL OR status = :status) ORDER BY id
+            """, ["owner": owner.sql, "status": status.sql]).map(Agent.init(row:))
     }
 
     public struct TokenFilter: Sendable {
@@ -65,10 +66,12 @@ public enum Registry {
     public static func forEachToken(_ db: Database, _ filter: TokenFilter = .init(), _ body: (Token) throws -> Void) throws {
         try db.forEachRow("""
             SELECT * FROM tokens
-            WHERE (?1 IS NULL OR owner_id = ?1) AND (?2 IS NULL OR system = ?2) AND (?3 IS NULL OR agent_id = ?3)
-              AND (?4 IS NULL OR status = ?4) AND (?5 IS NULL OR environment = ?5)
+            WHERE (:owner IS NULL OR owner_id = :owner) AND (:system IS NULL OR system = :system)
+              AND (:agent IS NULL OR agent_id = :agent) AND (:status IS NULL OR status = :status)
+              AND (:environment IS NULL OR environment = :environment)
             ORDER BY id
-            """, [filter.owner.sql, filter.system.sql, filter.agent.sql, filter.status.sql, filter.environment.sql]) {
+            """, ["owner": filter.owner.sql, "system": filter.system.sql, "agent": filter.agent.sql, "status": filter.status.sql,
+                  "environment": filter.environment.sql]) {
             try body(Token(row: $0))
         }
     }

@@ -9,12 +9,10 @@ import NHIAudit
 public enum ExchangeShape {
     public static let kinds = ["owner", "agent", "token"]
 
-    public static let ownerKeys = ["kind", "id", "name", "email", "team", "status", "departed_at", "created_at", "updated_at"]
-    public static let agentKeys = ["kind", "id", "system", "owner", "status", "decommissioned_at", "created_at", "updated_at"]
-    public static let tokenKeys = ["kind", "id", "owner", "purpose", "system", "agent", "environment", "scopes", "issued_at",
-                                   "expires_at", "rotate_every", "last_rotated_at", "review_every", "last_reviewed_at",
-                                   "fingerprint", "labels", "status", "revoked_at", "revoke_reason", "last_used_at",
-                                   "created_at", "updated_at"]
+    /// Each record's fields: `kind`, then its table's declared columns (NHIModel's Columns.swift).
+    public static let ownerKeys = ["kind"] + OwnerColumn.allCases.map(\.field)
+    public static let agentKeys = ["kind"] + AgentColumn.allCases.map(\.field)
+    public static let tokenKeys = ["kind"] + TokenColumn.allCases.map(\.field)
 
     public static func keys(of kind: String) -> [String] {
         switch kind {

@@ -50,8 +50,8 @@ public enum UsageLog {
 
     /// Moves `last_used_at` forward to `at` (never back: an old log imported late does not make a token look idle).
     package static func touch(_ db: Database, token: String, at: Instant) throws {
-        try db.execute("UPDATE tokens SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)",
-                       [.text(token), .int(at)])
+        try db.execute("UPDATE tokens SET last_used_at = :at WHERE id = :token AND (last_used_at IS NULL OR last_used_at < :at)",
+                       ["token": .text(token), "at": .int(at)])
     }
 
     /// Records one use (`usage record`) with its audit entry. The token must exist.
