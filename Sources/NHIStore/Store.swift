@@ -111,15 +111,22 @@ public final class Store {
         try db.executeScript("PRAGMA cache_size = -32768")
     }
 
-    /// Applies each pending migration in its own immediate transaction together with the version bump,
-    /// re-reading the version inside it so two processes opening an old file migrate it once.
-    /// `migrations` is a parameter only so tests can add a later step to an existing file.
-    package func migrate(_ migrations: [(version: Int32, sql: String)] = Schema.migrations) throws {
+    /// Applies each pending migration as GRDB's migrator does: foreign keys off (a migration that rebuilds a table
+    /// must not cascade or fail halfway), then in its own immediate transaction the migration, a
+    /// `PRAGMA foreign_key_check` that refuses to commit a migration leaving a dangling reference, and the version
+    /// bump; then foreign keys on again. The version is re-read inside the transaction, so two processes opening
+    /// an old file migrate it once. `migrations` is a parameter only so tests can add a later step.
+    func migrate(_ migrations: [(version: Int32, sql: String)] = Schema.migrations) throws {
+        try db.executeScript("PRAGMA foreign_keys = OFF")
+        defer { try? db.executeScript("PRAGMA foreign_keys = ON") }
         for migration in migrations {
             try db.writeTransaction {
                 let current = Int32(try db.scalar("PRAGMA user_version").int ?? 0)
                 guard current < migration.version else { return }
                 try db.executeScript(migration.sql)
+                if let violation = try db.row("SELECT \"table\" AS tbl, rowid AS row, parent FROM pragma_foreign_key_check LIMIT 1") {
+                    throw NHIError.store("migration \(migration.version) would leave \(try violation.string("tbl")) row \(try violation.int("row") ?? 0) referring to a missing \(try violation.string("parent")) row; the store is unchanged")
+                }
                 try db.executeScript("PRAGMA user_version = \(migration.version)")
             }
         }

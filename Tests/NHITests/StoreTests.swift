@@ -224,3 +224,59 @@ import Testing
         #expect(try again.db.scalar("SELECT count(*) FROM tokens").int == 0)
     }
 }
+
+/// Migrations run as GRDB's migrator runs them, and a shipped migration is never edited.
+@Suite struct MigrationDisciplineTests {
+    /// The SHA-256 of each shipped migration's text. A migration that has shipped is never modified (GRDB's
+    /// Migrations.md): a change is a new migration at the end, whose hash is added here when it ships.
+    static let shipped: [Int32: String] = [
+        1: "d7fb35aed6daa347831ffbd7bdb8bc62e2981358c6f044119ccc0632f2bce6c1",
+        2: "773685bbfb0b489537248d08eed41dc77cb81c100b7a603c75e1539166771461",
+        3: "65acda72878e8ee9ff58ad798dfea47115436731205dd7438452be9f1a2db6a7",
+    ]
+
+    @Test func shippedMigrationsAreUnchanged() {
+        for migration in Schema.migrations where MigrationDisciplineTests.shipped[migration.version] != nil {
+            #expect(SHA256.hex(bytes: Array(migration.sql.utf8)) == MigrationDisciplineTests.shipped[migration.version],
+                    "migration \(migration.version) was edited after it shipped; add a new migration instead")
+        }
+        // Every migration but possibly the newest (not yet shipped) is pinned.
+        #expect(Schema.migrations.dropLast().allSatisfy { MigrationDisciplineTests.shipped[$0.version] != nil })
+    }
+
+    /// With foreign keys on, rebuilding a table that others reference (new table, copy, drop, rename: SQLite's
+    /// documented way) would fail at the DROP; the migrator turns them off around it.
+    @Test func aMigrationCanRebuildAReferencedTable() throws {
+        let store = try Store.inMemory()
+        let db = store.db
+        try db.execute("INSERT INTO owners (id, name, email, status, created_at, updated_at) VALUES ('o', 'O', 'o@example.com', 'active', 1, 1)")
+        try db.execute("INSERT INTO agents (id, system, owner_id, status, created_at, updated_at) VALUES ('a', 's', 'o', 'active', 1, 1)")
+        let rebuild = """
+            CREATE TABLE owners_new (id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL, team TEXT,
+                status TEXT NOT NULL DEFAULT 'active', departed_at INTEGER, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+            INSERT INTO owners_new SELECT * FROM owners;
+            DROP TABLE owners;
+            ALTER TABLE owners_new RENAME TO owners;
+            """
+        try store.migrate(Schema.migrations + [(Schema.currentVersion + 1, rebuild)])
+        #expect(store.schemaVersion == Schema.currentVersion + 1)
+        #expect(try db.scalar("SELECT count(*) FROM agents JOIN owners ON owners.id = agents.owner_id").int == 1)
+        #expect(try db.scalar("PRAGMA foreign_keys").int == 1)
+    }
+
+    /// A migration that leaves a row pointing at nothing is refused whole, and the store stays at its version.
+    @Test func aMigrationThatBreaksAReferenceIsRolledBack() throws {
+        let store = try Store.inMemory()
+        let db = store.db
+        try db.execute("INSERT INTO owners (id, name, email, status, created_at, updated_at) VALUES ('o', 'O', 'o@example.com', 'active', 1, 1)")
+        try db.execute("INSERT INTO agents (id, system, owner_id, status, created_at, updated_at) VALUES ('a', 's', 'o', 'active', 1, 1)")
+        let before = store.schemaVersion
+        #expect(throws: NHIError.self) {
+            try store.migrate(Schema.migrations + [(Schema.currentVersion + 1, "DELETE FROM owners; CREATE TABLE extra (x)")])
+        }
+        #expect(store.schemaVersion == before)
+        #expect(try db.scalar("SELECT count(*) FROM owners").int == 1)
+        #expect(try db.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'extra'").int == 0)
+        #expect(try db.scalar("PRAGMA foreign_keys").int == 1)
+    }
+}
