@@ -224,7 +224,7 @@ import Testing
     @Test func filesThatAreNotUsableStoresAreRefused() throws {
         let s = Sandbox()
         let empty = s.path("typo.db")
-        FileManager.default.createFile(atPath: empty, contents: Data())
+        _ = FileManager.default.createFile(atPath: empty, contents: Data())
         let read = try s.run(["token", "list", "--db", empty])
         #expect(read.code == 3)
         #expect(read.err.contains("is empty, not an nhi store"))

@@ -12,7 +12,7 @@ struct ExchangeEndToEndTests {
 
     func write(_ sandbox: Sandbox, _ name: String, _ text: String) -> String {
         let path = sandbox.path(name)
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
         return path
     }
 

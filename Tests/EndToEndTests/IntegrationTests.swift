@@ -27,7 +27,8 @@ struct IntegrationTests {
         #expect(failures.count == 1)
         #expect(failures.first?["token"] as? String == "t1")
         #expect(failures.first?["state"] as? String == "foreign-use")
-        #expect((failures.first?["reason"] as? String ?? "").contains("rogue-bot"))
+        let failureReason = (failures.first?["reason"] as? String) ?? ""
+        #expect(failureReason.contains("rogue-bot"))
         // As of a day before the use, the token was not yet reused.
         #expect(try s.run(["check", "--fail-on", "foreign-use", "--as-of", "2026-05-29"]).code == 0)
     }
@@ -48,7 +49,8 @@ struct IntegrationTests {
         let findings = try jsonObject(result.out)["findings"] as? [[String: Any]] ?? []
         let violations = findings.filter { $0["state"] as? String == "policy-violation" }
         #expect(violations.map { $0["token"] as? String } == ["long-lived"])
-        #expect((violations.first?["reason"] as? String ?? "").contains("max_ttl"))
+        let violationReason = (violations.first?["reason"] as? String) ?? ""
+        #expect(violationReason.contains("max_ttl"))
         // The same policy refuses such a token at registration (exit 3, naming the rule), and nothing is written.
         let before = try s.contentHash()
         let refused = try s.register("another-long", ["--policy", policy])

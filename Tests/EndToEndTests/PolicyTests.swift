@@ -6,7 +6,7 @@ import Testing
 struct PolicyEndToEndTests {
     func write(_ sandbox: Sandbox, _ name: String, _ text: String) -> String {
         let path = sandbox.path(name)
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
         return path
     }
 

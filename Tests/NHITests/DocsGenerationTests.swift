@@ -88,7 +88,7 @@ private func bash(_ script: String) throws -> String {
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("nhi.bash")
         try script.write(to: file, atomically: true, encoding: .utf8)
-        FileManager.default.createFile(atPath: dir.appendingPathComponent("policy.json").path, contents: Data())
+        _ = FileManager.default.createFile(atPath: dir.appendingPathComponent("policy.json").path, contents: Data())
         let quotedWords = words.map { "'" + $0 + "'" }.joined(separator: " ")
         let output = try bash("""
             cd '\(dir.path)' && source '\(file.path)'

@@ -79,7 +79,7 @@ import Testing
     @Test func anEmptyFileNeverReadsAsAnEmptyInventory() throws {
         let dir = TempDir()
         let path = dir.file("typo.db")
-        FileManager.default.createFile(atPath: path, contents: Data())
+        _ = FileManager.default.createFile(atPath: path, contents: Data())
         expectError(.data, { _ = try Store.open(path: path, access: .read) }, containing: "is empty, not an nhi store")
         #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int == 0)
         // A write turns the empty file into a store.

@@ -25,7 +25,7 @@ import Testing
     }
 
     func record(_ db: Database, _ token: String, agent: String, at: Instant, now: Instant) throws {
-        try db.writeTransaction {
+        _ = try db.writeTransaction {
             try UsageLog.record(db, try UsageLog.validate(token: token, agent: agent, at: at, tool: nil, now: now), audit: context(now))
         }
     }
