@@ -178,11 +178,14 @@ private func text(ofID id: String, in html: String) -> String? {
     }
 
     /// More tokens in one state than the seeded store, registered so that id order differs from the order of the
-    /// dates they entered the state (t-a expired last, t-b first); bob departs, orphaning t-bob. With the policy,
-    /// no-expiry and policy violations fail (so they come first), and t-ok breaks only the policy.
+    /// dates they entered the state (t-a expired last, t-b first); bob departs, orphaning t-bob; aaron has no
+    /// tokens. With the policy, no-expiry and policy violations fail (so they come first), and t-ok breaks only
+    /// the policy.
     func seededForComposition() throws -> (Sandbox, policy: String) {
         let sandbox = try seeded()
         try sandbox.ok(["owner", "add", "bob", "--name", "Bob Ruiz", "--email", "bob@example.com"])
+        // First by id, but with nothing that must go: the owners report lists aaron after alice and bob.
+        try sandbox.ok(["owner", "add", "aaron", "--name", "Aaron Li", "--email", "aaron@example.com"])
         try sandbox.ok(["agent", "add", "bbot", "--system", "github", "--owner", "bob"])
         for (id, issued, expires) in [("t-a", "2025-06-01", "2026-05-20"), ("t-b", "2025-02-01", "2026-04-01")] {
             try sandbox.ok(["token", "register", id, "--owner", "alice", "--purpose", "ci", "--system", "github",
@@ -220,6 +223,7 @@ private func text(ofID id: String, in html: String) -> String? {
 
         let owners = try jsonArray(try sandbox.ok(["report", "owners", "--format", "json"] + extra).out)
             .filter { $0["owner"] as? String != "(total)" }
+        #expect(owners.map { $0["owner"] as? String ?? "" } == ["alice", "bob", "aaron", "mallory"])
         #expect(tableRows("owners", page).map { [$0[0], $0[1], $0[3], $0[4], $0[5], $0[6], $0[8], $0[9]] } == owners.map { o in
             [o["owner"] as? String ?? "?", o["name"] as? String ?? "-", o["status"] as? String ?? "?"]
                 + ["active", "expired", "orphaned", "rotation_overdue", "review_overdue"].map { "\(o[$0] as? Int ?? -1)" }
