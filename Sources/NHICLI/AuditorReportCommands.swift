@@ -52,21 +52,17 @@ extension ReportCommands {
         formats: CommandSpec.listFormats,
         examples: ["nhi report controls", "nhi report controls --format csv --as-of 2026-06-30 --policy policy.json"]) { inv in
         let asOf = try inv.asOf()
-        let now = try inv.currentTime()
         let policy = try inv.policyGate()
-        let report = try inv.read { db in
-            try HTMLReport.build(db, asOf: asOf, generatedAt: now, storePath: inv.dbPath, policy: policy,
-                                 policyPath: inv.policyPath, maxRows: 0, verifyAudit: false)
-        }
+        let rows = try inv.read { db in try Reports.controls(db, asOf: asOf, policy: policy) }
         let columns = [Column("framework"), Column("control"), Column("title"), Column("function"),
                        Column("evidenced_by", "EVIDENCED BY"), Column("failing_tokens", "FAILING")]
         let writer = RecordWriter(format: inv.format, columns: columns, sink: inv.out, colour: inv.colour)
-        for row in report.controls {
+        for row in rows {
             let title = inv.format == "table" ? row.control.shortTitle : row.control.title
             writer.write(["framework": .string(row.control.framework.rawValue), "control": .string(row.control.id),
                           "title": .string(title), "function": row.control.function.map { .string($0) } ?? .null,
                           "evidenced_by": .array(row.subjects.map { .string($0) }),
-                          "failing_tokens": .int(Int64(row.failing))])
+                          "failing_tokens": .int(Int64(row.failingTokens))])
         }
         writer.finish(emptyMessage: "no controls")
         return .success

@@ -29,14 +29,7 @@ public enum CheckCommands {
                    "nhi check --policy nhi-policy.json --format sarif > nhi.sarif"]) { inv in
         let asOf = try inv.asOf()
         let policy = try inv.policyGate()
-        let failOn: [String]
-        if let text = inv.value("fail-on") {
-            failOn = try Check.parseFailOn(text)
-        } else if let fromPolicy = policy?.failOn {
-            failOn = try Check.parseFailOn(fromPolicy.joined(separator: ","))
-        } else {
-            failOn = DerivedState.defaultFailOn.map(\.rawValue)
-        }
+        let failOn = try inv.value("fail-on").map(Check.parseFailOn) ?? Check.defaultFailOn(policy: policy)
         let maxUnused = try inv.duration("max-unused") ?? policy?.maxUnused ?? 90 * 86_400
         let result = try inv.read { db -> Check.Result in
             if try Registry.tokenCount(db) == 0 && !inv.flag("allow-empty") {

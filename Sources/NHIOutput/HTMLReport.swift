@@ -87,8 +87,7 @@ extension HTMLReport {
     }
 
     package func ownersChart(_ h: inout HTMLBuilder) {
-        let top = owners.filter { $0.flagged > 0 }
-            .sorted { a, b in a.flagged != b.flagged ? a.flagged > b.flagged : a.id < b.id }.prefix(HTMLReport.topOwners)
+        let top = chartOwners
         h.raw("<figure id=\"chart-owners\">\n<figcaption>Tokens by state per owner (top \(HTMLReport.topOwners) owners by tokens with findings)</figcaption>\n")
         guard !top.isEmpty else {
             h.raw("<p class=\"empty\">No owner has a token in any state.</p>\n</figure>\n")
@@ -101,12 +100,12 @@ extension HTMLReport {
         h.raw("<title>Tokens by state per owner</title>\n")
         for (row, owner) in top.enumerated() {
             let y = Double(row) * rowHeight + 4
-            h.raw("<text x=\"\(Int(labelWidth - 6))\" y=\"\(Int(y + 14))\" text-anchor=\"end\" class=\"lbl\">\(HTML.escape(HTMLReport.clip(owner.id, 22)))</text>\n")
+            h.raw("<text x=\"\(Int(labelWidth - 6))\" y=\"\(Int(y + 14))\" text-anchor=\"end\" class=\"lbl\">\(HTML.escape(HTMLReport.clip(owner.summary.ownerID, 22)))</text>\n")
             var x = labelWidth
             for state in DerivedState.allCases {
                 guard let n = owner.byState[state], n > 0 else { continue }
                 let w = Double(n) / Double(maxTotal) * barWidth
-                h.raw("<rect x=\"\(HTMLReport.num(x))\" y=\"\(Int(y))\" width=\"\(HTMLReport.num(max(w, 1)))\" height=\"16\" fill=\"\(HTMLReport.stateColours[state]!)\"><title>\(HTML.escape(owner.id)): \(n) \(state.rawValue)</title></rect>\n")
+                h.raw("<rect x=\"\(HTMLReport.num(x))\" y=\"\(Int(y))\" width=\"\(HTMLReport.num(max(w, 1)))\" height=\"16\" fill=\"\(HTMLReport.stateColours[state]!)\"><title>\(HTML.escape(owner.summary.ownerID)): \(n) \(state.rawValue)</title></rect>\n")
                 x += w
             }
             h.raw("<text x=\"\(HTMLReport.num(x + 4))\" y=\"\(Int(y + 14))\" class=\"val\">\(owner.byState.values.reduce(0, +))</text>\n")
@@ -161,11 +160,19 @@ extension HTMLReport {
         capNote(&h, shown: findings.count, total: findingsTotal, what: "findings (most urgent first)",
                 full: "nhi check --format json \(asOfArgument)")
         guard !findings.isEmpty else { h.raw("<p class=\"empty\">No findings.</p>\n</section>\n"); return }
-        findingRows(&h, findings, stateBadges: true)
+        tokenTable(&h, findings.map { f in
+            TokenRow(tokenID: f.tokenID, owner: f.ownerID, system: f.system, agent: f.agentID, state: f.kind, reason: f.reason, since: f.since)
+        }, stateBadges: true)
     }
 
-    /// The token table the findings and offboarding sections share; the findings colour each state.
-    package func findingRows(_ h: inout HTMLBuilder, _ rows: [Finding], stateBadges: Bool) {
+    /// One row of the token table the findings and offboarding sections share.
+    package struct TokenRow {
+        let tokenID: String, owner: String, system: String, agent: String, state: String, reason: String
+        let since: Instant?
+    }
+
+    /// The token table; the findings colour each state.
+    package func tokenTable(_ h: inout HTMLBuilder, _ rows: [TokenRow], stateBadges: Bool) {
         h.raw("<table>\n<thead><tr><th>Token</th><th>Owner</th><th>System</th><th>Agent</th><th>State</th><th>Reason</th><th>Since</th></tr></thead>\n<tbody>\n")
         for f in rows {
             let state = HTML.escape(f.state)
@@ -178,15 +185,16 @@ extension HTMLReport {
     package func ownersTable(_ h: inout HTMLBuilder) {
         h.raw("<section id=\"owners\">\n<h2>Owners</h2>\n")
         let shown = owners.prefix(maxRows)
-        capNote(&h, shown: shown.count, total: ownersShownTotal, what: "owners (most tokens that must go first)",
+        capNote(&h, shown: shown.count, total: owners.count, what: "owners (most tokens that must go first)",
                 full: "nhi report owners --format csv \(asOfArgument)")
         guard !shown.isEmpty else { h.raw("<p class=\"empty\">No owners.</p>\n</section>\n"); return }
         h.raw("<table>\n<thead><tr><th>Owner</th><th>Name</th><th>Team</th><th>Status</th><th>Active</th>")
         for state in DerivedState.allCases { h.raw("<th>\(state.rawValue)</th>") }
         h.raw("</tr></thead>\n<tbody>\n")
         for o in shown {
-            h.raw("<tr><td>\(HTML.escape(o.id))</td><td>\(HTML.escape(o.name))</td><td>\(HTML.escape(o.team ?? "-"))</td>")
-            h.raw("<td>\(o.status == "departed" ? "<span class=\"st s-orphaned\">departed</span>" : HTML.escape(o.status))</td><td class=\"n\">\(o.active)</td>")
+            let summary = o.summary
+            h.raw("<tr><td>\(HTML.escape(summary.ownerID))</td><td>\(HTML.escape(summary.name ?? "-"))</td><td>\(HTML.escape(summary.team ?? "-"))</td>")
+            h.raw("<td>\(summary.status == "departed" ? "<span class=\"st s-orphaned\">departed</span>" : HTML.escape(summary.status))</td><td class=\"n\">\(summary.active)</td>")
             for state in DerivedState.allCases {
                 let n = o.byState[state] ?? 0
                 h.raw(n > 0 ? "<td class=\"n hot\">\(n)</td>" : "<td class=\"n\">0</td>")
@@ -201,7 +209,11 @@ extension HTMLReport {
         capNote(&h, shown: offboarding.count, total: offboardingTotal, what: "tokens to offboard",
                 full: "nhi report offboarding --format csv \(asOfArgument)")
         guard !offboarding.isEmpty else { h.raw("<p class=\"empty\">Nothing to offboard.</p>\n</section>\n"); return }
-        findingRows(&h, offboarding, stateBadges: false)
+        // The offboarding report's row: its status is the token's states, most urgent first.
+        tokenTable(&h, offboarding.map { r in
+            TokenRow(tokenID: r.tokenID, owner: r.ownerID, system: r.system, agent: r.agentID,
+                     state: r.status.joined(separator: ", "), reason: r.reason, since: r.date)
+        }, stateBadges: false)
     }
 
     package func controlsTable(_ h: inout HTMLBuilder) {
@@ -210,7 +222,7 @@ extension HTMLReport {
         h.raw("<table>\n<thead><tr><th>Framework</th><th>Control</th><th>Title</th><th>Evidenced by</th><th>Tokens failing</th></tr></thead>\n<tbody>\n")
         for row in controls {
             h.raw("<tr><td class=\"nw\">\(HTML.escape(row.control.framework.shortName))</td><td class=\"nw\">\(HTML.escape(row.control.id))</td><td>\(HTML.escape(row.control.title))</td>")
-            h.raw("<td>\(HTML.escape(row.subjects.joined(separator: ", ")))</td><td class=\"n\(row.failing > 0 ? " hot" : "")\">\(row.failing)</td></tr>\n")
+            h.raw("<td>\(HTML.escape(row.subjects.joined(separator: ", ")))</td><td class=\"n\(row.failingTokens > 0 ? " hot" : "")\">\(row.failingTokens)</td></tr>\n")
         }
         h.raw("</tbody>\n</table>\n</section>\n")
     }

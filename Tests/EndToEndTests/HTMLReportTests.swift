@@ -158,6 +158,106 @@ private func text(ofID id: String, in html: String) -> String? {
         #expect(page.contains("<span class=\"st s-orphaned\">departed</span>"))
     }
 
+    /// The cells of each row of a section's table, tags stripped and entities decoded, in page order.
+    func tableRows(_ section: String, _ page: String) -> [[String]] {
+        guard let start = page.range(of: "<section id=\"\(section)\">"),
+              let end = page[start.upperBound...].range(of: "</section>"),
+              let body = page[start.upperBound..<end.lowerBound].range(of: "<tbody>") else { return [] }
+        return page[body.upperBound..<end.lowerBound].components(separatedBy: "<tr>").dropFirst().map { row in
+            row.components(separatedBy: "<td").dropFirst().map { cell in
+                var text = "", inTag = false
+                let content = cell.drop(while: { $0 != ">" }).dropFirst()
+                for ch in content[..<(content.range(of: "</td>")?.lowerBound ?? content.endIndex)] {
+                    if ch == "<" { inTag = true } else if ch == ">" { inTag = false } else if !inTag { text.append(ch) }
+                }
+                return text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+                    .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
+                    .replacingOccurrences(of: "&amp;", with: "&")
+            }
+        }
+    }
+
+    /// More tokens in one state than the seeded store, registered so that id order differs from the order of the
+    /// dates they entered the state (t-a expired last, t-b first); bob departs, orphaning t-bob; aaron has no
+    /// tokens. With the policy, no-expiry and policy violations fail (so they come first), and t-ok breaks only
+    /// the policy.
+    func seededForComposition() throws -> (Sandbox, policy: String) {
+        let sandbox = try seeded()
+        try sandbox.ok(["owner", "add", "bob", "--name", "Bob Ruiz", "--email", "bob@example.com"])
+        // First by id, but with nothing that must go: the owners report lists aaron after alice and bob.
+        try sandbox.ok(["owner", "add", "aaron", "--name", "Aaron Li", "--email", "aaron@example.com"])
+        try sandbox.ok(["agent", "add", "bbot", "--system", "github", "--owner", "bob"])
+        for (id, issued, expires) in [("t-a", "2025-06-01", "2026-05-20"), ("t-b", "2025-02-01", "2026-04-01")] {
+            try sandbox.ok(["token", "register", id, "--owner", "alice", "--purpose", "ci", "--system", "github",
+                            "--agent", "bot", "--expires", expires, "--issued-at", issued])
+        }
+        try sandbox.ok(["token", "register", "t-bob", "--owner", "bob", "--purpose", "ci", "--system", "github",
+                        "--agent", "bbot", "--expires", "2026-11-01", "--issued-at", "2026-05-01"])
+        try sandbox.ok(["owner", "depart", "bob"])
+        let policy = sandbox.path("policy.json")
+        try #"{"version": 1, "defaults": {"forbid_no_expiry": true, "max_ttl": "200d"}, "fail_on": ["no-expiry", "policy-violation"]}"#
+            .write(toFile: policy, atomically: true, encoding: .utf8)
+        return (sandbox, policy)
+    }
+
+    /// The page's findings, owners, offboarding and controls tables are the rows of `check --format json`,
+    /// `report owners`, `report offboarding` and `report controls`, in their order, with and without a policy.
+    @Test(arguments: [false, true])
+    func tablesAreTheRowsOfCheckAndTheReports(withPolicy: Bool) throws {
+        let (sandbox, policy) = try seededForComposition()
+        let extra = ["--as-of", "2026-06-01"] + (withPolicy ? ["--policy", policy] : [])
+        let out = sandbox.path("report.html")
+        try sandbox.ok(["report", "html", "--out", out] + extra)
+        let page = try String(contentsOfFile: out, encoding: .utf8)
+        func day(_ value: Any?) -> String { (value as? String).map { String($0.prefix(10)) } ?? "-" }
+
+        let check = try jsonObject(try sandbox.run(["check", "--format", "json"] + extra).out)
+        let findings = try #require(check["findings"] as? [[String: Any]])
+        #expect(findings.count > 8)
+        #expect(tableRows("findings", page) == findings.map { f in
+            [f["token"], f["owner"], f["system"], f["agent"], f["state"], f["reason"]].map { $0 as? String ?? "?" } + [day(f["since"])]
+        })
+        // The order that tells check's apart from the old page's (oldest in the state first): by id within a state.
+        let expired = tableRows("findings", page).filter { $0[4] == "expired" }.map { $0[0] }
+        #expect(expired == ["t-a", "t-b", "t-exp"])
+
+        let owners = try jsonArray(try sandbox.ok(["report", "owners", "--format", "json"] + extra).out)
+            .filter { $0["owner"] as? String != "(total)" }
+        #expect(owners.map { $0["owner"] as? String ?? "" } == ["alice", "bob", "aaron", "mallory"])
+        #expect(tableRows("owners", page).map { [$0[0], $0[1], $0[3], $0[4], $0[5], $0[6], $0[8], $0[9]] } == owners.map { o in
+            [o["owner"] as? String ?? "?", o["name"] as? String ?? "-", o["status"] as? String ?? "?"]
+                + ["active", "expired", "orphaned", "rotation_overdue", "review_overdue"].map { "\(o[$0] as? Int ?? -1)" }
+        })
+
+        let offboarding = try jsonArray(try sandbox.ok(["report", "offboarding", "--format", "json"] + extra).out)
+        #expect(offboarding.count >= 4)
+        #expect(tableRows("offboarding", page) == offboarding.map { r in
+            [r["token"], r["owner"], r["system"], r["agent"]].map { $0 as? String ?? "?" }
+                + [(r["status"] as? String ?? "?").replacingOccurrences(of: ",", with: ", "), r["reason"] as? String ?? "?", day(r["since"])]
+        })
+
+        let controls = try jsonArray(try sandbox.ok(["report", "controls", "--format", "json"] + extra).out)
+        #expect(tableRows("controls", page).map { Array($0.dropFirst()) } == controls.map { c in
+            [c["control"] as? String ?? "?", c["title"] as? String ?? "?",
+             (c["evidenced_by"] as? [String] ?? []).joined(separator: ", "), "\(c["failing_tokens"] as? Int ?? -1)"]
+        })
+        // A token fails a control when one of its check findings lists the control.
+        for c in controls {
+            let key = "\(c["framework"] as? String ?? ""):\(c["control"] as? String ?? "")"
+            let tokens = Set(findings.filter { f in
+                (f["controls"] as? [[String: Any]] ?? []).contains { "\($0["framework"] as? String ?? ""):\($0["id"] as? String ?? "")" == key }
+            }.map { $0["token"] as? String ?? "" })
+            #expect(c["failing_tokens"] as? Int == tokens.count, "\(key)")
+        }
+        // Capped, the table is the start of the full list its note names.
+        try sandbox.ok(["report", "html", "--out", out, "--max-rows", "3"] + extra)
+        let capped = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(tableRows("findings", capped).map { $0[0] + " " + $0[4] } == findings.prefix(3).map { "\($0["token"] as? String ?? "") \($0["state"] as? String ?? "")" })
+        // The headline counts are check's.
+        #expect(page.contains("id=\"count-flagged\"><div class=\"n\">\(Set(findings.map { $0["token"] as? String ?? "" }).count)</div>"))
+        #expect(page.contains("id=\"count-active\"><div class=\"n\">\(check["active_tokens"] as? Int ?? -1)</div>"))
+    }
+
     @Test func aTamperedChainIsShownAsFailed() throws {
         let sandbox = try seeded()
         let sqlite = Process()
