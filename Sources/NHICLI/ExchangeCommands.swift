@@ -62,10 +62,11 @@ public enum ExchangeCommands {
                 if dryRun { importer.changeLog = { changes.append($0) } }
                 try RecordSource.read(path, format: format, record: { progress.tick(); try importer.process($0) },
                                       problem: { importer.report($0) })
-                if !importer.problems.isEmpty {
-                    let n = Set(importer.problems.map(\.line)).count
-                    throw NHIError.data("\(path): \(n) bad record\(n == 1 ? "" : "s"); nothing was imported",
-                                        details: importer.problems.map(\.description))
+                if importer.problemCount > 0 {
+                    let n = importer.badRecordCount
+                    let more = importer.problemCount - importer.problems.count
+                    throw NHIError.data("\(Redaction.printable(path: path)): \(n) bad record\(n == 1 ? "" : "s"); nothing was imported",
+                                        details: importer.problems.map(\.description) + (more > 0 ? ["... and \(more) more problems"] : []))
                 }
                 counts = importer.counts
                 if dryRun { throw DryRunFinished() }
@@ -77,7 +78,7 @@ public enum ExchangeCommands {
             return .success
         }
         store.optimize()
-        inv.out.line("imported \(path): \(summary(counts))")
+        inv.out.line("imported \(Redaction.printable(path: path)): \(summary(counts))")
         return .success
     }
 

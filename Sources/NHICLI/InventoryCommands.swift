@@ -147,7 +147,12 @@ public enum InventoryCommands {
         if let v = inv.value("scopes") { token.scopes = try Validation.scopes(v) }
         if let v = try inv.duration("rotate-every") { token.rotateEvery = v }
         if let v = try inv.duration("review-every") { token.reviewEvery = v }
-        if let v = try inv.date("issued-at") { token.issuedAt = v }
+        if let v = try inv.date("issued-at") {
+            token.issuedAt = v
+            if let (field, message) = Validation.consistency(of: token, now: try inv.currentTime()), field == "issued_at" {
+                throw .data("--issued-at: \(message)")
+            }
+        }
         if let v = inv.value("expires") { token.expiresAt = try expiry(v, inv: inv) }
         for pair in inv.values("label") {
             let (key, value) = try Validation.label(pair)

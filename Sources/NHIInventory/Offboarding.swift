@@ -84,19 +84,7 @@ public enum Offboarding {
 public enum Reviews {
     public enum Decision: String, Sendable, CaseIterable { case keep, revoke }
 
-    public struct Review: Sendable, Equatable {
-        public let id: Int64
-        public let tokenID: String
-        public let decision: String
-        public let note: String?
-        public let actor: String
-        public let at: Instant
-
-        public var record: JSONObject {
-            ["id": .int(id), "token": .string(tokenID), "decision": .string(decision),
-             "note": note.map(JSON.string) ?? .null, "actor": .string(actor), "at": JSON.instant(at)]
-        }
-    }
+    public typealias Review = ReviewRow
 
     public static func record(_ db: Database, tokenID: String, decision: Decision, note: String?, audit: AuditContext) throws -> Token {
         let before = try Registry.requireToken(db, tokenID)
@@ -124,8 +112,7 @@ public enum Reviews {
     /// A token's reviews, newest first.
     public static func history(_ db: Database, tokenID: String) throws -> [Review] {
         try db.rows("SELECT * FROM reviews WHERE token_id = ? ORDER BY at DESC, id DESC", [.text(tokenID)]).map { row in
-            Review(id: try row.int("id") ?? 0, tokenID: try row.string("token_id"), decision: try row.string("decision"),
-                   note: try row.text("note"), actor: try row.string("actor"), at: try row.int("at") ?? 0)
+            try Review(row: row)
         }
     }
 }

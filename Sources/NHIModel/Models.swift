@@ -202,6 +202,31 @@ public struct Token: Sendable, Equatable {
     public var snapshot: JSON { .object(fields(withLastUse: false)) }
 }
 
+/// A review (an attestation): its row in `reviews` and the record its audit entry keeps as `after`, defined once
+/// so `audit verify` compares the row with what was recorded.
+public struct ReviewRow: Sendable, Equatable {
+    public let id: Int64
+    public let tokenID: String
+    public let decision: String
+    public let note: String?
+    public let actor: String
+    public let at: Instant
+
+    public init(id: Int64, tokenID: String, decision: String, note: String?, actor: String, at: Instant) {
+        self.id = id; self.tokenID = tokenID; self.decision = decision; self.note = note; self.actor = actor; self.at = at
+    }
+
+    package init(row: Row) throws(DatabaseError) {
+        self.init(id: try row.int("id") ?? 0, tokenID: try row.string("token_id"), decision: try row.string("decision"),
+                  note: try row.text("note"), actor: try row.string("actor"), at: try row.int("at") ?? 0)
+    }
+
+    public var record: JSONObject {
+        ["id": .int(id), "token": .string(tokenID), "decision": .string(decision),
+         "note": note.map(JSON.string) ?? .null, "actor": .string(actor), "at": JSON.instant(at)]
+    }
+}
+
 extension JSON {
     /// Instants in machine formats: ISO 8601 UTC, or null.
     public static func instant(_ t: Instant?) -> JSON { t.map { .string(Time.iso($0)) } ?? .null }

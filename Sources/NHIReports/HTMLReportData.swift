@@ -101,9 +101,15 @@ public struct HTMLReport {
         // Expiry weeks and age bands over active tokens.
         let week: Int64 = 7 * 86_400
         try db.forEachRow("""
-            SELECT issued_at, COALESCE(last_rotated_at, issued_at) AS rotated_at, expires_at
+            SELECT id, issued_at, last_rotated_at, COALESCE(last_rotated_at, issued_at) AS rotated_at, expires_at
             FROM tokens WHERE status = 'active'
             """) { row in
+            // Refused by name before any arithmetic, as the state scan does (a hand-edited Int64.min would trap).
+            for column in [TokenColumn.issuedAt, .lastRotatedAt, .expiresAt] {
+                if let value = try row.int(column.name), !Time.storable.contains(value) {
+                    throw StateFacts.outOfRangeError(token: try row.string("id"), (column, value))
+                }
+            }
             if let expires = try row.int("expires_at"), expires >= asOf, expires < asOf + 12 * week {
                 report.expiriesPerWeek[Int((expires - asOf) / week)] += 1
             }

@@ -34,7 +34,11 @@ public enum DerivedState: String, CaseIterable, Sendable, Comparable {
     /// When a rotation, a review or the next use falls due: the last one (or the issue, when there was none) plus
     /// its interval. The rotation and review deadlines are also stored, the same sum, as the generated columns
     /// `rotation_due_at` and `review_due_at` (Schema migration 1), which their indexes and `candidateSQL` read.
-    package static func due(last: Instant?, issued: Instant, every: Int64) -> Instant { (last ?? issued) + every }
+    /// Never traps: a sum past Int64 is "never due" (`.max`); the scan refuses out-of-range facts before this.
+    package static func due(last: Instant?, issued: Instant, every: Int64) -> Instant {
+        let (sum, overflow) = (last ?? issued).addingReportingOverflow(every)
+        return overflow ? (every > 0 ? .max : .min) : sum
+    }
 
     /// The column of the token row `t` holding the instant the token enters the state (nil: no column does, as
     /// for orphaned, foreign-use and stale, which need every active token's facts). Its index lets SQLite read only
@@ -194,6 +198,25 @@ public struct StateFacts: Sendable {
     public var agent: Entity?
     /// The earliest use by an agent other than the bound one (up to the instant the query looks at).
     public var firstForeignUseAt: Instant?
+
+    /// The first fact outside what nhi writes (`Time.storable`, `Duration.storable`), with its column: a direct
+    /// edit such as `last_used_at = 9223372036854775807`. A few comparisons per row, so every scan can afford it.
+    package var outOfRange: (column: TokenColumn, value: Int64)? {
+        let instants = Time.storable, intervals = Duration.storable
+        if !instants.contains(issuedAt) { return (.issuedAt, issuedAt) }
+        if let v = expiresAt, !instants.contains(v) { return (.expiresAt, v) }
+        if !intervals.contains(rotateEvery) { return (.rotateEvery, rotateEvery) }
+        if let v = lastRotatedAt, !instants.contains(v) { return (.lastRotatedAt, v) }
+        if !intervals.contains(reviewEvery) { return (.reviewEvery, reviewEvery) }
+        if let v = lastReviewedAt, !instants.contains(v) { return (.lastReviewedAt, v) }
+        if let v = lastUsedAt, !instants.contains(v) { return (.lastUsedAt, v) }
+        return nil
+    }
+
+    /// Exit 4, naming the row and the value: the store holds what nhi never wrote.
+    package static func outOfRangeError(token: String, _ bad: (column: TokenColumn, value: Int64)) -> NHIError {
+        .store("token \(Redaction.printable(token)): \(bad.column.name) \(bad.value) is out of range (nhi never writes it: the store was edited directly; audit verify names the change)")
+    }
 
     public init(issuedAt: Instant, expiresAt: Instant?, rotateEvery: Int64, lastRotatedAt: Instant?, reviewEvery: Int64,
                 lastReviewedAt: Instant?, lastUsedAt: Instant?, owner: Entity?, agent: Entity?, firstForeignUseAt: Instant?) {
@@ -373,6 +396,7 @@ public struct StateQuery {
                                    reviewEvery: row.int(reviewEvery) ?? Token.defaultReviewEvery,
                                    lastReviewedAt: row.int(lastReviewedAt), lastUsedAt: row.int(lastUsedAt),
                                    owner: owner, agent: agent, firstForeignUseAt: use?.first)
+            if let bad = facts.outOfRange { throw StateFacts.outOfRangeError(token: row.string(c[.id]), bad) }
             var found: UInt8 = 0
             var chosen = everyActiveToken
             for (bit, state) in asked {

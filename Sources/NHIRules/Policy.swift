@@ -102,11 +102,11 @@ public struct Policy: Sendable, Equatable {
     public static func parse(_ text: String, name: String) throws(NHIError) -> Policy {
         let root: JSON
         do { root = try JSONParser.parse(text) } catch {
-            throw .data("policy '\(name)' is not valid JSON: \(error.description)")
+            throw .data("policy '\(Redaction.printable(path: name))' is not valid JSON: \(error.description)")
         }
         var problems: [String] = []
         var policy = Policy()
-        guard let object = root.objectValue else { throw .data("policy '\(name)': the top level must be a JSON object") }
+        guard let object = root.objectValue else { throw .data("policy '\(Redaction.printable(path: name))': the top level must be a JSON object") }
         for (key, value) in object {
             switch key {
             case "version":
@@ -128,18 +128,18 @@ public struct Policy: Sendable, Equatable {
                     guard let state = item.stringValue,
                           DerivedState(rawValue: state) != nil || state == "policy-violation" else {
                         let all = DerivedState.allCases.map(\.rawValue) + ["policy-violation"]
-                        problems.append("fail_on[\(i)]: \(item.serialized()) is not a state (states: \(all.joined(separator: ", ")))")
+                        problems.append("fail_on[\(i)]: \(Redaction.printable(item.serialized())) is not a state (states: \(all.joined(separator: ", ")))")
                         continue
                     }
                     if !states.contains(state) { states.append(state) }
                 }
                 policy.failOn = states
             default:
-                problems.append("\(key): unknown key (keys: version, defaults, systems, environments, fail_on)")
+                problems.append("\(Redaction.printable(key)): unknown key (keys: version, defaults, systems, environments, fail_on)")
             }
         }
         if let first = problems.first {
-            throw .data("policy '\(name)' is invalid: \(first)", details: problems.count > 1 ? problems : [])
+            throw .data("policy '\(Redaction.printable(path: name))' is invalid: \(first)", details: problems.count > 1 ? problems : [])
         }
         return policy
     }
@@ -147,7 +147,7 @@ public struct Policy: Sendable, Equatable {
     package static func parseRules(_ value: JSON, path: String, problems: inout [String]) -> PolicyRules {
         var rules = PolicyRules()
         guard let object = value.objectValue else {
-            problems.append("\(path): must be an object of rules (\(PolicyRules.keys.joined(separator: ", ")))")
+            problems.append("\(Redaction.printable(path)): must be an object of rules (\(PolicyRules.keys.joined(separator: ", ")))")
             return rules
         }
         for (key, value) in object {
@@ -180,7 +180,7 @@ public struct Policy: Sendable, Equatable {
                 }
                 rules.allowedScopes = scopes
             default:
-                problems.append("\(at): unknown key (keys: \(PolicyRules.keys.joined(separator: ", ")))")
+                problems.append("\(Redaction.printable(at)): unknown key (keys: \(PolicyRules.keys.joined(separator: ", ")))")
             }
         }
         return rules

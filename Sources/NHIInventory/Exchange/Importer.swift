@@ -73,8 +73,10 @@ public struct ImportRecord {
     }
 
     package func location(_ field: String) -> String {
-        if let columns = csvColumns { return columns[field].map { "column \($0) (\(field))" } ?? "column \(field)" }
-        return "field \(field)"
+        // The field name is the user's: an unknown key may itself be a pasted secret.
+        let name = Redaction.printable(field)
+        if let columns = csvColumns { return columns[field].map { "column \($0) (\(name))" } ?? "column \(name)" }
+        return "field \(name)"
     }
 
     package func line(of field: String?) -> Int { field.flatMap { fieldLines[$0] } ?? line }
@@ -101,7 +103,14 @@ public final class Importer {
     /// Foreign keys are enforced, so a new record can be inserted first and checked by the store's constraints
     /// (`Registry.…IfNew`); a refused one then takes the usual checked path, which names the problem.
     package let insertFirst: Bool
+    /// The first `problemLimit` problems (as `usage import` keeps them): three million bad records must not
+    /// become three million messages held in memory and printed.
     public private(set) var problems: [ImportProblem] = []
+    public static let problemLimit = 50
+    /// Every problem, and every record with at least one, including those not kept in `problems`.
+    public private(set) var problemCount = 0
+    public private(set) var badRecordCount = 0
+    private var lastProblemLine = Int.min
     public private(set) var counts = Counts()
     /// What each record did (dry run prints it): "create token gh-1".
     public var changeLog: ((String) -> Void)?
@@ -116,7 +125,12 @@ public final class Importer {
         self.insertFirst = try Registry.enforcesForeignKeys(db)
     }
 
-    public func report(_ problem: ImportProblem) { problems.append(problem) }
+    public func report(_ problem: ImportProblem) {
+        problemCount += 1
+        // Problems arrive in record order, so a record's problems are adjacent.
+        if problem.line != lastProblemLine { badRecordCount += 1; lastProblemLine = problem.line }
+        if problems.count < Importer.problemLimit { problems.append(problem) }
+    }
 
     /// Validates and writes one record; a bad record becomes problems and writes nothing.
     public func process(_ record: ImportRecord) throws {
@@ -158,7 +172,7 @@ public final class Importer {
             reader.problem(nil, error.asNHIError.message)
         }
         for (field, message) in reader.problems {
-            problems.append(ImportProblem(line: record.line(of: field), location: field.map(record.location), message: message))
+            report(ImportProblem(line: record.line(of: field), location: field.map(record.location), message: message))
         }
     }
 
@@ -256,6 +270,10 @@ public final class Importer {
                           lastReviewedAt: lastReviewedAt, fingerprint: fingerprint, labels: labels, status: status,
                           revokedAt: revokedAt, revokeReason: revokeReason, lastUsedAt: lastUsedAt,
                           createdAt: createdAt, updatedAt: updatedAt)
+        if let (field, message) = Validation.consistency(of: token, now: now) {
+            r.problem(field, message)
+            return
+        }
         if let policy {
             let broken = policy.policy.violations(of: token)
             for v in broken {
@@ -331,7 +349,7 @@ package struct FieldReader {
         case .null: return nil
         case .string(let s): return s
         default:
-            problem(key, "\(key) must be a string, not \(value.serialized().prefix(40))")
+            problem(key, "\(key) must be a string, not \(Redaction.printable(value.serialized()))")
             return nil
         }
     }
@@ -382,7 +400,7 @@ package struct FieldReader {
             var parts: [String] = []
             for item in items {
                 guard let s = item.stringValue, !s.contains(",") else {
-                    problem("scopes", "scopes must be strings without commas, not \(item.serialized().prefix(40))")
+                    problem("scopes", "scopes must be strings without commas, not \(Redaction.printable(item.serialized()))")
                     return []
                 }
                 parts.append(s)
