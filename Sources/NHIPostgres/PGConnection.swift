@@ -151,6 +151,7 @@ public final class PGConnection {
     /// BEGIN; body; COMMIT. When body throws, ROLLBACK and rethrow body's error (the first error, not one from
     /// the rollback). A COMMIT the server answers with ROLLBACK (a statement inside failed and body carried on)
     /// throws `.transactionAborted`. Transactions do not nest: calling this inside one throws `.misuse`.
+    @discardableResult
     public func transaction<T>(_ isolation: PGIsolation = .readCommitted, readOnly: Bool = false,
                                _ body: () throws -> T) throws -> T {
         guard !isInTransaction else {
