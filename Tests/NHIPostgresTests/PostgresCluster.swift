@@ -12,7 +12,7 @@ import Testing
 /// whose owning process is gone.
 ///
 /// Environment: `NHI_TEST_POSTGRES_URI` uses that server instead of starting one (each test works in its own
-/// schema); `NHI_REQUIRE_POSTGRES=1` turns "skipped, no PostgreSQL" into a failure (for CI).
+/// schema); `NHI_POSTGRES_BIN` names the directory of initdb and pg_ctl (other systems); `NHI_REQUIRE_POSTGRES=1` turns "skipped, no PostgreSQL" into a failure (for CI).
 final class PostgresCluster: Sendable {
     /// `postgresql:///nhitest?host=/tmp/nhi-pg-XXXXXX&user=postgres`.
     let uri: String
@@ -65,15 +65,27 @@ final class PostgresCluster: Sendable {
             return .external(uri: uri)
         }
         let fm = FileManager.default
+        let needed = ["initdb", "pg_ctl", "postgres"]
+        if let bin = ProcessInfo.processInfo.environment["NHI_POSTGRES_BIN"], !bin.isEmpty {
+            guard needed.allSatisfy({ fm.isExecutableFile(atPath: "\(bin)/\($0)") }) else {
+                return .unavailable(reason: "NHI_POSTGRES_BIN=\(bin) lacks initdb, pg_ctl or postgres")
+            }
+            return tools(bin)
+        }
         let root = "/usr/lib/postgresql"
         let versions = ((try? fm.contentsOfDirectory(atPath: root)) ?? [])
             .compactMap { Int($0) }.sorted(by: >)
         guard let bin = versions.map({ "\(root)/\($0)/bin" }).first(where: { dir in
-            ["initdb", "pg_ctl", "postgres"].allSatisfy { fm.isExecutableFile(atPath: "\(dir)/\($0)") }
+            needed.allSatisfy { fm.isExecutableFile(atPath: "\(dir)/\($0)") }
         }) else {
             return .unavailable(reason: "no initdb/pg_ctl under \(root)/*/bin "
                 + "(install with: sudo apt-get install -y postgresql, or run make deps)")
         }
+        return tools(bin)
+    }
+
+    private static func tools(_ bin: String) -> Availability {
+        let fm = FileManager.default
         guard getuid() == 0 else { return .local(Tools(bin: bin, runAs: [], owner: nil)) }
         // initdb and postgres refuse to run as root: run them as the postgres OS user.
         guard let account = getpwnam("postgres") else {
