@@ -218,6 +218,28 @@ import Testing
         #expect(shown[2] == shown[0], "ndjson import stored another token than the CLI")
     }
 
+    /// Each field's names are the ones the CLI declares and import reads: a column renamed in `Fields` or in
+    /// `ExchangeShape`, or a flag renamed in the command table, fails here.
+    @Test func fieldNamesAreTheCommandsFlagsAndTheImportColumns() {
+        let token: [(String, String)] = [Fields.owner, Fields.agent, Fields.purpose, Fields.system, Fields.environment]
+            .map { ($0.flag, $0.column) }
+            + [(Fields.scopes.flag, Fields.scopes.column), (Fields.rotateEvery.flag, Fields.rotateEvery.column), (Fields.reviewEvery.flag, Fields.reviewEvery.column),
+               (Fields.issuedAt.flag, Fields.issuedAt.column), (Fields.expires.flag, Fields.expires.column)]
+        let flags = Set(InventoryCommands.tokenOptions(required: false).map(\.name))
+        for (flag, column) in token {
+            #expect(flags.contains(flag), "token register/update has no --\(flag)")
+            #expect(ExchangeShape.tokenKeys.contains(column), "token records have no \(column)")
+        }
+        let recorded = [Fields.lastRotatedAt, Fields.lastReviewedAt, Fields.revokedAt, Fields.lastUsedAt, Fields.createdAt,
+                        Fields.updatedAt].map(\.column) + [Fields.fingerprint.column, Fields.revokeReason.column, Fields.tokenStatus.column]
+        #expect(Set(recorded).isSubset(of: ExchangeShape.tokenKeys))
+        #expect(Set([Fields.id, Fields.name, Fields.email, Fields.team, Fields.ownerStatus].map(\.column)
+            + [Fields.departedAt.column]).isSubset(of: ExchangeShape.ownerKeys))
+        #expect(Set([Fields.id, Fields.system, Fields.owner, Fields.agentStatus].map(\.column)
+            + [Fields.decommissionedAt.column]).isSubset(of: ExchangeShape.agentKeys))
+        #expect(InventoryCommands.token.first { $0.path == ["token", "revoke"] }?.options.contains { $0.name == Fields.revokeReason.flag } == true)
+    }
+
     /// `check` (whose default lives in the CLI) and `StateQuery` (reports, `token show`) use one max-unused default.
     @Test func oneMaxUnusedDefault() throws {
         #expect(StateQuery(asOf: 0).maxUnused == PolicyRules.defaultMaxUnused)
