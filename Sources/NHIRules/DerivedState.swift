@@ -235,7 +235,7 @@ public struct StateFacts: Sendable {
 public struct StateQuery {
     public var asOf: Instant
     /// The longest a token may go unused before it is `stale` (policy `max_unused`, default 90d).
-    public var maxUnused: Int64 = 90 * 86_400
+    public var maxUnused: Int64
     /// Which states to look for; a token in none of them is not returned.
     public var states: [DerivedState] = DerivedState.allCases
     /// Extra conditions on the token row `t` (constant SQL text with named parameters such as `:owner`; the
@@ -275,7 +275,7 @@ public struct StateQuery {
     /// The position of the row's key (`t.rowid`), after the token columns.
     package var rowidPosition: Int32 { columns.end }
 
-    public init(asOf: Instant, maxUnused: Int64 = 90 * 86_400, states: [DerivedState] = DerivedState.allCases) {
+    public init(asOf: Instant, maxUnused: Int64 = PolicyRules.defaultMaxUnused, states: [DerivedState] = DerivedState.allCases) {
         self.asOf = asOf
         self.maxUnused = maxUnused
         self.states = states
@@ -347,8 +347,8 @@ public struct StateQuery {
     package struct Scanned {
         /// Positioned on the row; valid only inside the scan's body.
         package let row: Cursor
-        /// Where the token's columns are in `row`.
-        package let columns: ColumnLayout<TokenColumn>
+        /// Where the token's columns are in `row` (one of StateQuery's static layouts, which live for the process).
+        package unowned(unsafe) let columns: ColumnLayout<TokenColumn>
         /// The row's dates and intervals as the states read them (and its owner and agent).
         package let facts: StateFacts
         package var owner: StateFacts.Entity? { facts.owner }
@@ -419,6 +419,8 @@ public struct StateQuery {
         return result
     }
 
+    package static let foreignUseLayout = ColumnLayout(ForeignUseColumn.allCases)
+
     /// The columns of the foreign-use query.
     package enum ForeignUseColumn: Int, DeclaredColumn {
         case tokenRowid, agentID, at, useID
@@ -447,7 +449,7 @@ public struct StateQuery {
     /// million tokens: most of `check`'s time on a store whose ids were not registered in order).
     package func foreignUses(_ db: Database) throws -> [Int64: ForeignUses] {
         var result: [Int64: ForeignUses] = [:]
-        let c = ColumnLayout(ForeignUseColumn.allCases)
+        let c = StateQuery.foreignUseLayout
         try db.forEachCursor("""
             SELECT \(c.selectList())
             FROM usage u CROSS JOIN tokens t
@@ -497,7 +499,7 @@ package final class EntityLookup {
     }
 
     /// The entity named by the row's text column `column`.
-    package func find(_ row: Cursor, _ column: Int32) throws -> StateFacts.Entity? {
+    @inline(__always) package func find(_ row: Cursor, _ column: Int32) throws -> StateFacts.Entity? {
         if activeIDs.value(row, column) != nil { return EntityLookup.active }
         return try find(row.string(column))
     }
