@@ -114,7 +114,11 @@ public final class Importer {
         self.defaultKind = defaultKind
         self.head = try AuditLog.head(db)
         self.insertFirst = try Registry.enforcesForeignKeys(db)
+        self.frozenSystems = try Registry.frozenSystemIDs(db)
     }
+
+    /// Frozen systems, read once: their tokens take the checked path, which refuses an issuance by name.
+    package let frozenSystems: Set<String>
 
     public func report(_ problem: ImportProblem) { problems.append(problem) }
 
@@ -249,13 +253,14 @@ public final class Importer {
         let lastUsedAt = r.instant("last_used_at", now: now)
         let createdAt = r.instant("created_at", now: now) ?? now
         let updatedAt = r.instant("updated_at", now: now) ?? now
+        let issuer = r.validated("issuer") { v throws(NHIError) in try Validation.id(v, field: "issuer") }
         guard r.problems.isEmpty, expiryGiven, let id, let ownerID, let purpose, let system, let agentID else { return }
         var token = Token(id: id, ownerID: ownerID, purpose: purpose, system: system, agentID: agentID,
                           environment: environment, scopes: scopes, issuedAt: issuedAt, expiresAt: expiresAt,
                           rotateEvery: rotateEvery, lastRotatedAt: lastRotatedAt, reviewEvery: reviewEvery,
                           lastReviewedAt: lastReviewedAt, fingerprint: fingerprint, labels: labels, status: status,
                           revokedAt: revokedAt, revokeReason: revokeReason, lastUsedAt: lastUsedAt,
-                          createdAt: createdAt, updatedAt: updatedAt)
+                          createdAt: createdAt, updatedAt: updatedAt, issuer: issuer)
         if let policy {
             let broken = policy.policy.violations(of: token)
             for v in broken {
@@ -263,7 +268,7 @@ public final class Importer {
             }
             if !broken.isEmpty { return }
         }
-        if insertFirst, try Registry.registerRecordedIfNew(db, token, audit: audit, head: &head) { return created("token", id) }
+        if insertFirst, try Registry.registerRecordedIfNew(db, token, audit: audit, head: &head, frozen: frozenSystems) { return created("token", id) }
         guard let before = try Registry.token(db, id) else {
             try Registry.register(db, token, audit: audit, head: &head, asRecorded: true)
             return created("token", id)
