@@ -15,6 +15,10 @@ public struct PolicyRules: Sendable, Equatable {
     /// The longest an exception may waive a state for, from when it is granted (default 90d).
     public var maxException: Int64?
 
+    /// How long a token may go unused before it is `stale` when neither `--max-unused` nor a policy says: the one
+    /// default for `check`, the reports and `StateQuery`.
+    public static let defaultMaxUnused: Int64 = 90 * 86_400
+
     public init() {}
 
     public static let defaultMaxException: Int64 = 90 * 86_400
