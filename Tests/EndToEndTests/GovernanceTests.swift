@@ -234,4 +234,23 @@ struct GovernanceTests {
         // Without --approved-by, the system's policy owner approves.
         #expect(try s.ok(["exception", "list", "--format", "csv"]).out.contains(",alice,"))
     }
+
+    @Test func reportSystemsHasARowPerSystemRegisteredOrNamedByTokens() throws {
+        let s = try seeded()
+        try s.ok(["owner", "depart", "bob"])
+        try s.ok(["system", "freeze", "mcp-gw", "--reason", "INC-2"])
+        let rows = try s.ok(["report", "systems", "--format", "json"]).out
+        let list = try #require(try JSONSerialization.jsonObject(with: Data(rows.utf8)) as? [[String: Any]])
+        #expect(list.map { $0["system"] as? String ?? "" } == ["github", "jira", "mcp-gw"])
+        let github = list[0], jira = list[1], gateway = list[2]
+        #expect(github["registered"] as? Bool == true && github["platform_owner_status"] as? String == "departed")
+        #expect(github["active_tokens"] as? Int == 1 && github["unaccountable"] as? Int == 1)
+        #expect(jira["registered"] as? Bool == false && jira["active_tokens"] as? Int == 1 && jira["unaccountable"] as? Int == 1)
+        #expect(gateway["frozen"] as? Bool == true && gateway["frozen_reason"] as? String == "INC-2")
+        #expect(gateway["gateway_role"] as? String == "token-exchanger" && gateway["active_tokens"] as? Int == 0)
+        let csv = try s.ok(["report", "systems", "--format", "csv"]).out
+        #expect(csv.hasPrefix("system,registered,system_kind,policy_owner,policy_owner_status,platform_owner,platform_owner_status,frozen,active_tokens,expired,"))
+        #expect(try s.ok(["report", "systems"]).out.contains("mcp-gw"))
+        #expect(try s.ok(["report", "systems", "--format", "ndjson"]).out.split(separator: "\n").count == 3)
+    }
 }
