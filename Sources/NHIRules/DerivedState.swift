@@ -218,11 +218,16 @@ public struct StateFacts: Sendable {
         public init(id: String, status: String, since: Instant?) { self.id = id; self.status = status; self.since = since }
     }
 
-    /// The token's system as governance records it: its policy and platform owners (nil: unset or unknown).
+    /// The token's system as governance records it: whether its policy and platform owners are active owners (unset,
+    /// unknown or departed: not). Two flags, not the owners: the facts are copied per token a million times a scan.
     public struct System: Sendable, Equatable {
-        public let policyOwner: Entity?
-        public let platformOwner: Entity?
-        public init(policyOwner: Entity?, platformOwner: Entity?) { self.policyOwner = policyOwner; self.platformOwner = platformOwner }
+        public let policyOwnerActive: Bool
+        public let platformOwnerActive: Bool
+        /// From the role owners as registered (nil: unset or unknown).
+        public init(policyOwner: Entity?, platformOwner: Entity?) {
+            policyOwnerActive = policyOwner?.status == "active"
+            platformOwnerActive = platformOwner?.status == "active"
+        }
     }
 
     public var issuedAt: Instant
@@ -252,8 +257,8 @@ public struct StateFacts: Sendable {
     public var systemGap: SystemGap {
         guard let system else { return .unregistered }
         var gap: SystemGap = []
-        if system.policyOwner?.status != "active" { gap.insert(.noPolicyOwner) }
-        if system.platformOwner?.status != "active" { gap.insert(.noPlatformOwner) }
+        if !system.policyOwnerActive { gap.insert(.noPolicyOwner) }
+        if !system.platformOwnerActive { gap.insert(.noPlatformOwner) }
         return gap
     }
 }

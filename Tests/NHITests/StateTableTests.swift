@@ -221,10 +221,10 @@ struct StateTableTests {
         }
         // The system's role owners, each registered only when the row knows them.
         if let system = f.system {
-            for (id, role) in [("policy-owner", system.policyOwner), ("platform-owner", system.platformOwner)] {
-                guard let role else { continue }
-                try Registry.insert(db, Owner(id: id, name: "R", email: "r@example.com", team: nil, status: role.status,
-                                              departedAt: role.since, createdAt: Self.issued, updatedAt: Self.issued))
+            // The facts keep only whether each role owner is active; one who is not is registered as departed.
+            for (id, active) in [("policy-owner", system.policyOwnerActive), ("platform-owner", system.platformOwnerActive)] {
+                try Registry.insert(db, Owner(id: id, name: "R", email: "r@example.com", team: nil, status: active ? "active" : "departed",
+                                              departedAt: active ? nil : Self.issued, createdAt: Self.issued, updatedAt: Self.issued))
             }
             let registered = GovernedSystem(id: "github", policyOwner: "policy-owner", platformOwner: "platform-owner",
                                             createdAt: Self.issued, updatedAt: Self.issued)
