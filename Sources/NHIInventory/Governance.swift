@@ -34,11 +34,13 @@ extension Registry {
         try addSystem(db, system, audit: audit, head: &head)
     }
 
-    public static func addSystem(_ db: Database, _ system: GovernedSystem, audit: AuditContext, head: inout AuditLog.Head) throws {
+    /// `asRecorded` (import) records an existing fact: a role held by a since-departed owner stays as it was.
+    public static func addSystem(_ db: Database, _ system: GovernedSystem, audit: AuditContext, head: inout AuditLog.Head,
+                                 asRecorded: Bool = false) throws {
         if try self.system(db, system.id) != nil {
             throw NHIError.data("system '\(system.id)' already exists (change it with: nhi system update \(system.id) ...)").on("id")
         }
-        try checkSystem(db, system, before: nil)
+        try checkSystem(db, system, before: asRecorded ? system : nil)
         try insert(db, system)
         try AuditLog.append(db, audit, action: "system.add", entityKind: "system", entityID: system.id,
                             beforeText: nil, afterText: system.snapshotText, head: &head)

@@ -254,3 +254,29 @@ struct GovernanceTests {
         #expect(try s.ok(["report", "systems", "--format", "ndjson"]).out.split(separator: "\n").count == 3)
     }
 }
+
+extension GovernanceTests {
+    @Test func systemsAndExceptionsRoundTripThroughExportAndImport() throws {
+        let s = try seeded()
+        try s.ok(["exception", "add", "gh-1", "--state", "review-overdue", "--until", "+30d", "--reason", "booked", "--approved-by", "alice"])
+        for format in ["csv", "json", "ndjson"] {
+            let exported = try s.ok(["export", "--format", format]).out
+            #expect(exported.contains("mcp-gw") && exported.contains("EX-1"), "\(format)")
+            let target = Sandbox()
+            let file = target.path("inventory.\(format)")
+            try exported.write(toFile: file, atomically: true, encoding: .utf8)
+            try target.ok(["import", file, "--format", format])
+            #expect(try target.ok(["export", "--format", format]).out == exported, "\(format)")
+            #expect(try target.ok(["system", "show", "mcp-gw", "--format", "json"]).out.contains("\"managed_by\": \"Acme MCP Cloud\""))
+            #expect(try target.ok(["exception", "list", "--format", "csv"]).out.contains("EX-1,gh-1,review-overdue"))
+        }
+        // A store without systems or exceptions exports the shape it always had.
+        let plain = Sandbox()
+        try plain.seedBasics()
+        #expect(try plain.ok(["export", "--format", "csv"]).out.hasPrefix("kind,id,name,email,team,status,departed_at,created_at,updated_at,system,owner,"))
+        // A record of an unknown state is refused like any bad record.
+        let bad = s.path("bad.ndjson")
+        try #"{"kind":"exception","id":"EX-9","token":"gh-1","state":"bogus","until":"2026-07-01","reason":"r"}"#.write(toFile: bad, atomically: true, encoding: .utf8)
+        try core.expectFailure(s, ["import", bad], code: 3, message: "state 'bogus' must be one of")
+    }
+}
