@@ -396,8 +396,8 @@ public struct StateQuery {
     package struct Scanned {
         /// Positioned on the row; valid only inside the scan's body.
         package let row: Cursor
-        /// Where the token's columns are in `row`.
-        package let columns: ColumnLayout<TokenColumn>
+        /// Where the token's columns are in `row` (one of StateQuery's static layouts, which live for the process).
+        package unowned(unsafe) let columns: ColumnLayout<TokenColumn>
         /// The row's dates and intervals as the states read them (and its owner and agent).
         package let facts: StateFacts
         package var owner: StateFacts.Entity? { facts.owner }
@@ -472,6 +472,8 @@ public struct StateQuery {
         return result
     }
 
+    package static let foreignUseLayout = ColumnLayout(ForeignUseColumn.allCases)
+
     /// The columns of the foreign-use query.
     package enum ForeignUseColumn: Int, DeclaredColumn {
         case tokenRowid, agentID, at, useID
@@ -500,7 +502,7 @@ public struct StateQuery {
     /// million tokens: most of `check`'s time on a store whose ids were not registered in order).
     package func foreignUses(_ db: Database) throws -> [Int64: ForeignUses] {
         var result: [Int64: ForeignUses] = [:]
-        let c = ColumnLayout(ForeignUseColumn.allCases)
+        let c = StateQuery.foreignUseLayout
         try db.forEachCursor("""
             SELECT \(c.selectList())
             FROM usage u CROSS JOIN tokens t
@@ -564,7 +566,7 @@ package final class EntityLookup {
     }
 
     /// The entity named by the row's text column `column`.
-    package func find(_ row: Cursor, _ column: Int32) throws -> StateFacts.Entity? {
+    @inline(__always) package func find(_ row: Cursor, _ column: Int32) throws -> StateFacts.Entity? {
         if activeIDs.value(row, column) != nil { return EntityLookup.active }
         return try find(row.string(column))
     }

@@ -8,10 +8,13 @@ public protocol DeclaredColumn: RawRepresentable, CaseIterable, Sendable where R
 /// Where each column of a declaration sits in a statement's result: the statement selects `columns` in order,
 /// starting at result position `first` (after any leading expressions). Reading a column the layout does not
 /// select is a programming error, caught on first use.
-public struct ColumnLayout<Column: DeclaredColumn>: Sendable {
+///
+/// A class, made once per query shape and kept for the process, so a scan's per-row values can point at it
+/// without reference counting; inlinable, so a lookup is an array read in the caller's module.
+public final class ColumnLayout<Column: DeclaredColumn>: Sendable {
     public let columns: [Column]
     public let first: Int32
-    private let positions: [Int32]
+    @usableFromInline let positions: [Int32]
 
     public init(_ columns: [Column], after first: Int32 = 0) {
         self.columns = columns
@@ -22,13 +25,13 @@ public struct ColumnLayout<Column: DeclaredColumn>: Sendable {
     }
 
     /// The result position of `column`.
-    @inline(__always) public subscript(_ column: Column) -> Int32 {
+    @inlinable @inline(__always) public subscript(_ column: Column) -> Int32 {
         let position = positions[column.rawValue]
-        precondition(position >= 0, "column \(column.name) is not in this layout")
+        precondition(position >= 0, "a column is read that this layout does not select")
         return position
     }
 
-    public func contains(_ column: Column) -> Bool { positions[column.rawValue] >= 0 }
+    @inlinable public func contains(_ column: Column) -> Bool { positions[column.rawValue] >= 0 }
 
     /// The position after the layout's last column (for expressions a statement selects after them).
     public var end: Int32 { first + Int32(columns.count) }

@@ -211,6 +211,24 @@ package final class SQLiteEngine: DatabaseEngine {
         return Int(sqlite3_changes(handle))
     }
 
+    /// The statement for `sql`, bound and ready to step (`Database.forEachCursor`'s inlinable loop).
+    package func startScan(_ sql: String, _ arguments: StatementArguments) throws(DatabaseError) -> OpaquePointer {
+        let stmt = try statement(sql)
+        try stmt.bind(arguments)
+        return stmt.handle
+    }
+
+    package func step(_ handle: OpaquePointer, sql: String) throws(DatabaseError) -> Bool {
+        let rc = sqlite3_step(handle)
+        switch rc {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default: throw error(rc, sql: sql)
+        }
+    }
+
+    package func endScan(_ handle: OpaquePointer) { sqlite3_reset(handle) }
+
     package func forEachCursor(_ sql: String, _ arguments: StatementArguments, _ body: (Cursor) throws -> Void) throws {
         let stmt = try statement(sql)
         try stmt.bind(arguments)
@@ -241,34 +259,37 @@ package final class SQLiteEngine: DatabaseEngine {
 
     package var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
-    // Column reads for `Cursor`, in place on the statement.
-
-    @inline(__always) static func isNull(_ handle: OpaquePointer, _ index: Int32) -> Bool {
-        sqlite3_column_type(handle, index) == SQLITE_NULL
-    }
-
-    @inline(__always) static func int(_ handle: OpaquePointer, _ index: Int32) -> Int64? {
-        sqlite3_column_type(handle, index) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, index)
-    }
-
-    @inline(__always) static func text(_ handle: OpaquePointer, _ index: Int32) -> String? {
-        guard let text = sqlite3_column_text(handle, index) else { return nil }
-        return String(decoding: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, index))), as: UTF8.self)
-    }
-
-    @inline(__always) static func withBytes<R>(_ handle: OpaquePointer, _ index: Int32, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
-        guard let text = sqlite3_column_text(handle, index) else { return nil }
-        return try body(UnsafeRawBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, index))))
-    }
-
     static func values(_ handle: OpaquePointer, count: Int) -> [SQLValue] {
         (0..<Int32(count)).map { index in
             switch sqlite3_column_type(handle, index) {
             case SQLITE_NULL: return .null
             case SQLITE_INTEGER: return .int(sqlite3_column_int64(handle, index))
             case SQLITE_FLOAT: return .double(sqlite3_column_double(handle, index))
-            default: return text(handle, index).map(SQLValue.text) ?? .null
+            default: return SQLiteColumn.text(handle, index).map(SQLValue.text) ?? .null
             }
         }
+    }
+}
+
+/// Column reads for `Cursor`, in place on the statement: inlinable (with `Cursor`'s readers), so the state scan in
+/// another module reads a column without a call per read.
+@usableFromInline enum SQLiteColumn {
+
+    @inlinable @inline(__always) static func isNull(_ handle: OpaquePointer, _ index: Int32) -> Bool {
+        sqlite3_column_type(handle, index) == SQLITE_NULL
+    }
+
+    @inlinable @inline(__always) static func int(_ handle: OpaquePointer, _ index: Int32) -> Int64? {
+        sqlite3_column_type(handle, index) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, index)
+    }
+
+    @inlinable @inline(__always) static func text(_ handle: OpaquePointer, _ index: Int32) -> String? {
+        guard let text = sqlite3_column_text(handle, index) else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, index))), as: UTF8.self)
+    }
+
+    @inlinable @inline(__always) static func withBytes<R>(_ handle: OpaquePointer, _ index: Int32, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+        guard let text = sqlite3_column_text(handle, index) else { return nil }
+        return try body(UnsafeRawBufferPointer(start: text, count: Int(sqlite3_column_bytes(handle, index))))
     }
 }
