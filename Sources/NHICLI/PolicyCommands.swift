@@ -31,6 +31,6 @@ public enum PolicyCommands {
 
     package static func countUnset(_ r: PolicyRules) -> Int {
         [r.maxTTL == nil, r.maxRotateEvery == nil, r.maxReviewEvery == nil, r.requireFingerprint == nil,
-         r.forbidNoExpiry == nil, r.allowedScopes == nil, r.maxUnused == nil].filter { $0 }.count
+         r.forbidNoExpiry == nil, r.allowedScopes == nil, r.maxUnused == nil, r.maxException == nil].filter { $0 }.count
     }
 }

@@ -13,7 +13,7 @@ import NHIOutput
 public enum CLI {
     /// The command table: every command's declaration, in help order.
     public static var commands: [CommandSpec] {
-        InventoryCommands.all + ReviewCommands.all + ReportCommands.all + CheckCommands.all
+        InventoryCommands.all + GovernanceCommands.all + ReviewCommands.all + ReportCommands.all + CheckCommands.all
             + ExchangeCommands.all + UsageCommands.all + ScanCommands.all + AuditCommands.all
             + PolicyCommands.all + CompletionCommands.all
     }

@@ -41,8 +41,10 @@ public enum Offboarding {
     /// otherwise they stay and show as orphaned until someone acts on them.
     public static func departOwner(_ db: Database, id: String, transferTo: String?, audit: AuditContext) throws -> Outcome {
         let before = try Registry.requireOwner(db, id)
-        guard before.status == "active" else {
-            throw NHIError.data("owner '\(id)' has already departed (see: nhi report offboarding --owner \(id))")
+        // An owner who departed without a transfer can still hand over what they left (check's remedy says so).
+        let alreadyDeparted = before.status != "active"
+        guard !alreadyDeparted || transferTo != nil else {
+            throw NHIError.data("owner '\(id)' has already departed; hand over what they left with: nhi offboard owner \(id) --transfer-to OWNER (see: nhi report offboarding --owner \(id))")
         }
         var outcome = Outcome()
         var tokens: [Token] = []
@@ -69,6 +71,12 @@ public enum Offboarding {
         } else {
             outcome.leftTokens = tokens.count
             outcome.leftAgents = agents.count
+        }
+        if alreadyDeparted {
+            guard !outcome.transferredAgents.isEmpty || !outcome.transferredTokens.isEmpty else {
+                throw NHIError.data("owner '\(id)' has departed and left no active agent or token to transfer")
+            }
+            return outcome
         }
         var owner = before
         owner.status = "departed"

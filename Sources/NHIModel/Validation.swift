@@ -261,6 +261,8 @@ public enum Fields {
         v == "never" ? nil : try Fields.issuedAt.check(v, label: label, now: now)
     }
     public static let revokeReason = Field.text(column: "revoke_reason", flag: "reason", limit: Validation.Limit.reason)
+    /// The registered system that minted the token (`--issuer`).
+    public static let issuer = Field.id(column: "issuer")
     public static let fingerprint = Field(column: "fingerprint") { v, _, _ throws(NHIError) in try Validation.fingerprint(v) }
     /// Usage records: the tool that presented the token.
     public static let tool = Field.text(column: "tool", limit: Validation.Limit.tool)

@@ -12,6 +12,8 @@ public struct PolicyRules: Sendable, Equatable {
     public var forbidNoExpiry: Bool?
     public var allowedScopes: [String]?
     public var maxUnused: Int64?
+    /// The longest an exception may waive a state for, from when it is granted (default 90d).
+    public var maxException: Int64?
 
     /// How long a token may go unused before it is `stale` when neither `--max-unused` nor a policy says: the one
     /// default for `check`, the reports and `StateQuery`.
@@ -19,9 +21,11 @@ public struct PolicyRules: Sendable, Equatable {
 
     public init() {}
 
+    public static let defaultMaxException: Int64 = 90 * 86_400
+
     /// Every key a level may hold, in the order the docs list them.
     public static let keys = ["max_ttl", "max_rotate_every", "max_review_every", "require_fingerprint",
-                              "forbid_no_expiry", "allowed_scopes", "max_unused"]
+                              "forbid_no_expiry", "allowed_scopes", "max_unused", "max_exception"]
 }
 
 /// A policy file (Docs/policy.md): defaults, then overrides per system and per environment, and `fail_on`.
@@ -169,6 +173,7 @@ public struct Policy: Sendable, Equatable {
             case "max_rotate_every": rules.maxRotateEvery = duration()
             case "max_review_every": rules.maxReviewEvery = duration()
             case "max_unused": rules.maxUnused = duration()
+            case "max_exception": rules.maxException = duration()
             case "require_fingerprint": rules.requireFingerprint = bool()
             case "forbid_no_expiry": rules.forbidNoExpiry = bool()
             case "allowed_scopes":

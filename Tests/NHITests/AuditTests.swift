@@ -215,3 +215,15 @@ struct AuditFixture {
         #expect(summary == "purpose: ci -> deploy")
     }
 }
+
+/// A store audited before a migration added a column verifies after it: the old entries have no key for the
+/// column, and the row holds its null.
+@Suite struct AddedColumnVerifyTests {
+    @Test func aMissingKeyEqualsANullColumnButNothingElse() throws {
+        let recorded = #"{"id":"t1","kind":"token","purpose":"p"}"#
+        #expect(AuditVerifier.sameAllowingAddedColumns(recorded: recorded, current: .object(["id": "t1", "kind": "token", "purpose": "p", "issuer": .null])))
+        #expect(!AuditVerifier.sameAllowingAddedColumns(recorded: recorded, current: .object(["id": "t1", "kind": "token", "purpose": "p", "issuer": "gw"])))
+        #expect(!AuditVerifier.sameAllowingAddedColumns(recorded: recorded, current: .object(["id": "t1", "kind": "token", "purpose": "q", "issuer": .null])))
+        #expect(!AuditVerifier.sameAllowingAddedColumns(recorded: recorded, current: .object(["id": "t1", "kind": "token"])))
+    }
+}
