@@ -35,9 +35,12 @@ public enum CheckCommands {
             if try Registry.tokenCount(db) == 0 && !inv.flag("allow-empty") {
                 throw NHIError.data("the store '\(inv.dbPath)' has no tokens: nothing was checked, so this is not a pass (is --db right? give --allow-empty to pass on an empty inventory)")
             }
+            let clock = ContinuousClock(), started = clock.now
             let result = try Check.run(db, asOf: asOf, failOn: failOn, maxUnused: maxUnused, policy: policy)
+            let elapsed = (clock.now - started).components
+            let elapsedMilliseconds = elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000
             // JUnit streams the active tokens for its test cases, so it writes within the same read transaction.
-            if inv.format == "junit" { try JUnitOutput.write(result, activeTokens: { try Check.forEachActiveToken(db, $0) }, sink: inv.out) }
+            if inv.format == "junit" { try JUnitOutput.write(result, elapsedMilliseconds: elapsedMilliseconds, activeTokens: { try Check.forEachActiveToken(db, $0) }, sink: inv.out) }
             return result
         }
         switch inv.format {

@@ -155,6 +155,15 @@ struct ReportsTests {
         #expect(collector.suiteAttributes["errors"] == "0")
         #expect(collector.cases.contains("t-ok"))
         #expect(!collector.cases.contains("t-revoked"))
+        // Every suite and case has a numeric time in junit-10.xsd's SUREFIRE_TIME form (dorny/test-reporter reads a
+        // missing one as NaN): the suites the check's evaluation time, each case 0.000.
+        #expect(collector.times.count == 2 + 9)
+        for (element, time) in collector.times {
+            let value = try #require(time, "\(element) has no time")
+            #expect(value.wholeMatch(of: /[0-9]+\.[0-9]{3}/) != nil, "\(element) time \(value)")
+            #expect(Double(value) != nil)
+            if element == "testcase" { #expect(value == "0.000") }
+        }
     }
 
     @Test("check --format sarif has the SARIF 2.1.0 required shape, one rule per state with help")
@@ -403,10 +412,13 @@ final class JUnitCollector: NSObject, XMLParserDelegate {
     var cases: [String] = []
     var failed: [String] = []
     var suiteAttributes: [String: String] = [:]
+    /// The `time` of every testsuites, testsuite and testcase element, in document order (nil where absent).
+    var times: [(element: String, time: String?)] = []
     private var current: String?
 
     func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
                 attributes: [String: String] = [:]) {
+        if ["testsuites", "testsuite", "testcase"].contains(name) { times.append((name, attributes["time"])) }
         switch name {
         case "testsuite": suiteAttributes = attributes
         case "testcase":
