@@ -169,7 +169,11 @@ struct ReportsTests {
     @Test("check --format sarif has the SARIF 2.1.0 required shape, one rule per state with help")
     func sarif() throws {
         let s = try fixture()
-        let result = try s.run(["check", "--format", "sarif"])
+        // Warnings (t-never's no-expiry) only with --sarif-warnings.
+        let failuresOnly = try s.run(["check", "--format", "sarif"])
+        let failureResults = try #require(((try jsonObject(failuresOnly.out))["runs"] as? [[String: Any]])?.first?["results"] as? [[String: Any]])
+        #expect(failureResults.count == 2 && failureResults.allSatisfy { $0["level"] as? String == "error" })
+        let result = try s.run(["check", "--format", "sarif", "--sarif-warnings"])
         #expect(result.code == 1)
         let log = try jsonObject(result.out)
         #expect(log["version"] as? String == "2.1.0")
