@@ -23,11 +23,20 @@ public enum CheckCommands {
             """,
         options: [OptionSpec("fail-on", value: "STATES", help: "Comma-separated states that fail: \(Check.kinds.joined(separator: ",")) (default expired,orphaned)."),
                   OptionSpec("max-unused", value: "DURATION", help: "Unused for longer than this is stale (default: the policy's max_unused, else \(Duration.format(PolicyRules.defaultMaxUnused)))."),
-                  OptionSpec("allow-empty", help: "Pass on a store with no tokens instead of failing with exit 3.")],
+                  OptionSpec("allow-empty", help: "Pass on a store with no tokens instead of failing with exit 3."),
+                  OptionSpec("sarif-warnings", help: "SARIF: include warnings (states not in --fail-on); left out by default."),
+                  OptionSpec("sarif-max-results", value: "N", help: "SARIF: write at most N results, the most severe first (default \(SARIFOutput.defaultMaxResults), at most \(SARIFOutput.maxResultsLimit): GitHub's limits).")],
         formats: ["text", "json", "junit", "sarif"],
         examples: ["nhi check", "nhi check --fail-on expired,orphaned,rotation-overdue --format junit > nhi-junit.xml",
                    "nhi check --policy nhi-policy.json --format sarif > nhi.sarif"]) { inv in
         let asOf = try inv.asOf()
+        var sarif = SARIFOutput.Options(includeWarnings: inv.flag("sarif-warnings"))
+        if let text = inv.value("sarif-max-results") {
+            guard let n = Int(text), n >= 1, n <= SARIFOutput.maxResultsLimit else {
+                throw NHIError.usage("--sarif-max-results: '\(Redaction.printable(text))' is not a number from 1 to \(SARIFOutput.maxResultsLimit) (GitHub rejects a run over \(SARIFOutput.maxResultsLimit) results)", command: "check")
+            }
+            sarif.maxResults = n
+        }
         let policy = try inv.policyGate()
         let failOn = try inv.value("fail-on").map(Check.parseFailOn) ?? Check.defaultFailOn(policy: policy)
         let maxUnused = try inv.duration("max-unused") ?? policy?.maxUnused ?? PolicyRules.defaultMaxUnused
@@ -35,15 +44,18 @@ public enum CheckCommands {
             if try Registry.tokenCount(db) == 0 && !inv.flag("allow-empty") {
                 throw NHIError.data("the store '\(inv.dbPath)' has no tokens: nothing was checked, so this is not a pass (is --db right? give --allow-empty to pass on an empty inventory)")
             }
+            let clock = ContinuousClock(), started = clock.now
             let result = try Check.run(db, asOf: asOf, failOn: failOn, maxUnused: maxUnused, policy: policy)
+            let elapsed = (clock.now - started).components
+            let elapsedMilliseconds = elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000
             // JUnit streams the active tokens for its test cases, so it writes within the same read transaction.
-            if inv.format == "junit" { try JUnitOutput.write(result, activeTokens: { try Check.forEachActiveToken(db, $0) }, sink: inv.out) }
+            if inv.format == "junit" { try JUnitOutput.write(result, elapsedMilliseconds: elapsedMilliseconds, activeTokens: { try Check.forEachActiveToken(db, $0) }, sink: inv.out) }
             return result
         }
         switch inv.format {
         case "json": CheckOutput.json(result, sink: inv.out)
         case "junit": break
-        case "sarif": SARIFOutput.write(result, artifactURI: inv.dbPath, sink: inv.out)
+        case "sarif": SARIFOutput.write(result, artifactURI: inv.dbPath, options: sarif, sink: inv.out)
         default: CheckOutput.text(result, sink: inv.out)
         }
         return result.passed ? .success : .findings

@@ -7,13 +7,24 @@ import NHIScan
 
 /// `nhi check --format junit`: one test case per active token, a `<failure>` when a finding fails the check,
 /// warnings in `<system-out>`. Elements and attributes follow the common junit-10.xsd (Docs/references.md §8),
-/// which GitLab, Jenkins and GitHub test reporters read.
+/// which GitLab, Jenkins and GitHub test reporters read. Every suite and case has `time` (dorny/test-reporter reads
+/// a missing one as NaN): the suites carry the check's evaluation time, the cases `0.000`, since a token's states
+/// are evaluated together and have no time of their own (Docs/guide-ci.md).
 public enum JUnitOutput {
+    /// Seconds with three decimals, junit-10.xsd's SUREFIRE_TIME without thousands separators (which
+    /// dorny/test-reporter's `parseFloat` would misread).
+    public static func seconds(milliseconds: Int64) -> String {
+        let ms = max(0, milliseconds)
+        let frac = String(ms % 1000)
+        return "\(ms / 1000)." + String(repeating: "0", count: 3 - frac.count) + frac
+    }
+
     /// `activeTokens` streams the active tokens in id order (the caller reads them in the check's read transaction:
     /// `Check.forEachActiveToken`), alongside the check's token states (also in id order), so neither the tokens
     /// nor their findings are held as a list.
-    public static func write(_ result: Check.Result, activeTokens: ((Check.TokenRef) throws -> Void) throws -> Void,
-                             sink: OutputSink) throws {
+    /// `elapsedMilliseconds`: how long the check's evaluation took, the suites' `time`.
+    public static func write(_ result: Check.Result, elapsedMilliseconds: Int64,
+                             activeTokens: ((Check.TokenRef) throws -> Void) throws -> Void, sink: OutputSink) throws {
         var violationsByToken: [String: [Check.Finding]] = [:]
         for v in result.violations { violationsByToken[v.tokenID, default: []].append(v) }
         // A policy violation on a token that is not active still gets its test case.
@@ -22,9 +33,10 @@ public enum JUnitOutput {
         let e = XML.escape
         // junit-10.xsd's timestamp has no zone designator; the value is UTC.
         let timestamp = String(Time.iso(result.asOf).dropLast())
+        let time = seconds(milliseconds: elapsedMilliseconds)
         sink.line("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
-        sink.line("<testsuites name=\"nhi check\" tests=\"\(tests)\" failures=\"\(failed)\" errors=\"0\">")
-        sink.line("  <testsuite name=\"nhi check\" tests=\"\(tests)\" failures=\"\(failed)\" errors=\"0\" skipped=\"0\" timestamp=\"\(timestamp)\">")
+        sink.line("<testsuites name=\"nhi check\" tests=\"\(tests)\" failures=\"\(failed)\" errors=\"0\" time=\"\(time)\">")
+        sink.line("  <testsuite name=\"nhi check\" tests=\"\(tests)\" failures=\"\(failed)\" errors=\"0\" skipped=\"0\" time=\"\(time)\" timestamp=\"\(timestamp)\">")
         sink.line("    <properties>")
         sink.line("      <property name=\"as_of\" value=\"\(Time.iso(result.asOf))\"/>")
         sink.line("      <property name=\"fail_on\" value=\"\(e(result.failOn.joined(separator: ",")))\"/>")
@@ -35,7 +47,7 @@ public enum JUnitOutput {
         func testCase(id: String, ownerID: String, agentID: String, system: String) {
             out.append("    <testcase classname=\"")
             if system.isEmpty { out.append("nhi.token") } else { out.append("nhi."); out.xml(system) }
-            out.append("\" name=\""); out.xml(id); out.append("\"")
+            out.append("\" name=\""); out.xml(id); out.append("\" time=\"0.000\"")
             if failures.isEmpty && warnings.isEmpty && waived.isEmpty { out.append("/>\n"); return }
             out.append(">\n")
             // A waived state is a property of the test case (it neither fails nor hides): state, exception, until, reason.

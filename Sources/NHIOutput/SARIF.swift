@@ -9,6 +9,33 @@ import NHIScan
 /// help that says how to fix it; one result per finding, located at the store file and named by the token
 /// (Docs/references.md §7 lists the properties the schema and GitHub code scanning require).
 public enum SARIFOutput {
+    /// GitHub code scanning stores only the top 5,000 results of a run (by severity) and rejects a run over 25,000
+    /// (Docs/guide-ci.md cites the limits): the default cap and the most `--sarif-max-results` accepts.
+    public static let defaultMaxResults = 5_000
+    public static let maxResultsLimit = 25_000
+
+    /// `properties.security-severity` per rule, the string score code scanning maps to a severity (over 9.0
+    /// critical, 7.0-8.9 high, 4.0-6.9 medium, 0.1-3.9 low); values stay clear of the mapping's boundaries.
+    public static func securitySeverity(_ kind: String) -> String {
+        switch kind {
+        case "expired", "foreign-use": return "9.1"
+        case "orphaned": return "8.0"
+        case "policy-violation", "rotation-overdue": return "6.0"
+        case "review-overdue", "no-expiry": return "5.0"
+        default: return "2.0"
+        }
+    }
+
+    /// What the SARIF carries: warnings (findings whose kind is not in --fail-on) only when asked, and at most
+    /// `maxResults` results.
+    public struct Options: Sendable {
+        public var includeWarnings: Bool
+        public var maxResults: Int
+        public init(includeWarnings: Bool = false, maxResults: Int = SARIFOutput.defaultMaxResults) {
+            self.includeWarnings = includeWarnings; self.maxResults = maxResults
+        }
+    }
+
 
     public static func rule(_ kind: String, failing: Bool) -> JSON {
         let summary = Check.summary(kind), remedy = Check.remedy(kind)
@@ -26,7 +53,8 @@ public enum SARIFOutput {
             "help": ["text": .string("\(summary)\nFix: \(remedy)\n\(Controls.helpText(for: kind))"),
                      "markdown": .string("\(summary)\n\n**Fix:** \(remedy)\(controlsMarkdown)")],
             "defaultConfiguration": ["level": .string(failing ? "error" : "warning")],
-            "properties": ["tags": .array(tags), "precision": "very-high"],
+            "properties": ["tags": .array(tags), "precision": "very-high",
+                           "security-severity": .string(securitySeverity(kind))],
         ]
     }
 
@@ -55,11 +83,13 @@ public enum SARIFOutput {
         out.append("\",\"kind\":\"resource\"}]}]")
         // Stable across runs, so code scanning tracks one alert per token and state.
         out.append(",\"partialFingerprints\":{\"primaryLocationLineHash\":")
-        // The first 32 hex digits of SHA-256("<token>\0<kind>"), hashed from reused buffers.
+        // The first 32 hex digits of SHA-256("<token>\0<kind>") (with "\0<rule>" for a policy violation, so each
+        // violated rule is its own alert), hashed from reused buffers.
         hashInput.removeAll(keepingCapacity: true)
         hashInput.append(contentsOf: f.tokenID.utf8)
         hashInput.append(0)
         hashInput.append(contentsOf: f.kind.utf8)
+        if let rule = f.rule { hashInput.append(0); hashInput.append(contentsOf: rule.utf8) }
         SHA256.digest(hashInput, into: &digest)
         out.append("\"")
         for b in digest.prefix(16) { out.append(SHA256.digits[Int(b >> 4)]); out.append(SHA256.digits[Int(b & 0x0F)]) }
@@ -90,30 +120,70 @@ public enum SARIFOutput {
     }
 
     /// `artifactURI` locates every result: the store file, as the user named it (`--db`).
-    public static func write(_ result: Check.Result, artifactURI: String, sink: OutputSink) {
+    /// Results are ordered by severity (errors first, then by the rule's security-severity, then the kinds' order),
+    /// within one kind and level in the findings' order (token id), and cut at `options.maxResults`: each
+    /// (level, kind) bucket keeps at most that many findings, so memory stays bounded at any inventory size.
+    /// The run's `properties` and a notification state how many there were and how many are written.
+    public static func write(_ result: Check.Result, artifactURI: String, options: Options = Options(), sink: OutputSink) {
         let failing = Set(result.failOn)
         let uri = percentEncoded(artifactURI)
         let kinds = Check.kinds
         let index = Dictionary(uniqueKeysWithValues: kinds.enumerated().map { ($1, $0) })
+        let cap = max(0, options.maxResults)
+        // Bucket order: level (error, then warning), then security-severity descending, then Check.kinds order.
+        let order = kinds.indices.sorted {
+            let a = Double(securitySeverity(kinds[$0])) ?? 0, b = Double(securitySeverity(kinds[$1])) ?? 0
+            return a != b ? a > b : $0 < $1
+        }
+        var buckets = [[Check.Finding]](repeating: [], count: kinds.count * 2)
+        var total = 0, warningsLeftOut = 0
+        result.forEachFinding { f in
+            // A waived finding is never left out: it is shown with its suppression (SPEC: waived, never hidden).
+            if f.severity == .warning && !options.includeWarnings { warningsLeftOut += 1; return }
+            total += 1
+            let b = (f.severity == .warning ? kinds.count : 0) + (index[f.kind] ?? 0)
+            if buckets[b].count < cap { buckets[b].append(f) }
+        }
+        let written = min(total, cap)
+        var notifications: [JSON] = []
+        if written < total {
+            notifications.append(["level": "warning", "message": ["text": .string(
+                "\(total) results, \(written) written (the most severe first): --sarif-max-results sets the cap (GitHub code scanning keeps at most \(defaultMaxResults) and rejects a run over \(maxResultsLimit)).")]])
+        }
+        if warningsLeftOut > 0 {
+            notifications.append(["level": "note", "message": ["text": .string(
+                "\(warningsLeftOut) warnings (states not in --fail-on) left out: --sarif-warnings includes them.")]])
+        }
+        var invocation: JSONObject = ["properties": ["as_of": .string(Time.iso(result.asOf)),
+                                                     "fail_on": .array(result.failOn.map(JSON.string))]]
+        if !notifications.isEmpty { invocation["toolExecutionNotifications"] = .array(notifications) }
         var log = SARIFLog(rules: kinds.map { rule($0, failing: failing.contains($0)) }, executionSuccessful: true,
-                           invocation: ["properties": ["as_of": .string(Time.iso(result.asOf)),
-                                                       "fail_on": .array(result.failOn.map(JSON.string))]],
-                           run: ["columnKind": "unicodeCodePoints"], sink: sink)
+                           invocation: invocation,
+                           run: ["columnKind": "unicodeCodePoints",
+                                 "properties": ["nhi-total-results": .int(Int64(total)),
+                                                "nhi-written-results": .int(Int64(written)),
+                                                "nhi-warnings-left-out": .int(Int64(warningsLeftOut))]],
+                           sink: sink)
         // A finding's controls depend only on its kind and rule: serialised once per kind, not per finding.
         // Each result is written as bytes in the order the JSON value model serialises it (`resultRecord`).
         var tagsByKind: [String: [UInt8]] = [:]
         var remedyByKind: [String: String] = [:]
         var hashInput: [UInt8] = [], digest = [UInt8](repeating: 0, count: 32)
-        result.forEachFinding { f in
-            let key = f.rule.map { f.kind + "\u{0}" + $0 } ?? f.kind
-            let tags = tagsByKind[key]
-                ?? Array(JSON.array(Controls.controls(forFinding: f.kind, rule: f.rule).map { .string($0.tag) }).serialized().utf8)
-            tagsByKind[key] = tags
-            let remedy = remedyByKind[f.kind] ?? Check.remedy(f.kind)
-            remedyByKind[f.kind] = remedy
-            log.result { out in
-                resultRecord(f, ruleIndex: index[f.kind] ?? 0, remedy: remedy, uri: uri, tags: tags, into: &out,
-                             hashInput: &hashInput, digest: &digest, suppressions: result.waivedCount > 0)
+        var remaining = written
+        let ordered = (0..<2).flatMap { level in order.map { level * kinds.count + $0 } }
+        for b in ordered where remaining > 0 {
+            for f in buckets[b].prefix(remaining) {
+                remaining -= 1
+                let key = f.rule.map { f.kind + "\u{0}" + $0 } ?? f.kind
+                let tags = tagsByKind[key]
+                    ?? Array(JSON.array(Controls.controls(forFinding: f.kind, rule: f.rule).map { .string($0.tag) }).serialized().utf8)
+                tagsByKind[key] = tags
+                let remedy = remedyByKind[f.kind] ?? Check.remedy(f.kind)
+                remedyByKind[f.kind] = remedy
+                log.result { out in
+                    resultRecord(f, ruleIndex: index[f.kind] ?? 0, remedy: remedy, uri: uri, tags: tags, into: &out,
+                                 hashInput: &hashInput, digest: &digest, suppressions: result.waivedCount > 0)
+                }
             }
         }
         log.finish()

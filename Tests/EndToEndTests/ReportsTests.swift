@@ -158,12 +158,25 @@ struct ReportsTests {
         #expect(collector.suiteAttributes["errors"] == "0")
         #expect(collector.cases.contains("t-ok"))
         #expect(!collector.cases.contains("t-revoked"))
+        // Every suite and case has a numeric time in junit-10.xsd's SUREFIRE_TIME form (dorny/test-reporter reads a
+        // missing one as NaN): the suites the check's evaluation time, each case 0.000.
+        #expect(collector.times.count == 2 + 9)
+        for (element, time) in collector.times {
+            let value = try #require(time, "\(element) has no time")
+            #expect(value.wholeMatch(of: /[0-9]+\.[0-9]{3}/) != nil, "\(element) time \(value)")
+            #expect(Double(value) != nil)
+            if element == "testcase" { #expect(value == "0.000") }
+        }
     }
 
     @Test("check --format sarif has the SARIF 2.1.0 required shape, one rule per state with help")
     func sarif() throws {
         let s = try fixture()
-        let result = try s.run(["check", "--format", "sarif"])
+        // Warnings (t-never's no-expiry) only with --sarif-warnings.
+        let failuresOnly = try s.run(["check", "--format", "sarif"])
+        let failureResults = try #require(((try jsonObject(failuresOnly.out))["runs"] as? [[String: Any]])?.first?["results"] as? [[String: Any]])
+        #expect(failureResults.count == 2 && failureResults.allSatisfy { $0["level"] as? String == "error" })
+        let result = try s.run(["check", "--format", "sarif", "--sarif-warnings"])
         #expect(result.code == 1)
         let log = try jsonObject(result.out)
         #expect(log["version"] as? String == "2.1.0")
@@ -406,10 +419,13 @@ final class JUnitCollector: NSObject, XMLParserDelegate {
     var cases: [String] = []
     var failed: [String] = []
     var suiteAttributes: [String: String] = [:]
+    /// The `time` of every testsuites, testsuite and testcase element, in document order (nil where absent).
+    var times: [(element: String, time: String?)] = []
     private var current: String?
 
     func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
                 attributes: [String: String] = [:]) {
+        if ["testsuites", "testsuite", "testcase"].contains(name) { times.append((name, attributes["time"])) }
         switch name {
         case "testsuite": suiteAttributes = attributes
         case "testcase":

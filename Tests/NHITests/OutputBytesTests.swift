@@ -142,13 +142,13 @@ struct OutputBytesTests {
         let e = XML.escape
         let failed = tokens.filter { byToken[$0.id]?.contains { $0.severity == .failure } == true }.count
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        out += "<testsuites name=\"nhi check\" tests=\"\(tokens.count)\" failures=\"\(failed)\" errors=\"0\">\n"
-        out += "  <testsuite name=\"nhi check\" tests=\"\(tokens.count)\" failures=\"\(failed)\" errors=\"0\" skipped=\"0\" timestamp=\"\(String(Time.iso(result.asOf).dropLast()))\">\n"
+        out += "<testsuites name=\"nhi check\" tests=\"\(tokens.count)\" failures=\"\(failed)\" errors=\"0\" time=\"1.234\">\n"
+        out += "  <testsuite name=\"nhi check\" tests=\"\(tokens.count)\" failures=\"\(failed)\" errors=\"0\" skipped=\"0\" time=\"1.234\" timestamp=\"\(String(Time.iso(result.asOf).dropLast()))\">\n"
         out += "    <properties>\n      <property name=\"as_of\" value=\"\(Time.iso(result.asOf))\"/>\n"
         out += "      <property name=\"fail_on\" value=\"\(e(result.failOn.joined(separator: ",")))\"/>\n    </properties>\n"
         for token in tokens {
             let findings = byToken[token.id] ?? []
-            let open = "    <testcase classname=\"\(e("nhi." + (token.system.isEmpty ? "token" : token.system)))\" name=\"\(e(token.id))\""
+            let open = "    <testcase classname=\"\(e("nhi." + (token.system.isEmpty ? "token" : token.system)))\" name=\"\(e(token.id))\" time=\"0.000\""
             if findings.isEmpty { out += open + "/>\n"; continue }
             out += open + ">\n"
             let failures = findings.filter { $0.severity == .failure }
@@ -175,7 +175,7 @@ struct OutputBytesTests {
         for failOn in [["expired", "orphaned"], ["rotation-overdue", "stale", "no-expiry"], []] {
             let result = try Check.run(db, asOf: Self.asOf, failOn: failOn, maxUnused: 90 * Self.day, policy: nil)
             let sink = OutputSink(capturing: ())
-            try JUnitOutput.write(result, activeTokens: { try Check.forEachActiveToken(db, $0) }, sink: sink)
+            try JUnitOutput.write(result, elapsedMilliseconds: 1234, activeTokens: { try Check.forEachActiveToken(db, $0) }, sink: sink)
             #expect(sink.captured == junitFromLists(result, tokens: tokens), "\(failOn)")
         }
     }
