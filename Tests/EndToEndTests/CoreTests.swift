@@ -192,7 +192,7 @@ import Testing
         let mode = try FileManager.default.attributesOfItem(atPath: s.db)[.posixPermissions] as? Int
         #expect(mode == 0o600)
         #expect(try sqlite(s.db, "PRAGMA journal_mode") == "wal")
-        #expect(try sqlite(s.db, "PRAGMA user_version") == "3")
+        #expect(try sqlite(s.db, "PRAGMA user_version") == "4")
     }
 
     @Test func theStoreFollowsDbThenNHIDBThenTheWorkingDirectory() throws {
@@ -547,6 +547,6 @@ import Testing
         #expect(errors.allSatisfy { $0.isEmpty }, "\(errors.filter { !$0.isEmpty })")
         #expect(try sqlite(s.db, "SELECT count(*) FROM owners") == "8")
         #expect(try sqlite(s.db, "SELECT count(*) FROM audit_log") == "8")
-        #expect(try sqlite(s.db, "PRAGMA user_version") == "3")
+        #expect(try sqlite(s.db, "PRAGMA user_version") == "4")
     }
 }

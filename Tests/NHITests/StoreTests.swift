@@ -46,14 +46,15 @@ import Testing
         let path = dir.file("nhi.db")
         let store = try Store.open(path: path, access: .write)
         #expect(store.createdFile)
-        #expect(store.schemaVersion == 3)
+        #expect(store.schemaVersion == 4)
         #expect(store.schemaVersion == Schema.currentVersion)
         #expect(try store.db.scalar("PRAGMA journal_mode").text == "wal")
         #expect(try store.db.scalar("PRAGMA foreign_keys").int == 1)
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
         #expect(mode == 0o600)
         let tables = try store.db.rows("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").map { try $0.string("name") }
-        #expect(tables == ["agents", "audit_log", "owners", "reviews", "tokens", "usage"])
+        #expect(tables == ["agents", "agents_history", "audit_log", "owners", "owners_history", "reviews", "tokens",
+                           "tokens_history", "usage"])
     }
 
     @Test func migrationsAreNumberedInOrderFromOne() {
@@ -154,7 +155,7 @@ import Testing
         do {
             // A store as nhi wrote it before migration 3, with a chain of entries.
             let store = try Store.open(path: path, access: .write)
-            try store.db.executeScript("DROP TABLE audit_log")
+            try store.db.executeScript("DROP TABLE audit_log; DROP TABLE owners_history; DROP TABLE agents_history; DROP TABLE tokens_history")
             // Migration 1's audit_log, hash UNIQUE, and its indexes.
             try store.db.executeScript("CREATE TABLE audit_log" + Schema.migrations[0].sql.components(separatedBy: "CREATE TABLE audit_log")[1]
                 .components(separatedBy: "CREATE INDEX audit_by_time")[0])
@@ -167,7 +168,7 @@ import Testing
             head2 = try AuditLog.head(store.db).hash
         }
         let store = try Store.open(path: path, access: .write)
-        #expect(store.schemaVersion == 3)
+        #expect(store.schemaVersion == Schema.currentVersion)
         #expect(try store.db.scalar("SELECT count(*) FROM sqlite_schema WHERE tbl_name = 'audit_log' AND name LIKE 'sqlite_autoindex%'").int == 0)
         #expect(try store.db.rows("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'audit_log' ORDER BY name").map { try $0.string("name") }
             == ["audit_by_entity", "audit_by_time"])
