@@ -142,3 +142,39 @@ struct HistoryTests {
         #expect(future.out.contains("\"expired\""))
     }
 }
+
+/// Migration 4 on a store made by nhi at main ac4575b (schema 3, no history tables): the history is rebuilt from
+/// the audit trail, so the past is queryable at once. The fixture and that nhi's own output at each capture instant
+/// are written by scripts/make-history-fixture.sh.
+@Suite("History: rebuilt from the audit trail of an older store")
+struct HistoryMigrationTests {
+    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("NHITests/Fixtures/history-ac4575b")
+
+    @Test("as of each capture instant the migrated store prints what ac4575b printed then")
+    func replayAfterMigration() throws {
+        let box = Sandbox()
+        try FileManager.default.copyItem(atPath: Self.fixture.appendingPathComponent("store.db").path, toPath: box.db)
+        box.environment["NHI_NOW"] = "2026-05-01T00:00:00Z"
+        #expect(try box.sqlite("PRAGMA user_version") == "3")
+        let verify = try box.run(["audit", "verify"])
+        #expect(verify.code == 0, "\(verify.out)")
+        #expect(try box.sqlite("PRAGMA user_version") == "4")
+        // One superseded version per audit entry that changed an existing owner, agent or token.
+        #expect(try box.sqlite("""
+            SELECT (SELECT count(*) FROM owners_history) + (SELECT count(*) FROM agents_history) + (SELECT count(*) FROM tokens_history)
+                 = (SELECT count(*) FROM audit_log WHERE entity_kind IN ('owner', 'agent', 'token') AND before IS NOT NULL)
+            """) == "1")
+        #expect(Int(try box.sqlite("SELECT count(*) FROM tokens_history")) ?? 0 >= 5)
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.fixture.path).filter { $0.hasSuffix(".out") }.sorted()
+        #expect(files.count == 14)
+        for file in files {
+            let parts = file.dropLast(4).split(separator: ".", maxSplits: 1)
+            let instant = parts[0] == "first" ? "2026-02-01T00:00:00Z" : "2026-03-15T00:00:00Z"
+            let args = parts[1].split(separator: "_").map(String.init)
+            let expected = try String(contentsOf: Self.fixture.appendingPathComponent(file), encoding: .utf8)
+            let replayed = try box.run(args + ["--as-of", instant])
+            #expect(replayed.out == expected, "nhi \(args.joined(separator: " ")) --as-of \(instant) after migration")
+        }
+    }
+}
