@@ -31,6 +31,26 @@ struct HistoryTests {
         return reads
     }()
 
+    /// What `report changes --from` the second capture lists after the later changes (checked by hand against the
+    /// script below: every kind SPEC names that this inventory has).
+    static let changesSinceSecond = """
+        at,change,kind,id,from,to,detail,actor,command,seq
+        2026-04-01T00:00:00Z,rebound,token,t1,a1,a2,,tester,token update,18
+        2026-04-01T00:00:00Z,scopes removed,token,t1,repo:write,,,tester,token update,18
+        2026-04-01T00:00:00Z,revoked,token,t1,,,leaked,tester,token revoke,19
+        2026-04-01T00:00:00Z,transferred,token,t2,bob,alice,,tester,token transfer,20
+        2026-04-01T00:00:00Z,rotated,token,t3,,2026-04-01T00:00:00Z,,tester,token rotate,21
+        2026-04-01T00:00:00Z,expiry changed,token,t3,never,2026-09-01T00:00:00Z,not extended,tester,token rotate,21
+        2026-04-01T00:00:00Z,expiry changed,token,t4,2027-01-01T00:00:00Z,2027-06-01T00:00:00Z,extended,tester,token update,22
+        2026-04-01T00:00:00Z,scopes added,token,t4,,deploy,,tester,token update,22
+        2026-04-02T00:00:00Z,transferred,token,t3,dave,bob,,tester,offboard owner,27
+        2026-04-02T00:00:00Z,owner departed,owner,dave,,,Dave,tester,offboard owner,28
+        2026-04-03T00:00:00Z,agent decommissioned,agent,a2,,,owner bob,tester,agent decommission,29
+        2026-04-03T00:00:00Z,revoked,token,t2,,,agent a2 decommissioned,tester,agent decommission,30
+        2026-04-03T00:00:00Z,revoked,token,t5,,,agent a2 decommissioned,tester,agent decommission,31
+
+        """
+
     func at(_ box: Sandbox, _ instant: String, _ args: [String], stdin: String? = nil) throws {
         box.environment["NHI_NOW"] = instant
         let result = try box.run(args, stdin: stdin)
@@ -89,6 +109,7 @@ struct HistoryTests {
 
         // Later changes of every kind.
         let later = "2026-04-01T00:00:00Z"
+        try at(box, later, ["token", "update", "t1", "--scopes", "repo:read", "--agent", "a2"])
         try at(box, later, ["token", "revoke", "t1", "--reason", "leaked"])
         try at(box, later, ["token", "transfer", "t2", "--to", "alice"])
         try at(box, later, ["token", "rotate", "t3", "--expires", "2026-09-01"])
@@ -122,6 +143,13 @@ struct HistoryTests {
         box.environment["NHI_NOW"] = now
         #expect(try box.run(["token", "show", "t1", "--format", "json"]).out != current["token show t1 --format json"])
         #expect(try box.run(["audit", "verify"]).code == 0)
+
+        // The access review between the second capture and now reads every later change, oldest first.
+        let changes = try box.run(["report", "changes", "--from", second, "--format", "csv"])
+        if ProcessInfo.processInfo.environment["NHI_HISTORY_DEBUG"] != nil { print(changes.out) }
+        #expect(changes.out.replacingOccurrences(of: "\r\n", with: "\n") == Self.changesSinceSecond, "\(changes.out)")
+        let none = try box.run(["report", "changes", "--from", "2026-05-01", "--to", "2026-04-01"])
+        #expect(none.code == 3 && none.err.contains("--from (2026-05-01T00:00:00Z) is after --to"))
     }
 
     @Test("a past instant shows a record created later as absent and a future one evaluates the current records")
