@@ -1,11 +1,12 @@
-# nhi: build, test, demo, install. Needs Swift 6 and the SQLite, OpenSSL and libyaml development packages.
+# nhi: build, test, demo, install. Needs Swift 6 and the SQLite, OpenSSL, libyaml and libpq development packages;
+# the tests also start a throwaway PostgreSQL cluster (Debian's postgresql package).
 SWIFT   ?= swift
 PREFIX  ?= /usr/local
 BINDIR   = $(PREFIX)/bin
 MANDIR   = $(PREFIX)/share/man/man1
 DEBUG_BIN   = .build/debug/nhi
 RELEASE_BIN = .build/release/nhi
-APT_PACKAGES = libsqlite3-dev libssl-dev libyaml-dev pkg-config sqlite3
+APT_PACKAGES = libsqlite3-dev libssl-dev libyaml-dev pkg-config sqlite3 libpq-dev postgresql
 
 .PHONY: all deps build release test demo install uninstall bench stress clean man
 
@@ -19,6 +20,8 @@ deps:
 	pkg-config --exists yaml-0.1 2>/dev/null || missing="$$missing libyaml-dev"; \
 	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
 	command -v sqlite3 >/dev/null 2>&1 || missing="$$missing sqlite3"; \
+	pkg-config --exists libpq 2>/dev/null || missing="$$missing libpq-dev"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing:$$missing"; \

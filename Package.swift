@@ -13,6 +13,7 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // Errors and exit codes, instants and durations, SHA-256, file reading, the output sink.
         .target(name: "NHIBasics", dependencies: ["CCrypto"]),
         // Formats without meaning: JSON, CSV, XML, lines, TOML, YAML (libyaml); their one escaper each, the byte writer.
@@ -38,6 +39,9 @@ let package = Package(
         .executableTarget(name: "nhi", dependencies: ["NHICLI"]),
         .testTarget(name: "NHITests", dependencies: ["NHICLI"], exclude: ["Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["NHICLI"]),
+        // PostgreSQL through libpq (issue 18): a wrapper the PostgreSQL engine behind the store seam will use.
+        .target(name: "NHIPostgres", dependencies: ["CLibPQ"]),
+        .testTarget(name: "NHIPostgresTests", dependencies: ["NHIPostgres"]),
     ],
     swiftLanguageModes: [.v6]
 )

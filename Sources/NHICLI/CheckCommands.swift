@@ -22,7 +22,7 @@ public enum CheckCommands {
             (exit 1); the rest are warnings. Default --fail-on: the policy's fail_on, else expired,orphaned.
             """,
         options: [OptionSpec("fail-on", value: "STATES", help: "Comma-separated states that fail: \(Check.kinds.joined(separator: ",")) (default expired,orphaned)."),
-                  OptionSpec("max-unused", value: "DURATION", help: "Unused for longer than this is stale (default: the policy's max_unused, else 90d)."),
+                  OptionSpec("max-unused", value: "DURATION", help: "Unused for longer than this is stale (default: the policy's max_unused, else \(Duration.format(PolicyRules.defaultMaxUnused)))."),
                   OptionSpec("allow-empty", help: "Pass on a store with no tokens instead of failing with exit 3.")],
         formats: ["text", "json", "junit", "sarif"],
         examples: ["nhi check", "nhi check --fail-on expired,orphaned,rotation-overdue --format junit > nhi-junit.xml",
@@ -30,7 +30,7 @@ public enum CheckCommands {
         let asOf = try inv.asOf()
         let policy = try inv.policyGate()
         let failOn = try inv.value("fail-on").map(Check.parseFailOn) ?? Check.defaultFailOn(policy: policy)
-        let maxUnused = try inv.duration("max-unused") ?? policy?.maxUnused ?? 90 * 86_400
+        let maxUnused = try inv.duration("max-unused") ?? policy?.maxUnused ?? PolicyRules.defaultMaxUnused
         let result = try inv.read { db -> Check.Result in
             if try Registry.tokenCount(db) == 0 && !inv.flag("allow-empty") {
                 throw NHIError.data("the store '\(inv.dbPath)' has no tokens: nothing was checked, so this is not a pass (is --db right? give --allow-empty to pass on an empty inventory)")

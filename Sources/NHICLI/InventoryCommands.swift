@@ -24,10 +24,10 @@ public enum InventoryCommands {
                               OptionSpec("email", value: "EMAIL", help: "Email address.", required: true),
                               OptionSpec("team", value: "TEAM", help: "Team.")],
                     examples: ["nhi owner add alice --name 'Alice Ng' --email alice@example.com --team platform"]) { inv in
-            let id = try Validation.id(inv.required("ID"), field: "owner id")
-            let name = try Validation.text(inv.value("name")!, field: "--name", limit: Validation.Limit.name)
-            let email = try Validation.email(inv.value("email")!)
-            let team = try inv.value("team").map { v throws(NHIError) in try Validation.text(v, field: "--team", limit: Validation.Limit.team) }
+            let id = try Fields.id.check(inv.required("ID"), label: "owner id")
+            let name = try value(Fields.name, inv)!
+            let email = try value(Fields.email, inv)!
+            let team = try value(Fields.team, inv)
             let audit = try inv.auditContext()
             let owner = Owner(id: id, name: name, email: email, team: team, createdAt: audit.at, updatedAt: audit.at)
             try inv.write { db in try Registry.addOwner(db, owner, audit: audit) }
@@ -35,7 +35,7 @@ public enum InventoryCommands {
             return .success
         },
         CommandSpec(["owner", "list"], abstract: "List owners.",
-                    options: [OptionSpec("status", value: "STATUS", help: "Only owners with this status.", choices: ["active", "departed"])],
+                    options: [OptionSpec("status", value: "STATUS", help: "Only owners with this status.", choices: Fields.ownerStatuses)],
                     formats: listFormats, examples: ["nhi owner list --status departed --format csv"]) { inv in
             let owners = try inv.read { db in try Registry.owners(db, status: inv.value("status")) }
             let writer = RecordWriter(format: inv.format, columns: Owner.columns, sink: inv.out, colour: inv.colour)
@@ -67,9 +67,9 @@ public enum InventoryCommands {
                     options: [OptionSpec("system", value: "SYSTEM", help: "The system the agent runs in or serves.", required: true),
                               OptionSpec("owner", value: "OWNER", help: "The accountable owner's id.", required: true)],
                     examples: ["nhi agent add support-bot --system zendesk --owner alice"]) { inv in
-            let id = try Validation.id(inv.required("ID"), field: "agent id")
-            let system = try Validation.text(inv.value("system")!, field: "--system", limit: Validation.Limit.system)
-            let owner = try Validation.id(inv.value("owner")!, field: "--owner")
+            let id = try Fields.id.check(inv.required("ID"), label: "agent id")
+            let system = try value(Fields.system, inv)!
+            let owner = try value(Fields.owner, inv)!
             let audit = try inv.auditContext()
             let agent = Agent(id: id, system: system, ownerID: owner, createdAt: audit.at, updatedAt: audit.at)
             try inv.write { db in try Registry.addAgent(db, agent, audit: audit) }
@@ -78,7 +78,7 @@ public enum InventoryCommands {
         },
         CommandSpec(["agent", "list"], abstract: "List agents.",
                     options: [OptionSpec("owner", value: "OWNER", help: "Only this owner's agents."),
-                              OptionSpec("status", value: "STATUS", help: "Only agents with this status.", choices: ["active", "decommissioned"])],
+                              OptionSpec("status", value: "STATUS", help: "Only agents with this status.", choices: Fields.agentStatuses)],
                     formats: listFormats, examples: ["nhi agent list --owner alice --format csv"]) { inv in
             let agents = try inv.read { db in try Registry.agents(db, owner: inv.value("owner"), status: inv.value("status")) }
             let writer = RecordWriter(format: inv.format, columns: Agent.columns, sink: inv.out, colour: inv.colour)
@@ -107,17 +107,17 @@ public enum InventoryCommands {
     /// Flags shared by `register` and `update`: declared once so help and parsing agree.
     package static func tokenOptions(required: Bool) -> [OptionSpec] {
         [
-            OptionSpec("owner", value: "OWNER", help: "The accountable owner's id.", required: required),
-            OptionSpec("purpose", value: "TEXT", help: "The business purpose.", required: required),
-            OptionSpec("system", value: "SYSTEM", help: "The owning system (e.g. github).", required: required),
-            OptionSpec("agent", value: "AGENT", help: "The agent the token is bound to.", required: required),
-            OptionSpec("expires", value: "DATE", help: "Expiry: 2027-01-31, full ISO 8601, +30d, or 'never' written out.", required: required),
-            OptionSpec("environment", value: "ENV", help: "Environment (e.g. prod, staging)."),
-            OptionSpec("scopes", value: "A,B", help: "Comma-separated scopes (replaces the list)."),
-            OptionSpec("rotate-every", value: "DURATION", help: "Rotation interval (default 90d)."),
-            OptionSpec("review-every", value: "DURATION", help: "Review interval (default 90d)."),
+            OptionSpec(Fields.owner.flag, value: "OWNER", help: "The accountable owner's id.", required: required),
+            OptionSpec(Fields.purpose.flag, value: "TEXT", help: "The business purpose.", required: required),
+            OptionSpec(Fields.system.flag, value: "SYSTEM", help: "The owning system (e.g. github).", required: required),
+            OptionSpec(Fields.agent.flag, value: "AGENT", help: "The agent the token is bound to.", required: required),
+            OptionSpec(Fields.expires.flag, value: "DATE", help: "Expiry: 2027-01-31, full ISO 8601, +30d, or 'never' written out.", required: required),
+            OptionSpec(Fields.environment.flag, value: "ENV", help: "Environment (e.g. prod, staging)."),
+            OptionSpec(Fields.scopes.flag, value: "A,B", help: "Comma-separated scopes (replaces the list)."),
+            OptionSpec(Fields.rotateEvery.flag, value: "DURATION", help: "Rotation interval (default \(Duration.format(Token.defaultRotateEvery)))."),
+            OptionSpec(Fields.reviewEvery.flag, value: "DURATION", help: "Review interval (default \(Duration.format(Token.defaultReviewEvery)))."),
             OptionSpec("label", value: "KEY=VALUE", help: "A label (KEY= with no value removes it on update).", repeatable: true),
-            OptionSpec("issued-at", value: "DATE", help: "When the token was issued (default: now)."),
+            OptionSpec(Fields.issuedAt.flag, value: "DATE", help: "When the token was issued (default: now)."),
             OptionSpec("secret-stdin", help: "Read the token's value from stdin and keep only its SHA-256 fingerprint."),
         ]
     }
@@ -132,29 +132,31 @@ public enum InventoryCommands {
         return SHA256.fingerprint(ofSecret: bytes)
     }
 
-    package static func expiry(_ text: String, inv: Invocation) throws(NHIError) -> Instant? {
-        if text == "never" { return nil }
-        return try Time.parseDate(text, now: try inv.currentTime(), what: "--expires")
+    /// `field`'s flag, checked by the field's one rule (messages name `--flag`, as import's name the column);
+    /// nil when the flag is absent.
+    package static func value<T>(_ field: Field<T>, _ inv: Invocation) throws(NHIError) -> T? {
+        guard let text = inv.value(field.flag) else { return nil }
+        return try field.check(text, label: "--" + field.flag, now: inv.currentTime)
     }
 
     /// Applies the shared token flags to `token` (every value validated first).
     package static func apply(_ inv: Invocation, to token: inout Token) throws(NHIError) {
-        if let v = inv.value("owner") { token.ownerID = try Validation.id(v, field: "--owner") }
-        if let v = inv.value("purpose") { token.purpose = try Validation.text(v, field: "--purpose", limit: Validation.Limit.purpose) }
-        if let v = inv.value("system") { token.system = try Validation.text(v, field: "--system", limit: Validation.Limit.system) }
-        if let v = inv.value("agent") { token.agentID = try Validation.id(v, field: "--agent") }
-        if let v = inv.value("environment") { token.environment = try Validation.text(v, field: "--environment", limit: Validation.Limit.environment) }
-        if let v = inv.value("scopes") { token.scopes = try Validation.scopes(v) }
-        if let v = try inv.duration("rotate-every") { token.rotateEvery = v }
-        if let v = try inv.duration("review-every") { token.reviewEvery = v }
-        if let v = try inv.date("issued-at") { token.issuedAt = v }
-        if let v = inv.value("expires") { token.expiresAt = try expiry(v, inv: inv) }
+        if let v = try value(Fields.owner, inv) { token.ownerID = v }
+        if let v = try value(Fields.purpose, inv) { token.purpose = v }
+        if let v = try value(Fields.system, inv) { token.system = v }
+        if let v = try value(Fields.agent, inv) { token.agentID = v }
+        if let v = try value(Fields.environment, inv) { token.environment = v }
+        if let v = try value(Fields.scopes, inv) { token.scopes = v }
+        if let v = try value(Fields.rotateEvery, inv) { token.rotateEvery = v }
+        if let v = try value(Fields.reviewEvery, inv) { token.reviewEvery = v }
+        if let v = try value(Fields.issuedAt, inv) { token.issuedAt = v }
+        if let v = try value(Fields.expires, inv) { token.expiresAt = v }
         for pair in inv.values("label") {
             let (key, value) = try Validation.label(pair)
             token.labels[key] = value.isEmpty ? nil : value
         }
         if inv.flag("secret-stdin") { token.fingerprint = try fingerprintFromStdin(inv) }
-        guard token.labels.count <= Validation.Limit.labels else { throw .data("a token may carry at most \(Validation.Limit.labels) labels") }
+        try Validation.labelCount(token.labels.count)
     }
 
     package static let token: [CommandSpec] = [
@@ -164,7 +166,7 @@ public enum InventoryCommands {
                     options: tokenOptions(required: true),
                     examples: ["nhi token register gh-support-bot --owner alice --purpose 'triage issues' --system github --agent support-bot --expires +30d --scopes repo:read,issues:write",
                                "printf %s \"$TOKEN\" | nhi token register gh-ci --owner alice --purpose ci --system github --agent ci-bot --expires never --secret-stdin"]) { inv in
-            let id = try Validation.id(inv.required("ID"), field: "token id")
+            let id = try Fields.id.check(inv.required("ID"), label: "token id")
             let audit = try inv.auditContext()
             var token = Token(id: id, ownerID: "", purpose: "", system: "", agentID: "", environment: nil, scopes: [],
                               issuedAt: audit.at, expiresAt: nil, rotateEvery: Token.defaultRotateEvery, lastRotatedAt: nil,
@@ -183,7 +185,7 @@ public enum InventoryCommands {
                     options: [OptionSpec("owner", value: "OWNER", help: "Only this owner's tokens."),
                               OptionSpec("system", value: "SYSTEM", help: "Only tokens of this system."),
                               OptionSpec("agent", value: "AGENT", help: "Only tokens bound to this agent."),
-                              OptionSpec("status", value: "STATUS", help: "Only tokens with this status.", choices: ["active", "revoked"]),
+                              OptionSpec("status", value: "STATUS", help: "Only tokens with this status.", choices: Fields.tokenStatuses),
                               OptionSpec("environment", value: "ENV", help: "Only tokens of this environment.")],
                     formats: listFormats, examples: ["nhi token list --owner alice --status active --format json"]) { inv in
             let filter = Registry.TokenFilter(owner: inv.value("owner"), system: inv.value("system"), agent: inv.value("agent"),
@@ -241,7 +243,7 @@ public enum InventoryCommands {
             let id = inv.required("ID")
             let audit = try inv.auditContext()
             let fingerprint = inv.flag("secret-stdin") ? try fingerprintFromStdin(inv) : nil
-            let expires = try inv.value("expires").map { v throws(NHIError) in try expiry(v, inv: inv) }
+            let expires = try value(Fields.expires, inv)
             let policy = try inv.policyGate()
             try inv.write { db in
                 let before = try Registry.requireToken(db, id)
@@ -265,7 +267,7 @@ public enum InventoryCommands {
                     options: [OptionSpec("reason", value: "TEXT", help: "Why it was revoked.", required: true)],
                     examples: ["nhi token revoke gh-support-bot --reason 'agent retired'"]) { inv in
             let id = inv.required("ID")
-            let reason = try Validation.text(inv.value("reason")!, field: "--reason", limit: Validation.Limit.reason)
+            let reason = try value(Fields.revokeReason, inv)!
             let audit = try inv.auditContext()
             try inv.write { db in try Registry.revoke(db, id: id, reason: reason, audit: audit) }
             inv.out.line("revoked token \(id)")
@@ -276,7 +278,7 @@ public enum InventoryCommands {
                     options: [OptionSpec("to", value: "OWNER", help: "The new owner's id.", required: true)],
                     examples: ["nhi token transfer gh-support-bot --to bob"]) { inv in
             let id = inv.required("ID")
-            let to = try Validation.id(inv.value("to")!, field: "--to")
+            let to = try Fields.owner.check(inv.value("to")!, label: "--to")
             let audit = try inv.auditContext()
             try inv.write { db in
                 let before = try Registry.requireToken(db, id)

@@ -178,6 +178,8 @@ public struct CSVReader: ~Copyable {
   }
 }
 
+/// CSV field quoting, defined once: `line` (the value model) and `OutputBytes.csvField` (streamed reports) both
+/// write fields through `appendField`, so the two cannot drift.
 public enum CSVWriter {
   /// One CSV record ending in "\n". A field is quoted only when it contains `,` `"` CR or LF,
   /// with inner quotes doubled, so plain data stays readable.
@@ -185,20 +187,24 @@ public enum CSVWriter {
     var out: [UInt8] = []
     for (i, field) in fields.enumerated() {
       if i > 0 { out.append(comma) }
-      let needsQuotes = field.utf8.contains { $0 == comma || $0 == quoteByte || $0 == cr || $0 == lf }
-      if needsQuotes {
-        out.append(quoteByte)
-        for b in field.utf8 {
-          if b == quoteByte { out.append(quoteByte) }
-          out.append(b)
-        }
-        out.append(quoteByte)
-      } else {
-        out.append(contentsOf: field.utf8)
-      }
+      field.withUTF8Bytes { appendField($0, to: &out) }
     }
     out.append(lf)
     return String(decoding: out, as: UTF8.self)
+  }
+
+  /// Appends one field (UTF-8): as it is, or quoted with inner quotes doubled when it holds `,` `"` CR or LF.
+  @inline(__always)
+  package static func appendField(_ field: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+    guard field.contains(where: { $0 == comma || $0 == quoteByte || $0 == cr || $0 == lf }) else {
+      return out.append(contentsOf: field)
+    }
+    out.append(quoteByte)
+    for b in field {
+      if b == quoteByte { out.append(quoteByte) }
+      out.append(b)
+    }
+    out.append(quoteByte)
   }
 }
 

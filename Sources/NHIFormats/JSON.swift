@@ -265,69 +265,90 @@ package struct JSONWriter {
   }
 
   package mutating func writeString(_ string: String) {
-    var string = string  // withUTF8 needs a var; native strings are not copied
-    string.withUTF8 { bytes in
-      let html = escapeHTML
-      var escapes = 0
-      for b in bytes where Self.needsEscape(b, html: html) { escapes += 1 }
-      out.append(UInt8(ascii: "\""))
-      if escapes == 0 {
-        out.append(contentsOf: bytes)
-        out.append(UInt8(ascii: "\""))
-        return
-      }
-      // Room for the worst case (an escape writes at most 6 bytes for each byte it replaces), written through a
-      // pointer and trimmed: one growth per string instead of one append per run between escapes and one per
-      // escape (per-byte appends dominated profiles; the audit log's canonical text escapes every quote of the
-      // snapshot it carries).
-      let start = out.count
-      out.append(contentsOf: repeatElement(0, count: bytes.count + escapes * 5 + 1))
-      let end = out.withUnsafeMutableBufferPointer { buffer -> Int in
-        let dst = buffer.baseAddress!
-        let hex: StaticString = "0123456789abcdef"
-        var j = start
-        @inline(__always) func put(_ c: UInt8) { dst[j] = c; j += 1 }
-        @inline(__always) func put(_ a: UInt8, _ c: UInt8) { dst[j] = a; dst[j + 1] = c; j += 2 }
-        func unicodeEscape(_ unit: UInt16) {
-          put(UInt8(ascii: "\\"), UInt8(ascii: "u"))
-          put(hex.utf8Start[Int(unit >> 12)], hex.utf8Start[Int((unit >> 8) & 0xF)])
-          put(hex.utf8Start[Int((unit >> 4) & 0xF)], hex.utf8Start[Int(unit & 0xF)])
-        }
-        var i = 0
-        while i < bytes.count {
-          let b = bytes[i]
-          i += 1
-          guard Self.needsEscape(b, html: html) else { put(b); continue }
-          switch b {
-          case UInt8(ascii: "\""): put(UInt8(ascii: "\\"), UInt8(ascii: "\""))
-          case UInt8(ascii: "\\"): put(UInt8(ascii: "\\"), UInt8(ascii: "\\"))
-          case 0x0A: put(UInt8(ascii: "\\"), UInt8(ascii: "n"))
-          case 0x0D: put(UInt8(ascii: "\\"), UInt8(ascii: "r"))
-          case 0x09: put(UInt8(ascii: "\\"), UInt8(ascii: "t"))
-          case 0x08: put(UInt8(ascii: "\\"), UInt8(ascii: "b"))
-          case 0x0C: put(UInt8(ascii: "\\"), UInt8(ascii: "f"))
-          // U+2028/U+2029 (E2 80 A8/A9) are line terminators in JavaScript source; escape them so
-          // the output is safe to embed in a script.
-          case 0xE2:
-            if i + 1 < bytes.count && bytes[i] == 0x80 && (bytes[i + 1] == 0xA8 || bytes[i + 1] == 0xA9) {
-              unicodeEscape(bytes[i + 1] == 0xA8 ? 0x2028 : 0x2029)
-              i += 2
-            } else {
-              put(b)
-            }
-          default: unicodeEscape(UInt16(b))  // other control characters, and < > & with escapeHTML
-          }
-        }
-        put(UInt8(ascii: "\""))
-        return j
-      }
-      out.removeLast(out.count - end)
+    let html = escapeHTML
+    string.withUTF8Bytes { JSONEscaping.append($0, quoted: true, html: html, to: &out) }
+  }
+}
+
+/// JSON string escaping, defined once: `JSONWriter` (the value model, audit snapshots) and `OutputBytes` (the
+/// streamed check and report records) both write strings through `append`, so the two cannot drift.
+package enum JSONEscaping {
+  /// Appends `bytes` (UTF-8) as JSON string text, between quotes when `quoted` (strings written one after another
+  /// inside one pair of quotes read as their concatenation: escaping is per character). Compact: `\"` `\\` `\n`
+  /// `\r` `\t` `\b` `\f`, other control characters as `\u00XX`, U+2028/U+2029 as `\u2028`/`\u2029`; with `html`
+  /// also `<` `>` `&` as `\u003c` `\u003e` `\u0026`, so the text can sit inside an HTML `<script>`.
+  @inline(__always)
+  package static func append(_ bytes: UnsafeBufferPointer<UInt8>, quoted: Bool, html: Bool, to out: inout [UInt8]) {
+    var escapes = 0
+    for b in bytes where needsEscape(b, html: html) { escapes += 1 }
+    if quoted { out.append(UInt8(ascii: "\"")) }
+    if escapes == 0 {
+      out.append(contentsOf: bytes)
+      if quoted { out.append(UInt8(ascii: "\"")) }
+      return
     }
+    // Room for the worst case (an escape writes at most 6 bytes for each byte it replaces), written through a
+    // pointer and trimmed: one growth per string instead of one append per run between escapes and one per
+    // escape (per-byte appends dominated profiles; the audit log's canonical text escapes every quote of the
+    // snapshot it carries).
+    let start = out.count
+    out.append(contentsOf: repeatElement(0, count: bytes.count + escapes * 5 + 1))
+    let end = out.withUnsafeMutableBufferPointer { buffer -> Int in
+      let dst = buffer.baseAddress!
+      let hex: StaticString = "0123456789abcdef"
+      var j = start
+      @inline(__always) func put(_ c: UInt8) { dst[j] = c; j += 1 }
+      @inline(__always) func put(_ a: UInt8, _ c: UInt8) { dst[j] = a; dst[j + 1] = c; j += 2 }
+      func unicodeEscape(_ unit: UInt16) {
+        put(UInt8(ascii: "\\"), UInt8(ascii: "u"))
+        put(hex.utf8Start[Int(unit >> 12)], hex.utf8Start[Int((unit >> 8) & 0xF)])
+        put(hex.utf8Start[Int((unit >> 4) & 0xF)], hex.utf8Start[Int(unit & 0xF)])
+      }
+      var i = 0
+      while i < bytes.count {
+        let b = bytes[i]
+        i += 1
+        guard needsEscape(b, html: html) else { put(b); continue }
+        switch b {
+        case UInt8(ascii: "\""): put(UInt8(ascii: "\\"), UInt8(ascii: "\""))
+        case UInt8(ascii: "\\"): put(UInt8(ascii: "\\"), UInt8(ascii: "\\"))
+        case 0x0A: put(UInt8(ascii: "\\"), UInt8(ascii: "n"))
+        case 0x0D: put(UInt8(ascii: "\\"), UInt8(ascii: "r"))
+        case 0x09: put(UInt8(ascii: "\\"), UInt8(ascii: "t"))
+        case 0x08: put(UInt8(ascii: "\\"), UInt8(ascii: "b"))
+        case 0x0C: put(UInt8(ascii: "\\"), UInt8(ascii: "f"))
+        // U+2028/U+2029 (E2 80 A8/A9) are line terminators in JavaScript source; escape them so
+        // the output is safe to embed in a script.
+        case 0xE2:
+          if i + 1 < bytes.count && bytes[i] == 0x80 && (bytes[i + 1] == 0xA8 || bytes[i + 1] == 0xA9) {
+            unicodeEscape(bytes[i + 1] == 0xA8 ? 0x2028 : 0x2029)
+            i += 2
+          } else {
+            put(b)
+          }
+        default: unicodeEscape(UInt16(b))  // other control characters, and < > & with html
+        }
+      }
+      if quoted { put(UInt8(ascii: "\"")) }
+      return j
+    }
+    out.removeLast(out.count - end)
   }
 
   @inline(__always)
   private static func needsEscape(_ b: UInt8, html: Bool) -> Bool {
     b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b == 0xE2
       || (html && (b == UInt8(ascii: "<") || b == UInt8(ascii: ">") || b == UInt8(ascii: "&")))
+  }
+}
+
+extension String {
+  /// The string's UTF-8 bytes without copying the string into a `var` first (`String.withUTF8` is mutating, and
+  /// the copy cost a uniqueness check and retain per call: 2% of `check --format json`).
+  @inline(__always)
+  package func withUTF8Bytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+    if let result = try utf8.withContiguousStorageIfAvailable(body) { return result }
+    var copy = self
+    return try copy.withUTF8(body)
   }
 }

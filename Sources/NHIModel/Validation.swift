@@ -92,6 +92,24 @@ public enum Validation {
         return (key, try text(value, field: "label '\(key)'", limit: Limit.labelValue))
     }
 
+    /// A token carries at most `Limit.labels` labels (checked on the merged set by the CLI, on the object by import).
+    public static func labelCount(_ count: Int) throws(NHIError) {
+        guard count <= Limit.labels else { throw .data("a token may carry at most \(Limit.labels) labels") }
+    }
+
+    /// A fingerprint as nhi records it: `sha256:` and 64 lowercase hex digits (never a secret).
+    public static func fingerprint(_ text: String) throws(NHIError) -> String {
+        let hex = text.utf8.dropFirst(7)
+        guard text.hasPrefix("sha256:"), hex.count == 64,
+              hex.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) else {
+            // Checked for secrets first: a pasted token value must not be echoed.
+            throw .data(SecretDetector.inspect(text) != nil
+                ? "fingerprint looks like a live secret; nhi keeps only sha256:<hex> fingerprints (use nhi token rotate ID --secret-stdin)"
+                : "fingerprint must be sha256: followed by 64 lowercase hex digits")
+        }
+        return text
+    }
+
     public static func notSecret(_ value: String, field: String) throws(NHIError) {
         if let finding = SecretDetector.inspect(value) {
             throw .data("\(field) looks like a live secret (\(finding.reason)); nhi never stores secrets: record the token by its id and pass its value with --secret-stdin, which keeps only a SHA-256 fingerprint")
@@ -119,4 +137,114 @@ public enum Validation {
 
     package static func isControl(_ s: Unicode.Scalar) -> Bool { Redaction.isControl(s) }
 
+}
+
+/// One field of an owner, agent or token as text arrives for it, from a CLI flag (`--environment`) or an import
+/// column (`environment`): both names and the one rule that turns the text into the value. `owner add`, `agent
+/// add`, `token register/update` and `import` read every field through one of these, so a limit or a shape is
+/// written once; each caller passes the label its messages name (the flag or the column).
+public struct Field<Value>: Sendable {
+    /// The import/export column (`expires_at`).
+    public let column: String
+    /// The CLI option, without its dashes (`expires`).
+    public let flag: String
+    /// `now` is asked for only by dates, so a bad `$NHI_NOW` is reported only where a date is given.
+    private let rule: @Sendable (_ text: String, _ label: String, _ now: () throws(NHIError) -> Instant) throws(NHIError) -> Value
+
+    public init(column: String, flag: String? = nil,
+                _ rule: @escaping @Sendable (String, String, () throws(NHIError) -> Instant) throws(NHIError) -> Value) {
+        self.column = column
+        self.flag = flag ?? column.replacingAll("_", with: "-")
+        self.rule = rule
+    }
+
+    public func check(_ text: String, label: String, now: () throws(NHIError) -> Instant) throws(NHIError) -> Value {
+        try rule(text, label, now)
+    }
+
+    /// For fields that do not depend on the clock.
+    public func check(_ text: String, label: String) throws(NHIError) -> Value {
+        try rule(text, label, { () throws(NHIError) in 0 })
+    }
+}
+
+extension Field where Value == String {
+    /// An id or a reference to one (`Validation.id`).
+    public static func id(column: String, flag: String? = nil) -> Field {
+        Field(column: column, flag: flag) { v, label, _ throws(NHIError) in try Validation.id(v, field: label) }
+    }
+
+    /// Free text bounded by `limit` (`Validation.text`).
+    public static func text(column: String, flag: String? = nil, limit: Int) -> Field {
+        Field(column: column, flag: flag) { v, label, _ throws(NHIError) in try Validation.text(v, field: label, limit: limit) }
+    }
+
+    /// One of `allowed`.
+    public static func choice(column: String, _ allowed: [String]) -> Field {
+        Field(column: column) { v, label, _ throws(NHIError) in
+            guard allowed.contains(v) else {
+                throw .data("\(label) '\(Redaction.printable(v))' must be one of \(allowed.joined(separator: ", "))")
+            }
+            return v
+        }
+    }
+}
+
+extension Field where Value == Int64 {
+    /// A duration (`Duration.parse`): `90d`.
+    public static func duration(column: String, flag: String? = nil) -> Field {
+        Field(column: column, flag: flag) { v, label, _ throws(NHIError) in
+            do throws(NHIError) { return try Duration.parse(v) } catch { throw .data("\(label): \(error.message)") }
+        }
+    }
+
+    /// A date (`Time.parseDate`): absolute, or relative to now (`+30d`).
+    public static func date(column: String, flag: String? = nil) -> Field {
+        Field(column: column, flag: flag) { v, label, now throws(NHIError) in try Time.parseDate(v, now: try now(), what: label) }
+    }
+}
+
+/// Every field's one definition (limits in `Validation.Limit`; Docs/validation.md).
+public enum Fields {
+    /// A record's own id; callers label it "owner id", "token id" (CLI) or "id" (import).
+    public static let id = Field.id(column: "id", flag: "ID")
+    public static let owner = Field.id(column: "owner")
+    public static let agent = Field.id(column: "agent")
+    public static let name = Field.text(column: "name", limit: Validation.Limit.name)
+    /// Its messages say `--email` from both callers, as they always have (Tests/EndToEndTests/ExchangeTests).
+    public static let email = Field(column: "email") { v, _, _ throws(NHIError) in try Validation.email(v) }
+    public static let team = Field.text(column: "team", limit: Validation.Limit.team)
+    public static let purpose = Field.text(column: "purpose", limit: Validation.Limit.purpose)
+    public static let system = Field.text(column: "system", limit: Validation.Limit.system)
+    public static let environment = Field.text(column: "environment", limit: Validation.Limit.environment)
+    /// A comma-separated list (a JSON array is joined first); its messages say `--scopes` from both callers.
+    public static let scopes = Field(column: "scopes") { v, _, _ throws(NHIError) in try Validation.scopes(v) }
+    public static let rotateEvery = Field.duration(column: "rotate_every")
+    public static let reviewEvery = Field.duration(column: "review_every")
+    public static let issuedAt = Field.date(column: "issued_at")
+    /// nil is `never`, which must be written out: there is no default expiry.
+    public static let expires = Field<Instant?>(column: "expires_at", flag: "expires") { v, label, now throws(NHIError) in
+        v == "never" ? nil : try Fields.issuedAt.check(v, label: label, now: now)
+    }
+    public static let revokeReason = Field.text(column: "revoke_reason", flag: "reason", limit: Validation.Limit.reason)
+    public static let fingerprint = Field(column: "fingerprint") { v, _, _ throws(NHIError) in try Validation.fingerprint(v) }
+    /// Usage records: the tool that presented the token.
+    public static let tool = Field.text(column: "tool", limit: Validation.Limit.tool)
+
+    public static let ownerStatuses = ["active", "departed"]
+    public static let agentStatuses = ["active", "decommissioned"]
+    public static let tokenStatuses = ["active", "revoked"]
+    public static let ownerStatus = Field.choice(column: "status", ownerStatuses)
+    public static let agentStatus = Field.choice(column: "status", agentStatuses)
+    public static let tokenStatus = Field.choice(column: "status", tokenStatuses)
+
+    // Recorded instants that only import sets (the commands stamp them).
+    public static let lastRotatedAt = Field.date(column: "last_rotated_at")
+    public static let lastReviewedAt = Field.date(column: "last_reviewed_at")
+    public static let revokedAt = Field.date(column: "revoked_at")
+    public static let lastUsedAt = Field.date(column: "last_used_at")
+    public static let departedAt = Field.date(column: "departed_at")
+    public static let decommissionedAt = Field.date(column: "decommissioned_at")
+    public static let createdAt = Field.date(column: "created_at")
+    public static let updatedAt = Field.date(column: "updated_at")
 }

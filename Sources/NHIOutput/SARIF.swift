@@ -9,7 +9,6 @@ import NHIScan
 /// help that says how to fix it; one result per finding, located at the store file and named by the token
 /// (Docs/references.md §7 lists the properties the schema and GitHub code scanning require).
 public enum SARIFOutput {
-    public static let schema = "https://json.schemastore.org/sarif-2.1.0.json"
 
     public static func rule(_ kind: String, failing: Bool) -> JSON {
         let summary = Check.summary(kind), remedy = Check.remedy(kind)
@@ -32,16 +31,7 @@ public enum SARIFOutput {
     }
 
     /// A file path as a URI reference: every byte but unreserved characters and `/` percent-encoded.
-    package static func percentEncoded(_ path: String) -> String {
-        let hex = Array("0123456789ABCDEF".utf8)
-        var out: [UInt8] = []
-        for b in path.utf8 {
-            let keep = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
-                || b == 0x2D || b == 0x2E || b == 0x5F || b == 0x7E || b == 0x2F
-            if keep { out.append(b) } else { out += [0x25, hex[Int(b >> 4)], hex[Int(b & 0xF)]] }
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    package static func percentEncoded(_ path: String) -> String { SARIFLog.percentEncoded(path) }
 
     /// One result, as the JSON value
     /// `{"ruleId", "ruleIndex", "level", "message": {"text"}, "locations": [{"physicalLocation": {"artifactLocation":
@@ -85,33 +75,15 @@ public enum SARIFOutput {
         let uri = percentEncoded(artifactURI)
         let kinds = Check.kinds
         let index = Dictionary(uniqueKeysWithValues: kinds.enumerated().map { ($1, $0) })
-        let driver: JSON = [
-            "name": "nhi", "version": .string(Version.string), "semanticVersion": .string(Version.string),
-            "rules": .array(kinds.map { rule($0, failing: failing.contains($0)) }),
-        ]
-        let head: JSONObject = [
-            "$schema": .string(schema), "version": "2.1.0",
-        ]
-        let run: JSONObject = [
-            "tool": ["driver": driver],
-            "invocations": [["executionSuccessful": true,
-                             "properties": ["as_of": .string(Time.iso(result.asOf)),
-                                            "fail_on": .array(result.failOn.map(JSON.string))]]],
-            "columnKind": "unicodeCodePoints",
-        ]
-        // Streamed: the log is written piecewise so the results of a large inventory are never one string.
-        var text = JSON.object(head).serialized()
-        text.removeLast()
-        var runText = JSON.object(run).serialized()
-        runText.removeLast()
-        sink.write(text + ",\"runs\":[" + runText + ",\"results\":[")
+        var log = SARIFLog(rules: kinds.map { rule($0, failing: failing.contains($0)) }, executionSuccessful: true,
+                           invocation: ["properties": ["as_of": .string(Time.iso(result.asOf)),
+                                                       "fail_on": .array(result.failOn.map(JSON.string))]],
+                           run: ["columnKind": "unicodeCodePoints"], sink: sink)
         // A finding's controls depend only on its kind and rule: serialised once per kind, not per finding.
         // Each result is written as bytes in the order the JSON value model serialises it (`resultRecord`).
         var tagsByKind: [String: [UInt8]] = [:]
         var remedyByKind: [String: String] = [:]
-        var out = OutputBytes()
         var hashInput: [UInt8] = [], digest = [UInt8](repeating: 0, count: 32)
-        var first = true
         result.forEachFinding { f in
             let key = f.rule.map { f.kind + "\u{0}" + $0 } ?? f.kind
             let tags = tagsByKind[key]
@@ -119,13 +91,78 @@ public enum SARIFOutput {
             tagsByKind[key] = tags
             let remedy = remedyByKind[f.kind] ?? Check.remedy(f.kind)
             remedyByKind[f.kind] = remedy
-            out.append(first ? "\n" : ",\n")
-            first = false
-            resultRecord(f, ruleIndex: index[f.kind] ?? 0, remedy: remedy, uri: uri, tags: tags, into: &out,
-                         hashInput: &hashInput, digest: &digest)
-            if out.count >= 1 << 15 { sink.write(&out) }
+            log.result { out in
+                resultRecord(f, ruleIndex: index[f.kind] ?? 0, remedy: remedy, uri: uri, tags: tags, into: &out,
+                             hashInput: &hashInput, digest: &digest)
+            }
         }
+        log.finish()
+    }
+}
+
+/// The SARIF 2.1.0 log around the results, written by this one piece of code for `check --format sarif` and
+/// `scan --format sarif`: `$schema`, `version`, one run whose tool driver is nhi (name, version, semanticVersion,
+/// the caller's rules), one invocation, the caller's run members, then the results streamed one per line (a large
+/// inventory's results are never one string). Compact JSON: the bytes `check` has always written.
+package struct SARIFLog {
+    /// The URL GitHub's code scanning docs give for `sarifLog.$schema` (and use in each of their examples). The
+    /// OASIS repository's raw `master/Schemata/sarif-schema-2.1.0.json` (older GitHub docs, codeql-action's test
+    /// data) names a file that repository has since moved.
+    package static let schema = "https://json.schemastore.org/sarif-2.1.0.json"
+    package static let version = "2.1.0"
+
+    /// `tool.driver`: nhi and its version, and the rules the results index.
+    package static func driver(rules: [JSON]) -> JSON {
+        ["name": "nhi", "version": .string(Version.string), "semanticVersion": .string(Version.string),
+         "rules": .array(rules)]
+    }
+
+    private let sink: OutputSink
+    private var out = OutputBytes()
+    private var first = true
+
+    /// Writes the log up to its first result. `invocation`: the invocation's members after `executionSuccessful`;
+    /// `run`: the run's members after `tool` and `invocations`, before `results`.
+    package init(rules: [JSON], executionSuccessful: Bool, invocation: JSONObject, run: JSONObject, sink: OutputSink) {
+        self.sink = sink
+        var invocationObject: JSONObject = ["executionSuccessful": .bool(executionSuccessful)]
+        for (key, value) in invocation { invocationObject[key] = value }
+        var runObject: JSONObject = ["tool": ["driver": Self.driver(rules: rules)], "invocations": [.object(invocationObject)]]
+        for (key, value) in run { runObject[key] = value }
+        let head: JSONObject = ["$schema": .string(Self.schema), "version": .string(Self.version)]
+        var text = JSON.object(head).serialized()
+        text.removeLast()
+        var runText = JSON.object(runObject).serialized()
+        runText.removeLast()
+        sink.write(text + ",\"runs\":[" + runText + ",\"results\":[")
+    }
+
+    /// One result, written as bytes by `write` (which must write exactly one JSON object).
+    package mutating func result(_ write: (inout OutputBytes) -> Void) {
+        out.append(first ? "\n" : ",\n")
+        first = false
+        write(&out)
+        if out.count >= 1 << 15 { sink.write(&out) }
+    }
+
+    package mutating func result(_ value: JSON) {
+        result { $0.append(value.serialized()) }
+    }
+
+    package mutating func finish() {
+        out.append("\n]}]}\n")
         sink.write(&out)
-        sink.write("\n]}]}\n")
+    }
+
+    /// A file path as a URI reference: every byte but RFC 3986's unreserved characters and `/` percent-encoded.
+    package static func percentEncoded(_ path: String) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        for b in path.utf8 {
+            let keep = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+                || b == 0x2D || b == 0x2E || b == 0x5F || b == 0x7E || b == 0x2F
+            if keep { out.append(b) } else { out += [0x25, hex[Int(b >> 4)], hex[Int(b & 0xF)]] }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

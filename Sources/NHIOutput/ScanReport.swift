@@ -13,7 +13,7 @@ public enum ScanReport {
     public static func write(_ result: ScanResult, format: String, sink: OutputSink, colour: Bool) {
         switch format {
         case "json": sink.line(json(result).serialized(pretty: true))
-        case "sarif": sink.line(sarif(result).serialized(pretty: true))
+        case "sarif": sarif(result, sink: sink)
         default: table(result, sink: sink, colour: colour)
         }
     }
@@ -113,7 +113,8 @@ public enum ScanReport {
              severity: "7.0"),
     ]
 
-    package static func sarif(_ result: ScanResult) -> JSON {
+    /// The log through `SARIFLog`, the writer `check --format sarif` uses too.
+    package static func sarif(_ result: ScanResult, sink: OutputSink) {
         let ruleObjects: [JSON] = rules.map { r in
             .object([
                 "id": .string(r.id), "name": .string(r.name),
@@ -124,7 +125,16 @@ public enum ScanReport {
                 "properties": .object(["tags": ["security", "secret"], "precision": "high", "security-severity": .string(r.severity)]),
             ])
         }
-        var results: [JSON] = []
+        let notifications: [JSON] = result.problems.map { p in
+            .object([
+                "level": .string(p.isError ? "error" : "note"),
+                "message": .object(["text": .string(p.message)]),
+                "locations": [.object(["physicalLocation": .object(["artifactLocation": .object(["uri": .string(uri(p.file))])])])],
+            ])
+        }
+        var log = SARIFLog(rules: ruleObjects, executionSuccessful: result.errors == 0,
+                           invocation: ["toolExecutionNotifications": .array(notifications)],
+                           run: ["automationDetails": .object(["id": "nhi-scan/"])], sink: sink)
         for f in result.findings where f.status.fails {
             guard let index = rules.firstIndex(where: { $0.status == f.status }) else { continue }
             let what: String
@@ -134,7 +144,7 @@ public enum ScanReport {
             default: what = "belongs to token \(f.token ?? "?"), which is \(f.tokenStates.map(\.rawValue).joined(separator: " and "))"
             }
             let location = "\(f.file)\u{0}\(f.server)\u{0}\(f.key)\u{0}\(f.pointer)"
-            results.append(.object([
+            log.result(.object([
                 "ruleId": .string(rules[index].id), "ruleIndex": .int(Int64(index)), "level": "error",
                 "message": .object(["text": .string("Credential \(f.value) in \(f.key) of MCP server '\(f.server)' \(what).")]),
                 "locations": [.object(["physicalLocation": .object([
@@ -144,28 +154,7 @@ public enum ScanReport {
                 "partialFingerprints": .object(["nhiScanLocation/v1": .string(SHA256.hex(location))]),
             ]))
         }
-        let notifications: [JSON] = result.problems.map { p in
-            .object([
-                "level": .string(p.isError ? "error" : "note"),
-                "message": .object(["text": .string(p.message)]),
-                "locations": [.object(["physicalLocation": .object(["artifactLocation": .object(["uri": .string(uri(p.file))])])])],
-            ])
-        }
-        let run: JSON = .object([
-            "tool": .object(["driver": .object([
-                "name": "nhi", "version": .string(Version.string), "semanticVersion": .string(Version.string),
-                "rules": .array(ruleObjects),
-            ])]),
-            "automationDetails": .object(["id": "nhi-scan/"]),
-            "invocations": [.object(["executionSuccessful": .bool(result.errors == 0),
-                                     "toolExecutionNotifications": .array(notifications)])],
-            "results": .array(results),
-        ])
-        return .object([
-            "$schema": "https://raw.githubusercontent.com/oasis-tcs/sarif-spec/master/Schemata/sarif-schema-2.1.0.json",
-            "version": "2.1.0",
-            "runs": [run],
-        ])
+        log.finish()
     }
 
     /// A relative path stays relative (code scanning resolves it against the repository root), without `./`;
@@ -173,14 +162,6 @@ public enum ScanReport {
     package static func uri(_ path: String) -> String {
         var p = path
         while p.hasPrefix("./") { p.removeFirst(2) }
-        var out = p.hasPrefix("/") ? "file://" : ""
-        let hex = Array("0123456789ABCDEF".utf8)
-        for b in p.utf8 {
-            let unreserved = (b | 0x20) >= 97 && (b | 0x20) <= 122 || (b >= 48 && b <= 57) || b == 45 || b == 46 || b == 95 || b == 126 || b == 47
-            if unreserved { out.unicodeScalars.append(Unicode.Scalar(b)) } else {
-                out += "%" + String(decoding: [hex[Int(b >> 4)], hex[Int(b & 15)]], as: UTF8.self)
-            }
-        }
-        return out
+        return (p.hasPrefix("/") ? "file://" : "") + SARIFLog.percentEncoded(p)
     }
 }

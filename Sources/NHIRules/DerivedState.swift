@@ -212,7 +212,7 @@ public struct StateFacts: Sendable {
 public struct StateQuery {
     public var asOf: Instant
     /// The longest a token may go unused before it is `stale` (policy `max_unused`, default 90d).
-    public var maxUnused: Int64 = 90 * 86_400
+    public var maxUnused: Int64
     /// Which states to look for; a token in none of them is not returned.
     public var states: [DerivedState] = DerivedState.allCases
     /// Extra conditions on the token row `t` (constant SQL text with named parameters such as `:owner`; the
@@ -252,7 +252,7 @@ public struct StateQuery {
     /// The position of the row's key (`t.rowid`), after the token columns.
     package var rowidPosition: Int32 { columns.end }
 
-    public init(asOf: Instant, maxUnused: Int64 = 90 * 86_400, states: [DerivedState] = DerivedState.allCases) {
+    public init(asOf: Instant, maxUnused: Int64 = PolicyRules.defaultMaxUnused, states: [DerivedState] = DerivedState.allCases) {
         self.asOf = asOf
         self.maxUnused = maxUnused
         self.states = states

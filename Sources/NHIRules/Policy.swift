@@ -13,6 +13,10 @@ public struct PolicyRules: Sendable, Equatable {
     public var allowedScopes: [String]?
     public var maxUnused: Int64?
 
+    /// How long a token may go unused before it is `stale` when neither `--max-unused` nor a policy says: the one
+    /// default for `check`, the reports and `StateQuery`.
+    public static let defaultMaxUnused: Int64 = 90 * 86_400
+
     public init() {}
 
     /// Every key a level may hold, in the order the docs list them.

@@ -15,6 +15,8 @@ public protocol DatabaseEngine: AnyObject {
     func execute(literal sql: StaticString, _ arguments: [SQLValue]) throws(DatabaseError) -> Int
     /// Calls `body` with a cursor on each row (valid only inside the body).
     func forEachCursor(_ sql: String, _ arguments: StatementArguments, _ body: (Cursor) throws -> Void) throws
+    /// Calls `body` with each row as values, by column name.
+    func forEachRow(_ sql: String, _ arguments: StatementArguments, _ body: (Row) throws -> Void) throws
     func begin(_ kind: TransactionKind) throws(DatabaseError)
     func commit() throws(DatabaseError)
     func rollback()
@@ -75,7 +77,7 @@ public final class Database {
 
     /// Calls `body` for each row, without collecting them (for large reports and exports).
     public func forEachRow(_ sql: String, _ arguments: StatementArguments = .none, _ body: (Row) throws -> Void) throws {
-        try engine.forEachCursor(sql, arguments) { try body($0.row()) }
+        try engine.forEachRow(sql, arguments, body)
     }
 
     public func forEachRow(_ sql: String, _ arguments: [SQLValue], _ body: (Row) throws -> Void) throws {
@@ -103,8 +105,8 @@ public final class Database {
     /// The first row, or nil.
     public func row(_ sql: String, _ arguments: StatementArguments = .none) throws -> Row? {
         var result: Row?
-        try engine.forEachCursor(sql, arguments) { cursor in
-            if result == nil { result = cursor.row() }
+        try engine.forEachRow(sql, arguments) { row in
+            if result == nil { result = row }
         }
         return result
     }
@@ -148,56 +150,54 @@ public final class Database {
 }
 
 /// The current row of a statement being stepped, read by column position. Valid only inside the body of
-/// `Database.forEachCursor`. SQLite's rows are read in place; another engine hands its row over as values.
+/// `Database.forEachCursor`. SQLite's rows are read in place on the statement; another engine hands its row over as
+/// values. Two plain pointers and no reference counting: a scan passes the cursor to its body a million times.
 public struct Cursor {
-    package enum Source {
-        case sqlite(OpaquePointer, RowLayout)
-        case values(Row)
-    }
-    package let source: Source
+    private let handle: OpaquePointer?
+    private unowned(unsafe) let values: CursorValues?
 
-    package init(_ source: Source) { self.source = source }
+    package init(sqlite handle: OpaquePointer) {
+        self.handle = handle
+        self.values = nil
+    }
+
+    /// `values` must outlive every use of the cursor (the engine holds it while the body runs).
+    package init(values: CursorValues) {
+        self.handle = nil
+        self.values = values
+    }
+
+    @inline(__always) private func value(_ index: Int32) -> SQLValue { values!.row.values[Int(index)] }
 
     public func isNull(_ index: Int32) -> Bool {
-        switch source {
-        case .sqlite(let handle, _): return SQLiteEngine.isNull(handle, index)
-        case .values(let row): return row.values[Int(index)] == .null
-        }
+        if let handle { return SQLiteEngine.isNull(handle, index) }
+        return value(index) == .null
     }
 
     public func int(_ index: Int32) -> Int64? {
-        switch source {
-        case .sqlite(let handle, _): return SQLiteEngine.int(handle, index)
-        case .values(let row): return row.values[Int(index)].int
-        }
+        if let handle { return SQLiteEngine.int(handle, index) }
+        return value(index).int
     }
 
     public func text(_ index: Int32) -> String? {
-        switch source {
-        case .sqlite(let handle, _): return SQLiteEngine.text(handle, index)
-        case .values(let row): return row.values[Int(index)].text
-        }
+        if let handle { return SQLiteEngine.text(handle, index) }
+        return value(index).text
     }
 
     public func string(_ index: Int32) -> String { text(index) ?? "" }
 
     /// The column's text as bytes, without making a String; nil when it is NULL.
     public func withBytes<R>(_ index: Int32, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
-        switch source {
-        case .sqlite(let handle, _): return try SQLiteEngine.withBytes(handle, index, body)
-        case .values(let row):
-            guard case .text(var text) = row.values[Int(index)] else { return nil }
-            return try text.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
-        }
+        if let handle { return try SQLiteEngine.withBytes(handle, index, body) }
+        guard case .text(var text) = value(index) else { return nil }
+        return try text.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
     }
+}
 
-    /// The whole row as values, by column name.
-    public func row() -> Row {
-        switch source {
-        case .sqlite(let handle, let layout): return Row(layout: layout, values: SQLiteEngine.values(handle, count: layout.names.count))
-        case .values(let row): return row
-        }
-    }
+/// The row another engine hands to a cursor.
+package final class CursorValues {
+    package var row: Row
+    package init(_ row: Row) { self.row = row }
 }
 
 /// The column names of a statement's result, shared by all its rows: looking a name up is one hash, and a row

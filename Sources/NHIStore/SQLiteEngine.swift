@@ -215,9 +215,19 @@ package final class SQLiteEngine: DatabaseEngine {
         let stmt = try statement(sql)
         try stmt.bind(arguments)
         defer { sqlite3_reset(stmt.handle) }
-        let cursor = Cursor(.sqlite(stmt.handle, stmt.layout))
+        let cursor = Cursor(sqlite: stmt.handle)
         while try stmt.step() {
             try body(cursor)
+        }
+    }
+
+    package func forEachRow(_ sql: String, _ arguments: StatementArguments, _ body: (Row) throws -> Void) throws {
+        let stmt = try statement(sql)
+        try stmt.bind(arguments)
+        defer { sqlite3_reset(stmt.handle) }
+        let layout = stmt.layout
+        while try stmt.step() {
+            try body(Row(layout: layout, values: SQLiteEngine.values(stmt.handle, count: layout.names.count)))
         }
     }
 

@@ -165,14 +165,15 @@ public final class Importer {
     // MARK: Kinds
 
     package func importOwner(_ r: inout FieldReader) throws {
-        let id = r.validated("id", required: true) { v throws(NHIError) in try Validation.id(v, field: "id") }
-        let name = r.validated("name", required: true) { v throws(NHIError) in try Validation.text(v, field: "name", limit: Validation.Limit.name) }
-        let email = r.validated("email", required: true) { v throws(NHIError) in try Validation.email(v) }
-        let team = r.validated("team") { v throws(NHIError) in try Validation.text(v, field: "team", limit: Validation.Limit.team) }
-        let status = r.choice("status", ["active", "departed"]) ?? "active"
-        let departedAt = r.instant("departed_at", now: audit.at)
-        let createdAt = r.instant("created_at", now: audit.at) ?? audit.at
-        let updatedAt = r.instant("updated_at", now: audit.at) ?? audit.at
+        let now = audit.at
+        let id = r.field(Fields.id, required: true)
+        let name = r.field(Fields.name, required: true)
+        let email = r.field(Fields.email, required: true)
+        let team = r.field(Fields.team)
+        let status = r.field(Fields.ownerStatus) ?? "active"
+        let departedAt = r.field(Fields.departedAt, now: now)
+        let createdAt = r.field(Fields.createdAt, now: now) ?? now
+        let updatedAt = r.field(Fields.updatedAt, now: now) ?? now
         guard r.problems.isEmpty, let id, let name, let email else { return }
         var owner = Owner(id: id, name: name, email: email, team: team, status: status, departedAt: departedAt,
                           createdAt: createdAt, updatedAt: updatedAt)
@@ -192,13 +193,14 @@ public final class Importer {
     }
 
     package func importAgent(_ r: inout FieldReader) throws {
-        let id = r.validated("id", required: true) { v throws(NHIError) in try Validation.id(v, field: "id") }
-        let system = r.validated("system", required: true) { v throws(NHIError) in try Validation.text(v, field: "system", limit: Validation.Limit.system) }
-        let ownerID = r.validated("owner", required: true) { v throws(NHIError) in try Validation.id(v, field: "owner") }
-        let status = r.choice("status", ["active", "decommissioned"]) ?? "active"
-        let decommissionedAt = r.instant("decommissioned_at", now: audit.at)
-        let createdAt = r.instant("created_at", now: audit.at) ?? audit.at
-        let updatedAt = r.instant("updated_at", now: audit.at) ?? audit.at
+        let now = audit.at
+        let id = r.field(Fields.id, required: true)
+        let system = r.field(Fields.system, required: true)
+        let ownerID = r.field(Fields.owner, required: true)
+        let status = r.field(Fields.agentStatus) ?? "active"
+        let decommissionedAt = r.field(Fields.decommissionedAt, now: now)
+        let createdAt = r.field(Fields.createdAt, now: now) ?? now
+        let updatedAt = r.field(Fields.updatedAt, now: now) ?? now
         guard r.problems.isEmpty, let id, let system, let ownerID else { return }
         var agent = Agent(id: id, system: system, ownerID: ownerID, status: status, decommissionedAt: decommissionedAt,
                           createdAt: createdAt, updatedAt: updatedAt)
@@ -219,37 +221,32 @@ public final class Importer {
 
     package func importToken(_ r: inout FieldReader) throws {
         let now = audit.at
-        let id = r.validated("id", required: true) { v throws(NHIError) in try Validation.id(v, field: "id") }
-        let ownerID = r.validated("owner", required: true) { v throws(NHIError) in try Validation.id(v, field: "owner") }
-        let purpose = r.validated("purpose", required: true) { v throws(NHIError) in try Validation.text(v, field: "purpose", limit: Validation.Limit.purpose) }
-        let system = r.validated("system", required: true) { v throws(NHIError) in try Validation.text(v, field: "system", limit: Validation.Limit.system) }
-        let agentID = r.validated("agent", required: true) { v throws(NHIError) in try Validation.id(v, field: "agent") }
-        let environment = r.validated("environment") { v throws(NHIError) in try Validation.text(v, field: "environment", limit: Validation.Limit.environment) }
+        let id = r.field(Fields.id, required: true)
+        let ownerID = r.field(Fields.owner, required: true)
+        let purpose = r.field(Fields.purpose, required: true)
+        let system = r.field(Fields.system, required: true)
+        let agentID = r.field(Fields.agent, required: true)
+        let environment = r.field(Fields.environment)
         let scopes = r.scopes()
-        let issuedAt = r.instant("issued_at", now: now) ?? now
-        var expiresAt: Instant?
-        var expiryGiven = false
-        if let text = r.string("expires_at") {
-            expiryGiven = true
-            if text != "never" {
-                do { expiresAt = try Time.parseDate(text, now: now, what: "expires_at") } catch { r.problem("expires_at", error.message); expiryGiven = false }
-            }
-        } else if r.problems.allSatisfy({ $0.0 != "expires_at" }) {
-            r.problem("expires_at", "expires_at is required: a date, or 'never' written out")
+        let issuedAt = r.field(Fields.issuedAt, now: now) ?? now
+        // nil: absent or refused; .some(nil): `never`.
+        let expiry = r.field(Fields.expires, now: now)
+        if expiry == nil, r.problems.allSatisfy({ $0.0 != Fields.expires.column }) {
+            r.problem(Fields.expires.column, "expires_at is required: a date, or 'never' written out")
         }
-        let rotateEvery = r.duration("rotate_every") ?? Token.defaultRotateEvery
-        let lastRotatedAt = r.instant("last_rotated_at", now: now)
-        let reviewEvery = r.duration("review_every") ?? Token.defaultReviewEvery
-        let lastReviewedAt = r.instant("last_reviewed_at", now: now)
-        let fingerprint = r.fingerprint()
+        let rotateEvery = r.field(Fields.rotateEvery) ?? Token.defaultRotateEvery
+        let lastRotatedAt = r.field(Fields.lastRotatedAt, now: now)
+        let reviewEvery = r.field(Fields.reviewEvery) ?? Token.defaultReviewEvery
+        let lastReviewedAt = r.field(Fields.lastReviewedAt, now: now)
+        let fingerprint = r.field(Fields.fingerprint)
         let labels = r.labels()
-        let status = r.choice("status", ["active", "revoked"]) ?? "active"
-        let revokedAt = r.instant("revoked_at", now: now)
-        let revokeReason = r.validated("revoke_reason") { v throws(NHIError) in try Validation.text(v, field: "revoke_reason", limit: Validation.Limit.reason) }
-        let lastUsedAt = r.instant("last_used_at", now: now)
-        let createdAt = r.instant("created_at", now: now) ?? now
-        let updatedAt = r.instant("updated_at", now: now) ?? now
-        guard r.problems.isEmpty, expiryGiven, let id, let ownerID, let purpose, let system, let agentID else { return }
+        let status = r.field(Fields.tokenStatus) ?? "active"
+        let revokedAt = r.field(Fields.revokedAt, now: now)
+        let revokeReason = r.field(Fields.revokeReason)
+        let lastUsedAt = r.field(Fields.lastUsedAt, now: now)
+        let createdAt = r.field(Fields.createdAt, now: now) ?? now
+        let updatedAt = r.field(Fields.updatedAt, now: now) ?? now
+        guard r.problems.isEmpty, let expiresAt = expiry, let id, let ownerID, let purpose, let system, let agentID else { return }
         var token = Token(id: id, ownerID: ownerID, purpose: purpose, system: system, agentID: agentID,
                           environment: environment, scopes: scopes, issuedAt: issuedAt, expiresAt: expiresAt,
                           rotateEvery: rotateEvery, lastRotatedAt: lastRotatedAt, reviewEvery: reviewEvery,
@@ -336,38 +333,15 @@ package struct FieldReader {
         }
     }
 
-    package mutating func validated<T>(_ key: String, required: Bool = false, _ check: (String) throws(NHIError) -> T) -> T? {
+    /// `field`'s column, checked by the field's one rule (messages name the column); nil when absent or refused.
+    package mutating func field<T>(_ field: Field<T>, required: Bool = false, now: Instant = 0) -> T? {
+        let key = field.column
         guard let text = string(key) else {
             if required && !problems.contains(where: { $0.0 == key }) { problem(key, "\(key) is required") }
             return nil
         }
-        do { return try check(text) } catch {
+        do { return try field.check(text, label: key, now: { () throws(NHIError) in now }) } catch {
             problem(key, error.message)
-            return nil
-        }
-    }
-
-    package mutating func choice(_ key: String, _ allowed: [String]) -> String? {
-        guard let text = string(key) else { return nil }
-        guard allowed.contains(text) else {
-            problem(key, "\(key) '\(Redaction.printable(text))' must be one of \(allowed.joined(separator: ", "))")
-            return nil
-        }
-        return text
-    }
-
-    package mutating func instant(_ key: String, now: Instant) -> Instant? {
-        guard let text = string(key) else { return nil }
-        do { return try Time.parseDate(text, now: now, what: key) } catch {
-            problem(key, error.message)
-            return nil
-        }
-    }
-
-    package mutating func duration(_ key: String) -> Int64? {
-        guard let text = string(key) else { return nil }
-        do { return try Duration.parse(text) } catch {
-            problem(key, "\(key): \(error.message)")
             return nil
         }
     }
@@ -392,7 +366,7 @@ package struct FieldReader {
             problem("scopes", "scopes must be an array of strings")
             return []
         }
-        do { return try Validation.scopes(text) } catch {
+        do { return try Fields.scopes.check(text, label: "scopes") } catch {
             problem("scopes", error.message)
             return []
         }
@@ -412,8 +386,8 @@ package struct FieldReader {
             problem("labels", "labels must be a JSON object of strings")
             return [:]
         }
-        guard object.count <= Validation.Limit.labels else {
-            problem("labels", "a token may carry at most \(Validation.Limit.labels) labels")
+        do { try Validation.labelCount(object.count) } catch {
+            problem("labels", error.message)
             return [:]
         }
         var labels: [String: String] = [:]
@@ -433,18 +407,4 @@ package struct FieldReader {
         return labels
     }
 
-    /// A fingerprint as nhi records it: `sha256:` and 64 lowercase hex digits (never a secret).
-    package mutating func fingerprint() -> String? {
-        guard let text = string("fingerprint") else { return nil }
-        let hex = text.utf8.dropFirst(7)
-        guard text.hasPrefix("sha256:"), hex.count == 64,
-              hex.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) else {
-            // Checked for secrets first: a pasted token value must not be echoed.
-            problem("fingerprint", SecretDetector.inspect(text) != nil
-                ? "fingerprint looks like a live secret; nhi keeps only sha256:<hex> fingerprints (use nhi token rotate ID --secret-stdin)"
-                : "fingerprint must be sha256: followed by 64 lowercase hex digits")
-            return nil
-        }
-        return text
-    }
 }

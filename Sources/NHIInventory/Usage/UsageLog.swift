@@ -29,10 +29,10 @@ public enum UsageLog {
     public static func validate(token: String, agent: String, at: Instant, tool: String?, now: Instant,
                                 cache: ValidatedValues? = nil) throws(NHIError) -> UsageRecord {
         let ids = cache?.ids, tools = cache?.tools
-        let token = try ValidatedValues.check(token, in: ids) { v throws(NHIError) in try Validation.id(v, field: "token") }
-        let agent = try ValidatedValues.check(agent, in: ids) { v throws(NHIError) in try Validation.id(v, field: "agent") }
+        let token = try ValidatedValues.check(token, in: ids) { v throws(NHIError) in try Fields.id.check(v, label: "token") }
+        let agent = try ValidatedValues.check(agent, in: ids) { v throws(NHIError) in try Fields.id.check(v, label: "agent") }
         let tool = try tool.map { v throws(NHIError) in
-            try ValidatedValues.check(v, in: tools) { v throws(NHIError) in try Validation.text(v, field: "tool", limit: Validation.Limit.tool) }
+            try ValidatedValues.check(v, in: tools) { v throws(NHIError) in try Fields.tool.check(v, label: "tool") }
         }
         if at > now + clockSkew {
             throw .data("at \(Time.iso(at)) is in the future (now is \(Time.iso(now)))")
