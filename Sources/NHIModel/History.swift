@@ -68,11 +68,12 @@ public enum History {
             let columns = v.columns.joined(separator: ", ")
             var select = v.columns
             if v.kind == "token" {
-                // Last use as recorded by t: the latest use at or before t that was recorded by t, or the version's
-                // own value when that is not after t (a value set by import). Docs/history.md says what this misses.
+                // Last use as recorded by t: the version's own value when it is not after t (recorded uses only move it
+                // forward, so it already holds every use recorded before the version ended), else the latest use at or
+                // before t recorded by t. Docs/history.md says what this misses.
                 select = select.map { $0 == "last_used_at" ? """
-                    (SELECT max(x) FROM (SELECT max(u.at) AS x FROM main.usage u WHERE u.token_id = v.id AND u.at <= \(t)
-                        AND u.recorded_at <= \(t) UNION ALL SELECT v.last_used_at WHERE v.last_used_at <= \(t))) AS last_used_at
+                    CASE WHEN v.last_used_at <= \(t) THEN v.last_used_at ELSE (SELECT max(u.at) FROM main.usage u
+                        WHERE u.token_id = v.id AND u.at <= \(t) AND u.recorded_at <= \(t)) END AS last_used_at
                     """ : $0 }
                 select += ["coalesce(last_rotated_at, issued_at) + rotate_every AS rotation_due_at",
                            "coalesce(last_reviewed_at, issued_at) + review_every AS review_due_at"]
