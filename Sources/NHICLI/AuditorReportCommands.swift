@@ -71,6 +71,23 @@ extension ReportCommands {
 
 /// Writes a whole file or nothing: a temporary file next to it, renamed into place.
 package enum FileOutput {
+    package static func append(_ text: String, to path: String) throws(NHIError) {
+        let fd = open(path, O_CREAT | O_APPEND | O_WRONLY | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .data("cannot write \(path): \(String(cString: strerror(errno)))") }
+        var failed: Int32 = 0
+        var utf8 = text
+        utf8.withUTF8 { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if n < 0 { if errno == EINTR { continue }; failed = errno; break }
+                offset += n
+            }
+        }
+        if close(fd) != 0 && failed == 0 { failed = errno }
+        if failed != 0 { throw .data("cannot write \(path): \(String(cString: strerror(failed)))") }
+    }
+
     package static func writeAtomically(_ text: String, to path: String) throws(NHIError) {
         let temporary = path + ".nhi-tmp-\(getpid())"
         let fd = open(temporary, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o644)
