@@ -39,7 +39,19 @@ public enum CheckCommands {
             sarif.maxResults = n
         }
         let policy = try inv.policyGate()
-        let failOn = try inv.value("fail-on").map(Check.parseFailOn) ?? Check.defaultFailOn(policy: policy)
+        // An option value outside its fixed set is a usage error (exit 2), as an unknown --format is; the policy
+        // file's fail_on stays a data error (exit 3): it is the file that is wrong.
+        var failOn: [String]
+        if let text = inv.value("fail-on") {
+            do throws(NHIError) { failOn = try Check.parseFailOn(text) } catch {
+                let unknown = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                    .first { !Check.kinds.contains($0) } ?? ""
+                let hint = Suggest.nearest(unknown, among: Check.kinds).map { " (did you mean \($0)?)" } ?? ""
+                throw NHIError.usage(error.message + hint, command: "check")
+            }
+        } else {
+            failOn = try Check.defaultFailOn(policy: policy)
+        }
         let maxUnused = try inv.duration("max-unused") ?? policy?.maxUnused ?? PolicyRules.defaultMaxUnused
         let result = try inv.read { db -> Check.Result in
             if try Registry.tokenCount(db) == 0 && !inv.flag("allow-empty") {
