@@ -29,6 +29,8 @@ def main():
     ap.add_argument("--nhi", default=".build/release/nhi", help="the nhi binary that creates the schema")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--as-of", default="2026-06-01", help="the 'now' the mix of states is built around")
+    ap.add_argument("--systems", type=int, default=0,
+                    help="register this many systems (the ten usual names and svc-NNN), about 3%% of them left unregistered")
     ap.add_argument("--import-csv", help="also write the inventory to this file in nhi's export (= import) CSV shape")
     args = ap.parse_args()
 
@@ -44,6 +46,8 @@ def main():
     n_owners = max(2, args.tokens // 40)
     n_agents = max(2, args.tokens // 8)
     systems = ["github", "gitlab", "slack", "zendesk", "snowflake", "confluence", "jira", "aws", "openai", "notion"]
+    # Without --systems the data are what they always were (same names, same random sequence).
+    systems += [f"svc-{i:03d}" for i in range(len(systems), args.systems)]
     envs = ["prod", "prod", "prod", "staging", "dev", "ci", None]
     scopes = ["repo:read", "repo:write", "issues:write", "tickets:read", "chat:write", "files:read", "admin"]
 
@@ -61,6 +65,19 @@ def main():
         db.executemany("INSERT INTO owners (id, name, email, team, status, departed_at, created_at, updated_at) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", owners)
         owner_ids = ["owner00000"] + [o[0] for o in owners]
+        if args.systems:
+            # Their own random sequence, so the owners, agents and tokens stay the same as without systems.
+            srnd = random.Random(args.seed + 1)
+            rows = []
+            for name in systems:
+                if srnd.random() < 0.03:
+                    continue
+                gateway = srnd.random() < 0.1
+                rows.append((name, "gateway" if gateway else "service",
+                             srnd.choice(["access-broker", "token-exchanger", "policy-enforcement-point"]) if gateway else None,
+                             srnd.choice(owner_ids), srnd.choice(owner_ids), srnd.choice(owner_ids), None, None, created, created))
+            db.executemany("INSERT INTO systems (id, kind, gateway_role, policy_owner, platform_owner, audit_owner, managed_by, "
+                           "boundary, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
         agents = []
         for i in range(n_agents):

@@ -7,6 +7,12 @@
 3. At least 10k generated malformed inputs (arguments, CSV, JSON, ndjson, MCP configs, usage files): no exit by
    signal, every failure exits 2 or 3 with a `nhi: error:` message, and the store's content is unchanged.
 
+4. Issue 20's attacks, so they stay fixed: tampering by direct SQL, each kind with the detection it must get
+   (by `audit verify`, only with `--head`, or documented as out of reach in Docs/audit.md), printed as a table;
+   stored integers at +/-INT64_MAX (exit 4 naming the row, never a signal); output to /dev/full (exit 4); and huge
+   inputs (a 1 GB single-line CSV and ndjson, one 100 MB field, 3 million bad ndjson records) with their peak RSS
+   measured by /usr/bin/time -v, which must stay under 100 MB. STRESS_HUGE_MB (default 1024) sizes the big lines.
+
 Seeded (STRESS_SEED, default 7) so a failure can be replayed. Prints `N passed, N failed` last.
 """
 import concurrent.futures as cf
@@ -26,6 +32,7 @@ NHI = os.environ.get("NHI", os.path.join(os.path.dirname(__file__), "..", ".buil
 SEED = int(os.environ.get("STRESS_SEED", "7"))
 FUZZ_CASES = int(os.environ.get("STRESS_FUZZ", "10000"))
 KILLS = int(os.environ.get("STRESS_KILLS", "20"))
+HUGE_MB = int(os.environ.get("STRESS_HUGE_MB", "1024"))
 ENV = dict(os.environ, NHI_ACTOR="stress", NHI_NOW="2026-06-01T00:00:00Z")
 for key in ("NHI_DB", "NHI_POLICY", "NO_COLOR"):
     ENV.pop(key, None)
@@ -281,6 +288,172 @@ def fuzz(tmp):
     check(not problems, f"fuzz: {len(cases)} malformed inputs, {len(problems)} problems")
 
 
+
+# 4. Issue 20: tampering, overflow, full output, huge inputs ---------------------------------------------------
+
+# (kind, SQL, expected: "verify" | "head" | "gap"). "gap" kinds are documented in Docs/audit.md as out of reach.
+TAMPERS = [
+    ("token field edited", "UPDATE tokens SET purpose='changed' WHERE id='t1'", "verify"),
+    ("token expiry extended", "UPDATE tokens SET expires_at=expires_at+86400000 WHERE id='t1'", "verify"),
+    ("token revoked status cleared", "UPDATE tokens SET status='active', revoked_at=NULL WHERE id='t3'", "verify"),
+    ("token inserted", "INSERT INTO tokens (id, owner_id, purpose, system, agent_id, issued_at, expires_at, rotate_every, review_every, labels, status, created_at, updated_at) SELECT 'shadow', owner_id, purpose, system, agent_id, issued_at, expires_at, rotate_every, review_every, labels, status, created_at, updated_at FROM tokens WHERE id='t1'", "verify"),
+    ("token deleted", "DELETE FROM usage WHERE token_id='t2'; DELETE FROM reviews WHERE token_id='t2'; DELETE FROM tokens WHERE id='t2'", "verify"),
+    ("owner edited", "UPDATE owners SET email='eve@evil.example' WHERE id='alice'", "verify"),
+    ("owner departed cleared", "UPDATE owners SET status='active', departed_at=NULL WHERE id='bob'", "verify"),
+    ("agent edited", "UPDATE agents SET owner_id='bob' WHERE id='bot'", "verify"),
+    ("labels invalid JSON", "UPDATE tokens SET labels='{\"a\":' WHERE id='t1'", "verify"),
+    ("last_used_at moved later", "UPDATE tokens SET last_used_at=strftime('%s','2026-09-01') WHERE id='t1'", "verify"),
+    ("last_used_at +INT64_MAX", "UPDATE tokens SET last_used_at=9223372036854775807 WHERE id='t1'", "verify"),
+    ("last_used_at -INT64_MAX", "UPDATE tokens SET last_used_at=-9223372036854775807 WHERE id='t1'", "verify"),
+    ("review inserted", "INSERT INTO reviews (token_id, decision, note, actor, at) VALUES ('t2','keep','forged','eve',1780000000)", "verify"),
+    ("review edited", "UPDATE reviews SET actor='eve'", "verify"),
+    ("review deleted", "DELETE FROM reviews", "verify"),
+    ("usage row inserted", "INSERT INTO usage (token_id, agent_id, at, recorded_at) VALUES ('t1','ghost',1,1)", "verify"),
+    ("usage row deleted", "DELETE FROM usage WHERE agent_id='other'", "verify"),
+    ("trigger added", "CREATE TRIGGER rebind AFTER INSERT ON usage BEGIN UPDATE usage SET agent_id='bot' WHERE id=new.id; END", "verify"),
+    ("index dropped", "DROP INDEX reviews_by_token", "verify"),
+    ("view added", "CREATE VIEW v AS SELECT 1", "verify"),
+    ("audit entry edited", "UPDATE audit_log SET actor='eve' WHERE seq=2", "verify"),
+    ("audit entry deleted", "DELETE FROM audit_log WHERE seq=3", "verify"),
+    ("audit entries reordered", "UPDATE audit_log SET seq=-seq WHERE seq IN (2,3); UPDATE audit_log SET seq=5-(-seq) WHERE seq IN (-2,-3)", "verify"),
+    ("newest entry dropped with its change", "DELETE FROM audit_log WHERE seq=(SELECT max(seq) FROM audit_log); DELETE FROM owners WHERE id='zed'", "head"),
+    ("usage row's agent rewritten in place", "UPDATE usage SET agent_id='bot' WHERE agent_id='other'", "gap"),
+    ("last_used_at moved earlier", "UPDATE tokens SET last_used_at=last_used_at-86400 WHERE id='t1'", "gap"),
+]
+
+
+def tamper_store(db):
+    seed_store(db)
+    nhi(["owner", "add", "bob", "--name", "Bob", "--email", "bob@example.com"], db)
+    for t in ("t1", "t2", "t3"):
+        nhi(["token", "register", t, "--owner", "alice", "--purpose", "x", "--system", "github", "--agent", "bot",
+             "--expires", "+60d", "--label", "team=x"], db)
+    nhi(["token", "revoke", "t3", "--reason", "gone"], db)
+    nhi(["usage", "record", "t1", "--agent", "bot", "--at", "2026-05-01"], db)
+    nhi(["usage", "record", "t1", "--agent", "other", "--at", "2026-05-02"], db)
+    nhi(["owner", "depart", "bob"], db)
+    nhi(["review", "t2", "--decision", "keep", "--note", "ok"], db)
+    nhi(["owner", "add", "zed", "--name", "Zed", "--email", "zed@example.com"], db)
+
+
+def tampering(tmp):
+    base = os.path.join(tmp, "tamper-base.db")
+    tamper_store(base)
+    head = nhi(["audit", "head"], base).stdout.decode().strip()
+    check(nhi(["audit", "verify"], base).returncode == 0, "tamper: the untouched store verifies")
+    rows = []
+    for kind, sql, expected in TAMPERS:
+        db = os.path.join(tmp, "tamper.db")
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(db + suffix):
+                os.remove(db + suffix)
+        shutil.copy(base, db)
+        con = sqlite3.connect(db)
+        con.executescript(sql)
+        con.close()
+        plain = nhi(["audit", "verify"], db)
+        pinned = nhi(["audit", "verify", "--head", head], db)
+        signal_free = plain.returncode >= 0 and pinned.returncode >= 0
+        by_verify, by_head = plain.returncode == 1, pinned.returncode == 1
+        got = "verify" if by_verify else "head" if by_head else "gap"
+        rows.append((kind, by_verify, by_head, expected))
+        check(signal_free and got == expected, f"tamper: {kind}: expected {expected}, got {got}")
+    print("      | kind | caught by verify | caught with --head | documented out of reach |")
+    print("      | --- | --- | --- | --- |")
+    for kind, by_verify, by_head, expected in rows:
+        yes = lambda b: "yes" if b else "no"
+        print(f"      | {kind} | {yes(by_verify)} | {yes(by_head)} | {yes(expected == 'gap')} |")
+    print(f"      {len(rows)} kinds: {sum(r[1] for r in rows)} caught by verify, "
+          f"{sum(r[2] and not r[1] for r in rows)} more with --head, {sum(r[3] == 'gap' for r in rows)} documented out of reach")
+
+
+def overflow(tmp):
+    for column in ("last_used_at", "rotate_every", "issued_at"):
+        for value in ("9223372036854775807", "-9223372036854775807"):
+            db = os.path.join(tmp, "overflow.db")
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(db + suffix):
+                    os.remove(db + suffix)
+            tamper_store(db)
+            con = sqlite3.connect(db)
+            con.execute(f"UPDATE tokens SET {column}={value} WHERE id='t1'")
+            con.commit()
+            con.close()
+            for args in (["check"], ["token", "show", "t1"], ["report", "owners"], ["token", "list"],
+                         ["report", "html", "--out", os.path.join(tmp, "r.html")], ["audit", "verify"]):
+                r = nhi(args, db)
+                err = r.stderr.decode()
+                ok = r.returncode >= 0 and (r.returncode in (0, 1) or (r.returncode == 4 and "token t1" in err and "out of range" in err))
+                check(ok, f"overflow: {column}={value}: nhi {' '.join(args[:2])} exits {r.returncode}")
+
+
+def full_output(tmp):
+    db = os.path.join(tmp, "full.db")
+    tamper_store(db)
+    for args in (["export"], ["token", "list"], ["audit", "log"], ["check", "--format", "sarif"]):
+        with open("/dev/full", "wb") as full:
+            r = subprocess.run([NHI, "--db", db] + args, stdout=full, stderr=subprocess.PIPE, env=ENV)
+        check(r.returncode == 4 and b"No space left on device" in r.stderr, f"full output: nhi {' '.join(args)} > /dev/full exits {r.returncode}")
+    link = os.path.join(tmp, "full-link")
+    os.symlink("/dev/full", link)
+    r = nhi(["report", "html", "--out", link], db)
+    check(r.returncode == 4 and b"wrote" not in r.stdout, f"full output: report html --out /dev/full exits {r.returncode}")
+
+
+def peak_rss(args, db):
+    """Exit code and peak RSS in MB of one nhi run, from /usr/bin/time -v."""
+    r = subprocess.run(["/usr/bin/time", "-v", NHI, "--db", db] + args, capture_output=True, env=ENV, timeout=1800)
+    rss = 0
+    for line in r.stderr.decode(errors="replace").splitlines():
+        if "Maximum resident set size" in line:
+            rss = int(line.split(":")[1]) / 1024
+    return r.returncode, rss, r.stderr.count(b"\n")
+
+
+def huge_inputs(tmp):
+    if not os.path.exists("/usr/bin/time"):
+        check(True, "huge inputs: skipped (no /usr/bin/time)")
+        return
+    db = os.path.join(tmp, "huge.db")
+    seed_store(db)
+    size = HUGE_MB << 20
+    files = []
+    path = os.path.join(tmp, "line.csv")
+    with open(path, "w") as f:
+        f.write("kind,id,name,email\n")
+        chunk = "x," * (1 << 19)
+        for _ in range(size // len(chunk)):
+            f.write(chunk)
+        f.write("\n")
+    files.append((f"{HUGE_MB} MB single-line CSV", ["import", path]))
+    files.append((f"{HUGE_MB} MB single-line CSV (usage import)", ["usage", "import", path]))
+    path = os.path.join(tmp, "line.ndjson")
+    with open(path, "w") as f:
+        f.write('{"kind":"owner","id":"carol","name":"')
+        chunk = "x" * (1 << 20)
+        for _ in range(size // len(chunk)):
+            f.write(chunk)
+        f.write('"}\n')
+    files.append((f"{HUGE_MB} MB single-line ndjson", ["import", path, "--format", "ndjson"]))
+    path = os.path.join(tmp, "field.csv")
+    with open(path, "w") as f:
+        f.write("kind,id,name,email\nowner,carol,\"" + "x" * (100 << 20) + "\",c@example.com\n")
+    files.append(("one 100 MB CSV field", ["import", path]))
+    path = os.path.join(tmp, "bad.ndjson")
+    with open(path, "w") as f:
+        line = '{"kind":"owner"}\n'
+        f.write(line * 3_000_000)
+    files.append(("3 million bad ndjson records", ["import", path, "--format", "ndjson"]))
+    for what, args in files:
+        before = content_hash(db)
+        code, rss, err_lines = peak_rss(args, db)
+        print(f"      {what}: exit {code}, peak RSS {rss:.1f} MB, {err_lines} lines on stderr")
+        check(code == 3 and rss < 100 and err_lines < 100 and content_hash(db) == before,
+              f"huge input: {what}: exit {code}, peak RSS {rss:.1f} MB (limit 100)")
+    for name in ("line.csv", "line.ndjson", "field.csv", "bad.ndjson"):
+        os.remove(os.path.join(tmp, name))
+
+
 def main():
     if not os.access(NHI, os.X_OK):
         print(f"nhi binary not found at {NHI} (build it: swift build -c release)")
@@ -291,6 +464,10 @@ def main():
         concurrency(tmp)
         kill_import(tmp)
         fuzz(tmp)
+        tampering(tmp)
+        overflow(tmp)
+        full_output(tmp)
+        huge_inputs(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"{passed} passed, {failed} failed")

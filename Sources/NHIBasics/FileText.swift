@@ -7,21 +7,21 @@ public enum FileText {
     /// Refuses anything larger than `limit` bytes, so a wrong path cannot exhaust memory.
     public static func read(_ path: String, what: String, limit: Int = 1 << 30) throws(NHIError) -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .data("cannot open \(what) '\(path)': \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw .data("cannot open \(what) '\(Redaction.printable(path: path))': \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let n = Glibc.read(fd, &chunk, chunk.count)
             if n < 0 && errno == EINTR { continue }
-            if n < 0 { throw .data("cannot read \(what) '\(path)': \(String(cString: strerror(errno)))") }
+            if n < 0 { throw .data("cannot read \(what) '\(Redaction.printable(path: path))': \(String(cString: strerror(errno)))") }
             if n == 0 { break }
             bytes.append(contentsOf: chunk[0..<n])
-            if bytes.count > limit { throw .data("\(what) '\(path)' is larger than \(limit >> 20) MiB") }
+            if bytes.count > limit { throw .data("\(what) '\(Redaction.printable(path: path))' is larger than \(limit >> 20) MiB") }
         }
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw .data("\(what) '\(path)' is not UTF-8 text")
+            throw .data("\(what) '\(Redaction.printable(path: path))' is not UTF-8 text")
         }
         return text
     }

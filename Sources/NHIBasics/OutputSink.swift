@@ -3,9 +3,15 @@ import Glibc
 #endif
 
 /// Where a command's output goes: a file descriptor (buffered), or memory for in-process tests.
+///
+/// A failed write is kept, not ignored: the first error (`failure`, an errno) stops further writes, and the runner
+/// turns it into exit 4 (`cannot write standard output: No space left on device`), so a truncated export never
+/// passes for a whole one.
 public final class OutputSink: @unchecked Sendable {
     private let fd: Int32?
     private var buffer: [UInt8] = []
+    /// The errno of the first write (or close) that failed; nil while every byte has gone out.
+    public private(set) var failure: Int32?
     public private(set) var captured = ""
     public let isTerminal: Bool
 
@@ -37,16 +43,31 @@ public final class OutputSink: @unchecked Sendable {
 
     public func flush() {
         guard let fd, !buffer.isEmpty else { return }
-        buffer.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n <= 0 { if errno == EINTR { continue }; break }
-                offset += n
+        // After a failure the rest is dropped: the command's exit code already says the output is incomplete.
+        if failure == nil {
+            buffer.withUnsafeBytes { raw in
+                var offset = 0
+                while offset < raw.count {
+                    let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { failure = n < 0 ? errno : EIO; break }
+                    offset += n
+                }
             }
         }
         buffer.removeAll(keepingCapacity: true)
     }
+
+    /// The last flush, then the descriptor closed, both checked (a file system may report a full disk only on
+    /// close). Returns the errno of the first failure of the sink's life, nil when all output went out.
+    public func finish() -> Int32? {
+        flush()
+        if let fd, failure == nil, close(fd) != 0, errno != EINTR { failure = errno }
+        return failure
+    }
+
+    /// The failure in words, as strerror gives it (`No space left on device`).
+    public static func describe(_ code: Int32) -> String { String(cString: strerror(code)) }
 
     deinit { flush() }
 }

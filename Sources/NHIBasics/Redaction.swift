@@ -7,6 +7,15 @@ public enum Redaction {
         return cleaned.count > 60 ? String(cleaned.prefix(60)) + "..." : cleaned
     }
 
+    /// A file path: a component that looks like a secret (`ghp_....db`) is redacted, control characters are
+    /// replaced, and the rest is kept whole, so the reader still knows which file was meant.
+    public static func printable(path: String) -> String {
+        path.split(separator: "/", omittingEmptySubsequences: false).map { part -> String in
+            if SecretDetector.inspect(String(part)) != nil { return "<redacted>" }
+            return String(String.UnicodeScalarView(part.unicodeScalars.map { isControl($0) ? "?" : $0 }))
+        }.joined(separator: "/")
+    }
+
     /// C0 and C1 control characters.
     public static func isControl(_ s: Unicode.Scalar) -> Bool { s.value < 0x20 || (s.value >= 0x7F && s.value <= 0x9F) }
 }

@@ -49,7 +49,7 @@ public enum SHA256 {
     /// SHA-256 of a file's bytes, read in 64 KiB chunks so memory stays flat on large files.
     public static func hex(fileAt path: String) throws(NHIError) -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .data("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw .data("cannot open \(Redaction.printable(path: path)): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         guard let context = nhi_sha256_begin() else { throw .store("libcrypto SHA-256 could not start") }
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
@@ -60,7 +60,7 @@ public enum SHA256 {
                 let code = errno
                 var ignored = [UInt8](repeating: 0, count: 32)
                 _ = nhi_sha256_end(context, &ignored)
-                throw .data("cannot read \(path): \(String(cString: strerror(code)))")
+                throw .data("cannot read \(Redaction.printable(path: path)): \(String(cString: strerror(code)))")
             }
             if n == 0 { break }
             _ = chunk.withUnsafeBytes { nhi_sha256_update(context, $0.baseAddress, n) }

@@ -27,7 +27,7 @@ public enum SecretDetector {
 
     /// `alnum`: letters and digits (GitHub classic, legacy OpenAI, Stripe, npm, Hugging Face bodies), so an id
     /// such as `sk-learn-batch-runner-prod` is not a key; `word`: plus `_`; `token`: plus `_` and `-`.
-    public enum TailAlphabet: Sendable { case alnum, word, token, upperAlnum, any }
+    public enum TailAlphabet: Sendable { case alnum, word, token, upperAlnum, lowerAlnum, any }
 
     /// Prefixes from published token formats (gitleaks rules; Docs/references.md section 5). Minimum tails are
     /// shorter than the real bodies, so a truncated or slightly altered key is still refused.
@@ -54,6 +54,8 @@ public enum SecretDetector {
         .init(prefix: "rk_live_", label: "Stripe restricted key", minimumTail: 16, tail: .alnum),
         .init(prefix: "AKIA", label: "AWS access key id", minimumTail: 16, tail: .upperAlnum),
         .init(prefix: "ASIA", label: "AWS temporary access key id", minimumTail: 16, tail: .upperAlnum),
+        // Lowercased in transit (a header or a config that folds case); `asia` is left out: `asiapacific...` is a word.
+        .init(prefix: "akia", label: "AWS access key id", minimumTail: 16, tail: .lowerAlnum),
         .init(prefix: "AIza", label: "Google API key", minimumTail: 35, tail: .token),
         .init(prefix: "npm_", label: "npm token", minimumTail: 36, tail: .alnum),
         .init(prefix: "hf_", label: "Hugging Face token", minimumTail: 30, tail: .alnum),
@@ -115,12 +117,62 @@ public enum SecretDetector {
             if isKeyByte(bytes[i]) {
                 if wordStart < 0 { wordStart = i }
             } else if wordStart >= 0 {
-                if isHighEntropy(UnsafeBufferPointer(rebasing: bytes[wordStart..<i])) { return .highEntropy }
+                if let finding = inspectWord(UnsafeBufferPointer(rebasing: bytes[wordStart..<i])) { return finding }
                 wordStart = -1
             }
         }
-        if wordStart >= 0, isHighEntropy(UnsafeBufferPointer(rebasing: bytes[wordStart..<bytes.count])) { return .highEntropy }
+        if wordStart >= 0, let finding = inspectWord(UnsafeBufferPointer(rebasing: bytes[wordStart..<bytes.count])) { return finding }
         return nil
+    }
+
+    private static func inspectWord(_ word: UnsafeBufferPointer<UInt8>) -> Finding? {
+        if isHighEntropy(word) { return .highEntropy }
+        return hexKey(word)
+    }
+
+    /// Hex key material, which entropy cannot see (16 symbols: at most 4 bits a character): a run of 32 to 40 hex
+    /// digits mixing digits and letters (Datadog API and application keys, GCP key ids; a SHA-1 too, which is
+    /// refused with them), or a longer even run that decodes to text holding a known prefix (a hex-encoded
+    /// token). A 64-digit SHA-256 digest decodes to no prefix and passes; a UUID has its hyphens.
+    package static func hexKey(_ word: UnsafeBufferPointer<UInt8>) -> Finding? {
+        guard word.count >= 32 else { return nil }
+        var runStart = 0
+        for i in 0...word.count {
+            if i < word.count && isHexDigit(word[i]) { continue }
+            let run = UnsafeBufferPointer(rebasing: word[runStart..<i])
+            runStart = i + 1
+            guard run.count >= 32, run.contains(where: { $0 >= 48 && $0 <= 57 }), run.contains(where: { $0 > 57 }) else { continue }
+            if run.count <= 40 && !isCompactUUID(run) { return .highEntropy }
+            guard run.count % 2 == 0 else { continue }
+            var decoded: [UInt8] = []
+            decoded.reserveCapacity(run.count / 2)
+            var j = 0
+            while j < run.count { decoded.append(hexValue(run[j]) << 4 | hexValue(run[j + 1])); j += 2 }
+            let found = decoded.withUnsafeBufferPointer { inspectPrefixes($0) }
+            if let found { return .knownPrefix("hex-encoded " + found) }
+        }
+        return nil
+    }
+
+    private static func isHexDigit(_ b: UInt8) -> Bool { (b >= 48 && b <= 57) || ((b | 0x20) >= 97 && (b | 0x20) <= 102) }
+    private static func hexValue(_ b: UInt8) -> UInt8 { b <= 57 ? b - 48 : (b | 0x20) - 87 }
+
+    /// A UUID written without hyphens (version 1-8 at digit 13, variant 8, 9, a or b at digit 17), which must pass.
+    private static func isCompactUUID(_ run: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard run.count == 32 else { return false }
+        let version = hexValue(run[12]), variant = hexValue(run[16])
+        return (1...8).contains(version) && (8...11).contains(variant)
+    }
+
+    /// The label of the first known prefix anywhere in `bytes`, or nil.
+    private static func inspectPrefixes(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        var found = Int.max
+        for start in 0..<bytes.count where start == 0 || !isWordByte(bytes[start - 1]) {
+            for k in prefixesByFirstByte[Int(bytes[start])] where k < found && matchesPrefix(knownPrefixes[k], in: bytes, at: start) {
+                found = k
+            }
+        }
+        return found == Int.max ? nil : knownPrefixes[found].label
     }
 
     /// For each byte, the indices of the known prefixes that start with it.
@@ -159,6 +211,7 @@ public enum SecretDetector {
         switch alphabet {
         case .any: return true
         case .upperAlnum: return (b >= 48 && b <= 57) || (b >= 65 && b <= 90)
+        case .lowerAlnum: return (b >= 48 && b <= 57) || (b >= 97 && b <= 122)
         case .alnum: return isWordByte(b) && b != 95
         case .word: return isWordByte(b)
         case .token: return isWordByte(b) || b == 45 /* - */
@@ -171,8 +224,30 @@ public enum SecretDetector {
         guard word.count >= entropyMinimumLength else { return false }
         guard word.contains(where: { $0 >= 48 && $0 <= 57 }),
               word.contains(where: { ($0 | 0x20) >= 97 && ($0 | 0x20) <= 122 }) else { return false }
-        if isUUID(word) { return false }
+        if isUUID(word) || isULID(word) { return false }
+        // A name made of short parts (`svc-payments-prod-eu-west-1-2027`, a pod name, an Azure resource id, a host
+        // name) has the entropy of its alphabet but no long random run: key material has one.
+        guard longestRun(word) >= entropyMinimumRun else { return false }
         return shannonEntropy(word) >= entropyThreshold
+    }
+
+    /// The longest run of a high-entropy word between separators (`-`, `.`, `/`, `_`, `~`) must be this long.
+    public static let entropyMinimumRun = 16
+
+    package static func longestRun(_ word: UnsafeBufferPointer<UInt8>) -> Int {
+        var longest = 0, run = 0
+        for b in word {
+            if b == 45 || b == 46 || b == 47 || b == 95 || b == 126 { run = 0 } else { run += 1; longest = max(longest, run) }
+        }
+        return longest
+    }
+
+    /// A ULID: 26 characters of Crockford's base32 (no I, L, O, U), the first 0-7 (its 48-bit time comes first).
+    package static func isULID(_ word: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard word.count == 26, let first = word.first, first >= 48, first <= 55 else { return false }
+        return word.allSatisfy { b in
+            (b >= 48 && b <= 57) || (b >= 65 && b <= 90 && b != 73 && b != 76 && b != 79 && b != 85)
+        }
     }
 
     /// Bits per character over the word's own character frequencies (as gitleaks computes it).

@@ -49,8 +49,8 @@ public enum Time {
     /// `2027-01-31T00:00:00Z`: the one machine format for instants.
     public static func iso(_ t: Instant) -> String {
         guard let parts = Parts(t) else {
-            let days = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
-            let secs = t - days * 86_400
+            // Any Int64, without overflow: a hand-edited store may hold Int64.min (whose t - 86_399 would trap).
+            let (days, secs) = Time.daysAndSeconds(t)
             let (y, m, d) = civilFromDays(days)
             return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secs / 3600, 2)):\(pad(secs / 60 % 60, 2)):\(pad(secs % 60, 2))Z"
         }
@@ -60,6 +60,16 @@ public enum Time {
             parts.write(.seconds) { buffer[i] = $0; i += 1 }
             return i
         }
+    }
+
+    /// The instants nhi reads and writes: years 0000 to 9999, as `parseAbsolute` spells them. A stored value
+    /// outside it was not written by nhi (a direct edit); the rules refuse it by name instead of computing with it.
+    public static let storable: ClosedRange<Instant> = -62_167_219_200...253_402_300_799
+
+    /// Whole days since the epoch (rounded down) and the seconds into the day, for any Int64.
+    package static func daysAndSeconds(_ t: Instant) -> (days: Int64, seconds: Int64) {
+        let (q, r) = t.quotientAndRemainder(dividingBy: 86_400)
+        return r < 0 ? (q - 1, r + 86_400) : (q, r)
     }
 
     /// `2027-01-31`: how tables show an instant (the day is what a reader scans for).
@@ -87,10 +97,10 @@ public enum Time {
         package let year: Int64, month: Int64, day: Int64, seconds: Int64
 
         package init?(_ t: Instant) {
-            let days = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
+            guard Time.storable.contains(t) else { return nil }
+            let (days, secs) = Time.daysAndSeconds(t)
             let (y, m, d) = Time.civilFromDays(days)
-            guard (0...9999).contains(y) else { return nil }
-            year = y; month = m; day = d; seconds = t - days * 86_400
+            year = y; month = m; day = d; seconds = secs
         }
 
         package enum Precision { case day, minute, seconds }
@@ -228,6 +238,10 @@ public enum Duration {
         }
         return amount > 0 ? amount * factor : nil
     }
+
+    /// The durations nhi reads: up to 9,999,999 weeks (`value` accepts up to 7 digits). A stored
+    /// interval outside it was not written by nhi.
+    public static let storable: ClosedRange<Int64> = 1...(9_999_999 * 604_800)
 
     /// The largest unit that divides exactly, so `90d` prints back as `90d`.
     private static let formatUnits: [(String, Int64)] = [("d", 86_400), ("h", 3600), ("m", 60)]

@@ -41,7 +41,7 @@ extension ReportCommands {
             inv.out.write(page)
         } else {
             try FileOutput.writeAtomically(page, to: out)
-            inv.out.line("wrote \(out): \(report.findingsTotal) findings on \(report.flaggedTokens) of \(report.tokensActive) active tokens, as of \(Time.iso(asOf))")
+            inv.out.line("wrote \(Redaction.printable(path: out)): \(report.findingsTotal) findings on \(report.flaggedTokens) of \(report.tokensActive) active tokens, as of \(Time.iso(asOf))")
         }
         return .success
     }
@@ -69,44 +69,65 @@ extension ReportCommands {
     }
 }
 
-/// Writes a whole file or nothing: a temporary file next to it, renamed into place.
+/// Writes a whole file or nothing: a temporary file next to it, written, synced and closed (each checked), then
+/// renamed into place. A target that is not a regular file (a device such as /dev/stdout or /dev/full, a FIFO) is
+/// written in place: renaming over it would replace the device with a file.
 package enum FileOutput {
+    /// Appends `text` (GitHub's step summary file is shared by the job's steps).
     package static func append(_ text: String, to path: String) throws(NHIError) {
         let fd = open(path, O_CREAT | O_APPEND | O_WRONLY | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .data("cannot write \(path): \(String(cString: strerror(errno)))") }
-        var failed: Int32 = 0
-        var utf8 = text
-        utf8.withUTF8 { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 { if errno == EINTR { continue }; failed = errno; break }
-                offset += n
-            }
-        }
+        guard fd >= 0 else { throw unopenable(path, errno) }
+        var failed = write(text, to: fd)
         if close(fd) != 0 && failed == 0 { failed = errno }
-        if failed != 0 { throw .data("cannot write \(path): \(String(cString: strerror(failed)))") }
+        if failed != 0 { throw failure(path, failed) }
     }
 
     package static func writeAtomically(_ text: String, to path: String) throws(NHIError) {
+        var info = stat()
+        if stat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG {
+            let fd = open(path, O_WRONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw unopenable(path, errno) }
+            var failed = write(text, to: fd)
+            if close(fd) != 0 && failed == 0 { failed = errno }
+            if failed != 0 { throw failure(path, failed) }
+            return
+        }
         let temporary = path + ".nhi-tmp-\(getpid())"
         let fd = open(temporary, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .data("cannot write \(path): \(String(cString: strerror(errno)))") }
-        var failed: Int32 = 0
-        var utf8 = text
-        utf8.withUTF8 { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 { if errno == EINTR { continue }; failed = errno; break }
-                offset += n
-            }
-        }
+        guard fd >= 0 else { throw unopenable(path, errno) }
+        var failed = write(text, to: fd)
+        // The bytes on disk before the name points at them: a crash or a full disk never leaves a truncated page.
+        if failed == 0 && fsync(fd) != 0 { failed = errno }
         if close(fd) != 0 && failed == 0 { failed = errno }
         if failed == 0 && rename(temporary, path) != 0 { failed = errno }
         if failed != 0 {
             unlink(temporary)
-            throw .data("cannot write \(path): \(String(cString: strerror(failed)))")
+            throw failure(path, failed)
         }
+    }
+
+    /// Writes all of `text`; the errno of the first failed write, or 0.
+    private static func write(_ text: String, to fd: Int32) -> Int32 {
+        var utf8 = text
+        return utf8.withUTF8 { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return n < 0 ? errno : EIO }
+                offset += n
+            }
+            return 0
+        }
+    }
+
+    /// Exit 3: the path given cannot be created (no such directory, no permission): the user's value is wrong.
+    private static func unopenable(_ path: String, _ code: Int32) -> NHIError {
+        .data("cannot write \(Redaction.printable(path: path)): \(OutputSink.describe(code))")
+    }
+
+    /// Exit 4, as for standard output: the file was opened but the page could not be written out (a full disk).
+    private static func failure(_ path: String, _ code: Int32) -> NHIError {
+        .store("cannot write \(Redaction.printable(path: path)): \(OutputSink.describe(code))")
     }
 }

@@ -106,6 +106,8 @@ public enum CommandGroups {
         "owner": "Accountable people who own agents and tokens.",
         "agent": "Workloads (AI agents) that tokens are bound to.",
         "token": "MCP tokens and other credentials, by identifier (never by value).",
+        "system": "Systems and gateways: who is accountable, freezes, incident revocation.",
+        "exception": "Exceptions: one state of one token waived until a date, with a reason and an approver.",
         "report": "Reports for auditors, evaluated as of a date.",
         "offboard": "Decommission or depart, and revoke or transfer, in one transaction.",
         "usage": "Record which agent used which token.",

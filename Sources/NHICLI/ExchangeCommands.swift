@@ -17,7 +17,7 @@ public enum ExchangeCommands {
         return [importSpec, exportCommand]
     }
 
-    package static let kindChoices = ["owners", "agents", "tokens"]
+    package static let kindChoices = ["owners", "systems", "agents", "tokens", "exceptions"]
 
     /// Ends a dry run's transaction without committing it.
     package struct DryRunFinished: Error {}
@@ -62,10 +62,11 @@ public enum ExchangeCommands {
                 if dryRun { importer.changeLog = { changes.append($0) } }
                 try RecordSource.read(path, format: format, record: { progress.tick(); try importer.process($0) },
                                       problem: { importer.report($0) })
-                if !importer.problems.isEmpty {
-                    let n = Set(importer.problems.map(\.line)).count
-                    throw NHIError.data("\(path): \(n) bad record\(n == 1 ? "" : "s"); nothing was imported",
-                                        details: importer.problems.map(\.description))
+                if importer.problemCount > 0 {
+                    let n = importer.badRecordCount
+                    let more = importer.problemCount - importer.problems.count
+                    throw NHIError.data("\(Redaction.printable(path: path)): \(n) bad record\(n == 1 ? "" : "s"); nothing was imported",
+                                        details: importer.problems.map(\.description) + (more > 0 ? ["... and \(more) more problems"] : []))
                 }
                 counts = importer.counts
                 if dryRun { throw DryRunFinished() }
@@ -77,7 +78,7 @@ public enum ExchangeCommands {
             return .success
         }
         store.optimize()
-        inv.out.line("imported \(path): \(summary(counts))")
+        inv.out.line("imported \(Redaction.printable(path: path)): \(summary(counts))")
         return .success
     }
 
@@ -87,7 +88,7 @@ public enum ExchangeCommands {
     }
 
     package static let exportCommand = CommandSpec(
-        ["export"], abstract: "Export the inventory (owners, then agents, then tokens) for import elsewhere.",
+        ["export"], abstract: "Export the inventory (owners, systems, agents, tokens, exceptions) for import elsewhere.",
         discussion: """
             Each record carries its kind. CSV has one header, the union of the kinds' columns with kind first; a
             cell that starts with = + - or @ is prefixed with ' so a spreadsheet shows it as text (nhi import
@@ -97,13 +98,19 @@ public enum ExchangeCommands {
         formats: ["csv", "json", "ndjson"],
         examples: ["nhi export > inventory.csv", "nhi export --kind tokens --format ndjson > tokens.ndjson"]
     ) { inv in
-        let kinds = inv.value("kind").flatMap(ExchangeShape.kind).map { [$0] } ?? ExchangeShape.kinds
-        let columns = ExchangeShape.columns(for: kinds).map { Column($0) }
         try inv.read { db in
+            // Systems and exceptions only when the store has any: a store without them exports what it always did.
+            let present = ExchangeShape.coreKinds
+                + (try Registry.systems(db).isEmpty ? [] : ["system"]) + (try Registry.exceptions(db).isEmpty ? [] : ["exception"])
+            let wanted = inv.value("kind").flatMap(ExchangeShape.kind).map { [$0] } ?? present
+            let kinds = ExchangeShape.kinds.filter(wanted.contains)
+            let columns = ExchangeShape.columns(for: kinds).map { Column($0) }
             let writer = RecordWriter(format: inv.format, columns: columns, sink: inv.out)
             if kinds.contains("owner") { for owner in try Registry.owners(db) { writer.write(owner.record) } }
+            if kinds.contains("system") { for system in try Registry.systems(db) { writer.write(system.record) } }
             if kinds.contains("agent") { for agent in try Registry.agents(db) { writer.write(agent.record) } }
             if kinds.contains("token") { try Registry.forEachToken(db) { writer.write($0.record) } }
+            if kinds.contains("exception") { for e in try Registry.exceptions(db) { writer.write(e.record) } }
             writer.finish()
         }
         return .success

@@ -11,7 +11,7 @@ import NHIOutput
 
 /// `owner`, `agent` and `token` commands: the registry.
 public enum InventoryCommands {
-    public static var all: [CommandSpec] { owner + agent + token }
+    public static var all: [CommandSpec] { owner + agent + [agentTransfer] + token }
 
     package static let listFormats = CommandSpec.listFormats
 
@@ -102,6 +102,29 @@ public enum InventoryCommands {
         },
     ]
 
+    package static let agentTransfer = CommandSpec(
+        ["agent", "transfer"], abstract: "Give an agent a new accountable owner.",
+        discussion: "An agent whose owner departed leaves its tokens orphaned until it has an active owner again.",
+        arguments: [ArgumentSpec("ID", help: "The agent's id.")],
+        options: [OptionSpec("to", value: "OWNER", help: "The new owner's id (an active owner).", required: true)],
+        examples: ["nhi agent transfer support-bot --to erin"]) { inv in
+        let id = inv.required("ID")
+        let to = try Validation.id(inv.value("to")!, field: "--to")
+        let audit = try inv.auditContext()
+        try inv.write { db in
+            let before = try Registry.requireAgent(db, id)
+            guard before.ownerID != to else { throw NHIError.data("agent '\(id)' is already owned by '\(to)'") }
+            let owner = try Registry.requireOwner(db, to)
+            guard owner.status == "active" else { throw NHIError.data("owner '\(to)' has departed; transfer the agent to an active owner") }
+            var agent = before
+            agent.ownerID = to
+            agent.updatedAt = audit.at
+            try Registry.save(db, agent, before: before, action: "agent.transfer", audit: audit)
+        }
+        inv.out.line("transferred agent \(id) to \(to)")
+        return .success
+    }
+
     // MARK: token
 
     /// Flags shared by `register` and `update`: declared once so help and parsing agree.
@@ -118,6 +141,7 @@ public enum InventoryCommands {
             OptionSpec(Fields.reviewEvery.flag, value: "DURATION", help: "Review interval (default \(Duration.format(Token.defaultReviewEvery)))."),
             OptionSpec("label", value: "KEY=VALUE", help: "A label (KEY= with no value removes it on update).", repeatable: true),
             OptionSpec(Fields.issuedAt.flag, value: "DATE", help: "When the token was issued (default: now)."),
+            OptionSpec(Fields.issuer.flag, value: "SYSTEM", help: "The registered system (gateway or broker) that minted it."),
             OptionSpec("secret-stdin", help: "Read the token's value from stdin and keep only its SHA-256 fingerprint."),
         ]
     }
@@ -149,8 +173,14 @@ public enum InventoryCommands {
         if let v = try value(Fields.scopes, inv) { token.scopes = v }
         if let v = try value(Fields.rotateEvery, inv) { token.rotateEvery = v }
         if let v = try value(Fields.reviewEvery, inv) { token.reviewEvery = v }
-        if let v = try value(Fields.issuedAt, inv) { token.issuedAt = v }
+        if let v = try value(Fields.issuedAt, inv) {
+            token.issuedAt = v
+            if let (field, message) = Validation.consistency(of: token, now: try inv.currentTime()), field == "issued_at" {
+                throw .data("--issued-at: \(message)")
+            }
+        }
         if let v = try value(Fields.expires, inv) { token.expiresAt = v }
+        if let v = try value(Fields.issuer, inv) { token.issuer = v }
         for pair in inv.values("label") {
             let (key, value) = try Validation.label(pair)
             token.labels[key] = value.isEmpty ? nil : value
@@ -186,11 +216,31 @@ public enum InventoryCommands {
                               OptionSpec("system", value: "SYSTEM", help: "Only tokens of this system."),
                               OptionSpec("agent", value: "AGENT", help: "Only tokens bound to this agent."),
                               OptionSpec("status", value: "STATUS", help: "Only tokens with this status.", choices: Fields.tokenStatuses),
-                              OptionSpec("environment", value: "ENV", help: "Only tokens of this environment.")],
-                    formats: listFormats, examples: ["nhi token list --owner alice --status active --format json"]) { inv in
+                              OptionSpec("environment", value: "ENV", help: "Only tokens of this environment."),
+                              OptionSpec("state", value: "STATE", help: "Only active tokens in this derived state as of --as-of.",
+                                         choices: DerivedState.allCases.map(\.rawValue))],
+                    formats: listFormats, examples: ["nhi token list --owner alice --status active --format json",
+                                                     "nhi token list --state expired --as-of 2026-07-01"]) { inv in
             let filter = Registry.TokenFilter(owner: inv.value("owner"), system: inv.value("system"), agent: inv.value("agent"),
                                               status: inv.value("status"), environment: inv.value("environment"))
             let writer = RecordWriter(format: inv.format, columns: Token.columns, sink: inv.out, colour: inv.colour)
+            if let name = inv.value("state"), let state = DerivedState(rawValue: name) {
+                // Evaluated as of --as-of through the one definition, like the reports; the other filters narrow it.
+                var query = StateQuery(asOf: try inv.asOf(), states: [state])
+                let policy = try inv.policyGate()
+                if let limit = policy?.maxUnused { query.maxUnused = limit }
+                try inv.read { db in
+                    try query.forEach(db) { ts in
+                        let t = ts.token
+                        guard filter.owner.map({ $0 == t.ownerID }) ?? true, filter.system.map({ $0 == t.system }) ?? true,
+                              filter.agent.map({ $0 == t.agentID }) ?? true, filter.status.map({ $0 == t.status }) ?? true,
+                              filter.environment.map({ $0 == t.environment }) ?? true else { return }
+                        writer.write(t.record)
+                    }
+                }
+                writer.finish(emptyMessage: "no tokens")
+                return .success
+            }
             try inv.read { db in try Registry.forEachToken(db, filter) { writer.write($0.record) } }
             writer.finish(emptyMessage: "no tokens")
             return .success

@@ -26,7 +26,7 @@ public enum ManPage {
         ("1", "check, scan or audit verify found what it was asked to fail on."),
         ("2", "Usage error: the command line cannot be parsed (unknown command or flag, a missing value)."),
         ("3", "Data error: a malformed value or one that breaks a rule, a bad input file, a missing store."),
-        ("4", "Store error: the store is unreadable, locked past the timeout, corrupt, or from a newer version."),
+        ("4", "Store or output error: the store is unreadable, locked past the timeout, corrupt, from a newer version, or holds a value out of range; or the output could not be written (a full disk, a closed pipe)."),
     ]
 
     package static let description = [

@@ -20,7 +20,7 @@ public enum PolicyCommands {
                 let path = inv.required("FILE")
                 let policy = try PolicyGate.load(path: path).policy
                 let setRules = PolicyRules.keys.count - countUnset(policy.defaults)
-                inv.out.line("policy \(path) is valid: \(setRules) default rule\(setRules == 1 ? "" : "s"), "
+                inv.out.line("policy \(Redaction.printable(path: path)) is valid: \(setRules) default rule\(setRules == 1 ? "" : "s"), "
                              + "\(policy.systems.count) system override\(policy.systems.count == 1 ? "" : "s"), "
                              + "\(policy.environments.count) environment override\(policy.environments.count == 1 ? "" : "s")"
                              + (policy.failOn.map { "; fail_on: \($0.joined(separator: ","))" } ?? ""))
@@ -31,6 +31,6 @@ public enum PolicyCommands {
 
     package static func countUnset(_ r: PolicyRules) -> Int {
         [r.maxTTL == nil, r.maxRotateEvery == nil, r.maxReviewEvery == nil, r.requireFingerprint == nil,
-         r.forbidNoExpiry == nil, r.allowedScopes == nil, r.maxUnused == nil].filter { $0 }.count
+         r.forbidNoExpiry == nil, r.allowedScopes == nil, r.maxUnused == nil, r.maxException == nil].filter { $0 }.count
     }
 }

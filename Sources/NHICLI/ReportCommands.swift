@@ -12,7 +12,7 @@ import NHIOutput
 /// `report ...`: the auditors' reports, evaluated as of a date (`--as-of`, default now). The builders are in
 /// Sources/NHI/Reports/Reports.swift; these commands parse flags and format rows.
 public enum ReportCommands {
-    public static var all: [CommandSpec] { [rotationDue, reviewDue, expiring, offboarding, owners] + auditor }
+    public static var all: [CommandSpec] { [rotationDue, reviewDue, expiring, offboarding, owners, systems] + auditor }
 
     package static let formats = CommandSpec.listFormats
 
@@ -102,6 +102,19 @@ public enum ReportCommands {
         for owner in owners { writer.write(owner.record) }
         if !owners.isEmpty { writer.write(Reports.totals(owners).record) }
         writer.finish(emptyMessage: "no owners")
+        return .success
+    }
+
+    package static let systems = CommandSpec(
+        ["report", "systems"], abstract: "One row per system: roles and their owners' status, freeze, active tokens, findings per state.",
+        discussion: "Lists every registered system and every system a token names (as system or issuer) without being registered; the states are evaluated as of --as-of, as check does.",
+        formats: formats, examples: ["nhi report systems --format csv"]) { inv in
+        let asOf = try inv.asOf()
+        let policy = try inv.policyGate()
+        let rows = try inv.read { db in try Reports.systems(db, asOf: asOf, maxUnused: policy?.maxUnused ?? StateQuery(asOf: asOf).maxUnused) }
+        let writer = RecordWriter(format: inv.format, columns: Reports.SystemRow.columns, sink: inv.out, colour: inv.colour)
+        for row in rows { writer.write(row.record) }
+        writer.finish(emptyMessage: "no systems")
         return .success
     }
 }

@@ -13,17 +13,25 @@ import NHIOutput
 public enum CLI {
     /// The command table: every command's declaration, in help order.
     public static var commands: [CommandSpec] {
-        InventoryCommands.all + ReviewCommands.all + ReportCommands.all + CheckCommands.all
+        InventoryCommands.all + GovernanceCommands.all + ReviewCommands.all + ReportCommands.all + CheckCommands.all
             + ExchangeCommands.all + UsageCommands.all + ScanCommands.all + AuditCommands.all
             + PolicyCommands.all + CompletionCommands.all
     }
 
     public static func run(_ argv: [String], environment: Environment) -> Int32 {
         let parser = CommandLineParser(commands: commands)
-        defer {
-            environment.stdout.flush()
-            environment.stderr.flush()
+        defer { environment.stderr.flush() }
+        let code = runParsed(argv, parser: parser, environment: environment)
+        // Output that did not all go out is a failed command (exit 4), whatever the command itself returned: an
+        // export cut short by a full disk must not pass for a backup.
+        if let failure = environment.stdout.finish() {
+            report(.store("cannot write standard output: \(OutputSink.describe(failure))"), environment: environment, parser: parser)
+            return ExitCode.store.rawValue
         }
+        return code
+    }
+
+    private static func runParsed(_ argv: [String], parser: CommandLineParser, environment: Environment) -> Int32 {
         let result: ParseResult
         do {
             result = try parser.parse(argv)
@@ -49,9 +57,7 @@ public enum CLI {
         case .run(let spec, let arguments, let options):
             let invocation = Invocation(spec: spec, arguments: arguments, options: options, environment: environment)
             do {
-                let code = try spec.run(invocation)
-                environment.stdout.flush()
-                return code.rawValue
+                return try spec.run(invocation).rawValue
             } catch {
                 let nhiError: NHIError
                 switch error {

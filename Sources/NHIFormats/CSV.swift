@@ -35,6 +35,14 @@ public struct CSVReader: ~Copyable {
 
   private enum State { case fieldStart, unquoted, quoted, afterClosingQuote }
 
+  /// Bounds on one record, so a hostile file cannot make the reader hold it whole (a 1 GB line, a 100 MB field):
+  /// a field of at most 1 MiB, a record of at most 4 MiB and 1,000 fields (Docs/import-export.md). nhi's own
+  /// fields are at most a few kilobytes.
+  public static let maxFieldBytes = 1 << 20
+  public static let maxRecordBytes = 4 << 20
+  public static let maxFields = 1000
+  private var recordBytes = 0
+
   public init(path: String) throws(CSVError) {
     source = try ByteSource(path: path)
     source.skipUTF8BOM()
@@ -57,6 +65,7 @@ public struct CSVReader: ~Copyable {
     var fieldLine = line
     var started = false  // distinguishes an empty line (skipped) from a record of one empty field
     field.removeAll(keepingCapacity: true)
+    recordBytes = 0
 
     while true {
       guard let b = try nextByte() else {
@@ -95,7 +104,7 @@ public struct CSVReader: ~Copyable {
           started = true
         } else {
           // Includes a lone CR, which is kept as data.
-          field.append(b)
+          try append(b, line: fieldLine)
           state = .unquoted
           started = true
         }
@@ -105,12 +114,12 @@ public struct CSVReader: ~Copyable {
           state = .afterClosingQuote
         } else {
           if b == lf { line += 1 }
-          field.append(b)
+          try append(b, line: fieldLine)
         }
 
       case .afterClosingQuote:
         if b == quoteByte {  // "" inside a quoted field is one literal quote
-          field.append(quoteByte)
+          try append(quoteByte, line: fieldLine)
           state = .quoted
         } else if b == comma {
           try finishField(into: &fields, line: fieldLine)
@@ -128,6 +137,13 @@ public struct CSVReader: ~Copyable {
   }
 
   private mutating func finishField(into fields: inout [String], line: Int) throws(CSVError) {
+    recordBytes += field.count
+    if fields.count >= CSVReader.maxFields {
+      throw CSVError(line: line, message: "a record has more than \(CSVReader.maxFields) fields (reading stopped here)")
+    }
+    if recordBytes > CSVReader.maxRecordBytes {
+      throw CSVError(line: line, message: "a record is longer than \(CSVReader.maxRecordBytes >> 20) MiB (reading stopped here)")
+    }
     if field.isEmpty {
       fields.append("")
     } else if !field.contains(where: { $0 >= 0x80 }) {
@@ -140,6 +156,14 @@ public struct CSVReader: ~Copyable {
       fields.append(s)
     }
     field.removeAll(keepingCapacity: true)
+  }
+
+  @inline(__always)
+  private mutating func append(_ b: UInt8, line: Int) throws(CSVError) {
+    guard field.count < CSVReader.maxFieldBytes else {
+      throw CSVError(line: line, message: "a field is longer than \(CSVReader.maxFieldBytes >> 20) MiB (reading stopped here)")
+    }
+    field.append(b)
   }
 
   @inline(__always)

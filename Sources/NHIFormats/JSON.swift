@@ -64,11 +64,14 @@ public struct JSONObject: Sendable, Equatable, ExpressibleByDictionaryLiteral, S
     return removed
   }
 
-  /// Insert or replace (replacement keeps the key's original position). Used by the parser: duplicate keys, last wins.
-  package mutating func set(_ key: String, _ value: JSON) {
+  /// Insert or replace (replacement keeps the key's original position).
+  package mutating func set(_ key: String, _ value: JSON) { _ = set(key, value, replacing: true) }
+
+  /// Like `set`; when the key is already there and `replacing` is off, changes nothing and returns false.
+  package mutating func set(_ key: String, _ value: JSON, replacing: Bool) -> Bool {
     if let i = position(of: key) {
-      storedValues[i] = value
-      return
+      if replacing { storedValues[i] = value }
+      return replacing
     }
     storedKeys.append(key)
     storedValues.append(value)
@@ -77,6 +80,7 @@ public struct JSONObject: Sendable, Equatable, ExpressibleByDictionaryLiteral, S
     } else if storedKeys.count > Self.indexThreshold {
       rebuildIndex()
     }
+    return true
   }
 
   private func position(of key: String) -> Int? {

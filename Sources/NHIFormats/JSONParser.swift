@@ -25,16 +25,22 @@ public struct JSONParser {
     /// Maximum container nesting. The parser recurses once per level, so keep this modest;
     /// the limit is what stops `[[[[…` bombs from overflowing the stack.
     public var maxDepth = 256
+    /// Whether a key may appear twice in one object (the last wins). Refused in strict JSON: in an import or a
+    /// policy, `"kind":"token","kind":"owner"` means two things and nhi would silently pick one. Allowed for the
+    /// client configuration files scan reads, which their clients read last-wins.
+    public var allowDuplicateKeys = false
 
-    public init(allowComments: Bool = false, allowTrailingCommas: Bool = false, maxDepth: Int = 256) {
+    public init(allowComments: Bool = false, allowTrailingCommas: Bool = false, maxDepth: Int = 256,
+                allowDuplicateKeys: Bool = false) {
       self.allowComments = allowComments
       self.allowTrailingCommas = allowTrailingCommas
       self.maxDepth = maxDepth
+      self.allowDuplicateKeys = allowDuplicateKeys
     }
 
     public static let strict = Options()
-    /// VS Code style JSONC: `//` and `/* */` comments plus trailing commas.
-    public static let jsonc = Options(allowComments: true, allowTrailingCommas: true)
+    /// VS Code style JSONC: `//` and `/* */` comments plus trailing commas (duplicate keys: the last wins).
+    public static let jsonc = Options(allowComments: true, allowTrailingCommas: true, allowDuplicateKeys: true)
   }
 
   public static func parse(_ text: String, options: Options = .strict) throws(JSONParseError) -> JSON {
@@ -283,6 +289,7 @@ private struct ByteParser {
       guard pos < count, base[pos] == quote else {
         throw error("expected '\"' to begin an object key, found \(found())")
       }
+      let keyStart = pos
       let key = try parseString()
       try skipWhitespace()
       guard pos < count, base[pos] == UInt8(ascii: ":") else {
@@ -293,7 +300,9 @@ private struct ByteParser {
       if tracking { pushPointer(key: key) }
       let value = try parseValue()
       if tracking { pointer.removeSubrange(mark...) }
-      object.set(key, value)  // duplicate keys: last wins
+      if !object.set(key, value, replacing: options.allowDuplicateKeys) {
+        throw error("duplicate key '\(Redaction.printable(key))'", at: keyStart)
+      }
       try skipWhitespace()
       guard pos < count else { throw error("expected ',' or '}' after object member, found end of input") }
       switch base[pos] {

@@ -61,6 +61,10 @@ public struct LineReader: ~Copyable {
           readError = CSVError(line: lineNumber + 1, message: "read failed: \(describeErrno(code))")
           return nil
         }
+        if source.overlong {
+          readError = CSVError(line: lineNumber + 1, message: "line \(lineNumber + 1) is longer than \(ByteSource.maxSpan >> 20) MiB (reading stopped here)")
+          return nil
+        }
         guard source.start < source.end else { return nil }
         // Final line without a terminator.
         let lineStart = source.start
@@ -92,11 +96,15 @@ package struct ByteSource: ~Copyable {
   package private(set) var end = 0
   private var atEOF = false
   package private(set) var readErrno: Int32? = nil
+  /// A line (one contiguous span) may be at most this long: the buffer never grows past it, so a 1 GB line
+  /// costs 4 MiB, not 1 GB (Docs/import-export.md). `overlong` is set when a line would need more.
+  package static let maxSpan = 4 << 20
+  package private(set) var overlong = false
 
   package init(path: String) throws(CSVError) {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else {
-      throw CSVError(line: 0, message: "cannot open \(path): \(describeErrno(errno))")
+      throw CSVError(line: 0, message: "cannot open \(Redaction.printable(path: path)): \(describeErrno(errno))")
     }
     // Read the first chunk now so a directory or unreadable file fails here, not mid-import.
     // (Done before `self` is complete: a noncopyable value cannot be torn down conditionally.)
@@ -107,7 +115,7 @@ package struct ByteSource: ~Copyable {
       let code = errno
       close(fd)
       storage.deallocate()
-      throw CSVError(line: 0, message: "cannot read \(path): \(describeErrno(code))")
+      throw CSVError(line: 0, message: "cannot read \(Redaction.printable(path: path)): \(describeErrno(code))")
     }
     self.fd = fd
     capacity = Self.chunkSize
@@ -144,6 +152,11 @@ package struct ByteSource: ~Copyable {
       end = pending
     }
     if end == capacity {
+      guard capacity < Self.maxSpan else {
+        overlong = true
+        atEOF = true
+        return false
+      }
       let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2)
       bigger.update(from: buffer, count: end)
       buffer.deallocate()

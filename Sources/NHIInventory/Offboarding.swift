@@ -41,8 +41,10 @@ public enum Offboarding {
     /// otherwise they stay and show as orphaned until someone acts on them.
     public static func departOwner(_ db: Database, id: String, transferTo: String?, audit: AuditContext) throws -> Outcome {
         let before = try Registry.requireOwner(db, id)
-        guard before.status == "active" else {
-            throw NHIError.data("owner '\(id)' has already departed (see: nhi report offboarding --owner \(id))")
+        // An owner who departed without a transfer can still hand over what they left (check's remedy says so).
+        let alreadyDeparted = before.status != "active"
+        guard !alreadyDeparted || transferTo != nil else {
+            throw NHIError.data("owner '\(id)' has already departed; hand over what they left with: nhi offboard owner \(id) --transfer-to OWNER (see: nhi report offboarding --owner \(id))")
         }
         var outcome = Outcome()
         var tokens: [Token] = []
@@ -70,6 +72,12 @@ public enum Offboarding {
             outcome.leftTokens = tokens.count
             outcome.leftAgents = agents.count
         }
+        if alreadyDeparted {
+            guard !outcome.transferredAgents.isEmpty || !outcome.transferredTokens.isEmpty else {
+                throw NHIError.data("owner '\(id)' has departed and left no active agent or token to transfer")
+            }
+            return outcome
+        }
         var owner = before
         owner.status = "departed"
         owner.departedAt = audit.at
@@ -84,19 +92,7 @@ public enum Offboarding {
 public enum Reviews {
     public enum Decision: String, Sendable, CaseIterable { case keep, revoke }
 
-    public struct Review: Sendable, Equatable {
-        public let id: Int64
-        public let tokenID: String
-        public let decision: String
-        public let note: String?
-        public let actor: String
-        public let at: Instant
-
-        public var record: JSONObject {
-            ["id": .int(id), "token": .string(tokenID), "decision": .string(decision),
-             "note": note.map(JSON.string) ?? .null, "actor": .string(actor), "at": JSON.instant(at)]
-        }
-    }
+    public typealias Review = ReviewRow
 
     public static func record(_ db: Database, tokenID: String, decision: Decision, note: String?, audit: AuditContext) throws -> Token {
         let before = try Registry.requireToken(db, tokenID)
@@ -124,8 +120,7 @@ public enum Reviews {
     /// A token's reviews, newest first.
     public static func history(_ db: Database, tokenID: String) throws -> [Review] {
         try db.rows("SELECT * FROM reviews WHERE token_id = ? ORDER BY at DESC, id DESC", [.text(tokenID)]).map { row in
-            Review(id: try row.int("id") ?? 0, tokenID: try row.string("token_id"), decision: try row.string("decision"),
-                   note: try row.text("note"), actor: try row.string("actor"), at: try row.int("at") ?? 0)
+            try Review(row: row)
         }
     }
 }

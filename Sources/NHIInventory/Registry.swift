@@ -132,8 +132,11 @@ extension Registry {
 
     /// `register(asRecorded: true)` for a new token that `checkReferences` would pass: known owner and agent
     /// (foreign keys), an unused fingerprint (its unique index), expiry after issue (checked here); false otherwise.
-    package static func registerRecordedIfNew(_ db: Database, _ token: Token, audit: AuditContext, head: inout AuditLog.Head) throws -> Bool {
+    /// A token of a `frozen` system (as system or issuer) takes the checked path, which refuses it by name.
+    package static func registerRecordedIfNew(_ db: Database, _ token: Token, audit: AuditContext, head: inout AuditLog.Head,
+                                              frozen: Set<String> = []) throws -> Bool {
         if let expires = token.expiresAt, expires <= token.issuedAt { return false }
+        if !frozen.isEmpty && token.status == "active" && (frozen.contains(token.system) || token.issuer.map(frozen.contains) == true) { return false }
         guard try insertUnlessRefused({ try insert(db, token) }) else { return false }
         try AuditLog.append(db, audit, action: "token.register", entityKind: "token", entityID: token.id,
                             beforeText: nil, afterText: token.snapshotText, head: &head)
@@ -161,6 +164,10 @@ extension Registry {
         if let expires = token.expiresAt, expires <= token.issuedAt {
             throw NHIError.data("--expires (\(Time.iso(expires))) must be after the issue time (\(Time.iso(token.issuedAt)))").on("expires_at")
         }
+        if let issuer = token.issuer, issuer != before?.issuer, try system(db, issuer) == nil {
+            throw NHIError.data("unknown issuer '\(Redaction.printable(issuer))': --issuer names a registered system (add it with: nhi system add \(Redaction.printable(issuer)) --policy-owner OWNER --platform-owner OWNER)").on("issuer")
+        }
+        try admitIssuance(db, token, before: before)
         if let fingerprint = token.fingerprint,
            let other = try db.scalar("SELECT id FROM tokens WHERE fingerprint = ? AND id <> ?",
                                      [.text(fingerprint), .text(token.id)]).text {
@@ -189,8 +196,8 @@ extension Registry {
     package static let insertTokenSQL: StaticString = """
         INSERT INTO tokens (id, owner_id, purpose, system, agent_id, environment, scopes, issued_at, expires_at,
             rotate_every, last_rotated_at, review_every, last_reviewed_at, fingerprint, labels, status, revoked_at,
-            revoke_reason, last_used_at, created_at, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            revoke_reason, last_used_at, created_at, updated_at, issuer)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
 
     package static func insert(_ db: Database, _ token: Token) throws {

@@ -5,6 +5,8 @@ import NHIStore
 public enum TokenColumn: Int, DeclaredColumn {
     case id, ownerID, purpose, system, agentID, environment, scopes, issuedAt, expiresAt, rotateEvery, lastRotatedAt
     case reviewEvery, lastReviewedAt, fingerprint, labels, status, revokedAt, revokeReason, lastUsedAt, createdAt, updatedAt
+    /// Added by migration 5 (so after `updated_at` in the table): the registered system that minted the token.
+    case issuer
 
     public var name: String {
         switch self {
@@ -29,6 +31,7 @@ public enum TokenColumn: Int, DeclaredColumn {
         case .lastUsedAt: "last_used_at"
         case .createdAt: "created_at"
         case .updatedAt: "updated_at"
+        case .issuer: "issuer"
         }
     }
 
@@ -81,4 +84,58 @@ public enum AgentColumn: Int, DeclaredColumn {
     }
 
     public var field: String { self == .ownerID ? "owner" : name }
+}
+
+/// The systems table's stored columns, in the schema's order (migration 5).
+public enum SystemColumn: Int, DeclaredColumn {
+    case id, kind, gatewayRole, policyOwner, platformOwner, auditOwner, incidentOwner, managedBy, boundary
+    case frozenAt, frozenBy, frozenReason, createdAt, updatedAt
+
+    public var name: String {
+        switch self {
+        case .id: "id"
+        case .kind: "kind"
+        case .gatewayRole: "gateway_role"
+        case .policyOwner: "policy_owner"
+        case .platformOwner: "platform_owner"
+        case .auditOwner: "audit_owner"
+        case .incidentOwner: "incident_owner"
+        case .managedBy: "managed_by"
+        case .boundary: "boundary"
+        case .frozenAt: "frozen_at"
+        case .frozenBy: "frozen_by"
+        case .frozenReason: "frozen_reason"
+        case .createdAt: "created_at"
+        case .updatedAt: "updated_at"
+        }
+    }
+
+    /// The record's field: the column's name, except `kind`, which in an exported record says what record it is.
+    public var field: String { self == .kind ? "system_kind" : name }
+
+    /// The role columns, each naming a registered owner.
+    public static let roles: [SystemColumn] = [.policyOwner, .platformOwner, .auditOwner, .incidentOwner]
+}
+
+/// The exceptions table's stored columns, in the schema's order (migration 5).
+public enum ExceptionColumn: Int, DeclaredColumn {
+    case id, tokenID, state, until, reason, approvedBy, status, revokedAt, revokeNote, createdAt, updatedAt
+
+    public var name: String {
+        switch self {
+        case .id: "id"
+        case .tokenID: "token_id"
+        case .state: "state"
+        case .until: "until"
+        case .reason: "reason"
+        case .approvedBy: "approved_by"
+        case .status: "status"
+        case .revokedAt: "revoked_at"
+        case .revokeNote: "revoke_note"
+        case .createdAt: "created_at"
+        case .updatedAt: "updated_at"
+        }
+    }
+
+    public var field: String { self == .tokenID ? "token" : name }
 }

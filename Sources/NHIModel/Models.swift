@@ -105,6 +105,8 @@ public struct Token: Sendable, Equatable {
     public var lastUsedAt: Instant?
     public var createdAt: Instant
     public var updatedAt: Instant
+    /// The registered system (a gateway or broker) that minted the token; nil when not recorded.
+    public var issuer: String?
 
     public static let defaultRotateEvery: Int64 = 90 * 86_400
     public static let defaultReviewEvery: Int64 = 90 * 86_400
@@ -117,7 +119,8 @@ public struct Token: Sendable, Equatable {
                 scopes: [String], issuedAt: Instant, expiresAt: Instant?, rotateEvery: Int64, lastRotatedAt: Instant?,
                 reviewEvery: Int64, lastReviewedAt: Instant?, fingerprint: String?, labels: [String: String],
                 status: String = "active", revokedAt: Instant? = nil, revokeReason: String? = nil,
-                lastUsedAt: Instant? = nil, createdAt: Instant, updatedAt: Instant) {
+                lastUsedAt: Instant? = nil, createdAt: Instant, updatedAt: Instant, issuer: String? = nil) {
+        self.issuer = issuer
         self.id = id; self.ownerID = ownerID; self.purpose = purpose; self.system = system; self.agentID = agentID
         self.environment = environment; self.scopes = scopes; self.issuedAt = issuedAt; self.expiresAt = expiresAt
         self.rotateEvery = rotateEvery; self.lastRotatedAt = lastRotatedAt; self.reviewEvery = reviewEvery
@@ -139,6 +142,7 @@ public struct Token: Sendable, Equatable {
         labels = Token.decodeLabels(try text(.labels) ?? "")
         status = try text(.status) ?? ""; revokedAt = try int(.revokedAt); revokeReason = try text(.revokeReason)
         lastUsedAt = try int(.lastUsedAt); createdAt = try int(.createdAt) ?? 0; updatedAt = try int(.updatedAt) ?? 0
+        issuer = try text(.issuer)
     }
 
     /// Scopes as stored: comma-joined.
@@ -194,12 +198,38 @@ public struct Token: Sendable, Equatable {
         case .lastUsedAt: JSON.instant(lastUsedAt)
         case .createdAt: JSON.instant(createdAt)
         case .updatedAt: JSON.instant(updatedAt)
+        case .issuer: issuer.map(JSON.string) ?? .null
         }
     }
 
     /// What the audit log keeps: every stored column except `last_used_at`, which usage records move without an
     /// audit entry each (usage has its own log).
     public var snapshot: JSON { .object(fields(withLastUse: false)) }
+}
+
+/// A review (an attestation): its row in `reviews` and the record its audit entry keeps as `after`, defined once
+/// so `audit verify` compares the row with what was recorded.
+public struct ReviewRow: Sendable, Equatable {
+    public let id: Int64
+    public let tokenID: String
+    public let decision: String
+    public let note: String?
+    public let actor: String
+    public let at: Instant
+
+    public init(id: Int64, tokenID: String, decision: String, note: String?, actor: String, at: Instant) {
+        self.id = id; self.tokenID = tokenID; self.decision = decision; self.note = note; self.actor = actor; self.at = at
+    }
+
+    package init(row: Row) throws(DatabaseError) {
+        self.init(id: try row.int("id") ?? 0, tokenID: try row.string("token_id"), decision: try row.string("decision"),
+                  note: try row.text("note"), actor: try row.string("actor"), at: try row.int("at") ?? 0)
+    }
+
+    public var record: JSONObject {
+        ["id": .int(id), "token": .string(tokenID), "decision": .string(decision),
+         "note": note.map(JSON.string) ?? .null, "actor": .string(actor), "at": JSON.instant(at)]
+    }
 }
 
 extension JSON {
@@ -232,6 +262,7 @@ extension Token {
         case .lastUsedAt: lastUsedAt.sql
         case .createdAt: .int(createdAt)
         case .updatedAt: .int(updatedAt)
+        case .issuer: issuer.sql
         }
     }
 

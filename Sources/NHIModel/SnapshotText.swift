@@ -65,6 +65,7 @@ extension Token {
         w.raw(",\"fingerprint\":"); w.write(fingerprint)
         w.raw(",\"id\":"); w.writeString(id)
         w.raw(",\"issued_at\":"); w.instant(issuedAt)
+        w.raw(",\"issuer\":"); w.write(issuer)
         w.raw(",\"kind\":\"token\",\"labels\":")
         if labels.isEmpty {
             w.raw("{}")

@@ -46,8 +46,42 @@ public enum Validation {
         if value.unicodeScalars.contains(where: isControl) {
             throw .data("\(field) contains a control character (newlines, tabs and escapes are not allowed)")
         }
+        // Only non-ASCII text can hold one: ordinary values skip the scalar walk.
+        if !value.utf8.allSatisfy({ $0 < 0x80 }), let hidden = value.unicodeScalars.first(where: isInvisibleFormat) {
+            throw .data("\(field) contains U+\(String(hidden.value, radix: 16, uppercase: true)), an invisible or text-direction character (it would make tables, CSV and HTML show what is not there)")
+        }
         try notSecret(value, field: field)
         return value
+    }
+
+    /// Characters that change how text around them displays without being seen (the Trojan Source spoof,
+    /// CVE-2021-42574): bidirectional embeddings, overrides and isolates, zero-width characters, line and paragraph
+    /// separators, the byte order mark. Refused in every text field (ids are ASCII already).
+    package static func isInvisibleFormat(_ s: Unicode.Scalar) -> Bool {
+        switch s.value {
+        case 0x061C, 0x180E, 0x200B...0x200F, 0x2028...0x202E, 0x2060...0x2064, 0x2066...0x2069, 0xFEFF: return true
+        default: return false
+        }
+    }
+
+    /// The facts of a token that contradict each other (Docs/validation.md): a revoked token without its
+    /// revocation time, an active one with one, an issue time in the future (a token issued in 9999 is never due).
+    /// `now` plus a day of tolerance for clocks that differ.
+    public static func consistency(of token: Token, now: Instant) -> (field: String, message: String)? {
+        if token.status == "revoked" && token.revokedAt == nil {
+            return ("revoked_at", "a revoked token needs revoked_at (when it was revoked)")
+        }
+        if token.status == "active" && token.revokedAt != nil {
+            return ("revoked_at", "revoked_at is set on an active token (give status revoked, or no revoked_at)")
+        }
+        let latest = now + 86_400
+        if token.issuedAt > latest {
+            return ("issued_at", "issued_at \(Time.iso(token.issuedAt)) is in the future (a token is registered once issued)")
+        }
+        if let used = token.lastUsedAt, used > latest {
+            return ("last_used_at", "last_used_at \(Time.iso(used)) is in the future")
+        }
+        return nil
     }
 
     public static func email(_ value: String) throws(NHIError) -> String {
@@ -227,6 +261,8 @@ public enum Fields {
         v == "never" ? nil : try Fields.issuedAt.check(v, label: label, now: now)
     }
     public static let revokeReason = Field.text(column: "revoke_reason", flag: "reason", limit: Validation.Limit.reason)
+    /// The registered system that minted the token (`--issuer`).
+    public static let issuer = Field.id(column: "issuer")
     public static let fingerprint = Field(column: "fingerprint") { v, _, _ throws(NHIError) in try Validation.fingerprint(v) }
     /// Usage records: the tool that presented the token.
     public static let tool = Field.text(column: "tool", limit: Validation.Limit.tool)

@@ -45,16 +45,29 @@ public enum CheckOutput {
         if result.warningCount > listedWarnings {
             sink.line("... and \(result.warningCount - listedWarnings) more warnings (--format json lists every finding)")
         }
+        // Waived findings are listed, never hidden: the state, the token, why it is in it, and the exception.
+        if result.waivedCount > 0 { sink.line() }
+        result.forEachFinding(.waived) { f in
+            guard let w = f.waiver else { return }
+            sink.line("WAIVED  \(f.kind)  \(f.tokenID)  \(f.reason) (exception \(w.id) until \(Time.iso(w.until)): \(w.reason))")
+        }
+        if !result.frozenSystems.isEmpty {
+            sink.line()
+            for system in result.frozenSystems {
+                sink.line("FROZEN  system \(system.id) since \(Time.iso(system.frozenAt ?? 0)) by \(system.frozenBy ?? "?"): \(system.frozenReason ?? "")")
+            }
+        }
         sink.line()
         func counts(_ severity: Check.Severity) -> String {
             result.counts(severity).map { "\($0.kind) \($0.count)" }.joined(separator: ", ")
         }
         let warningCount = result.warningCount
+        let waivedText = result.waivedCount == 0 ? "" : "; \(result.waivedCount) waived (\(counts(.waived)))"
         if result.passed {
-            sink.line("PASSED: nothing fails the check" + (warningCount == 0 ? "" : "; \(warningCount) warning\(warningCount == 1 ? "" : "s") (\(counts(.warning)))"))
+            sink.line("PASSED: nothing fails the check" + (warningCount == 0 ? "" : "; \(warningCount) warning\(warningCount == 1 ? "" : "s") (\(counts(.warning)))") + waivedText)
         } else {
             let failureCount = result.failureCount
-            sink.line("FAILED: \(failureCount) finding\(failureCount == 1 ? "" : "s") (\(counts(.failure)))" + (warningCount == 0 ? "" : "; \(warningCount) warning\(warningCount == 1 ? "" : "s") (\(counts(.warning)))"))
+            sink.line("FAILED: \(failureCount) finding\(failureCount == 1 ? "" : "s") (\(counts(.failure)))" + (warningCount == 0 ? "" : "; \(warningCount) warning\(warningCount == 1 ? "" : "s") (\(counts(.warning)))") + waivedText)
             // Failures are grouped by kind, so their kinds in order are the failing counts' kinds.
             for (kind, _) in result.counts(.failure) {
                 sink.line("  fix \(kind): \(Check.remedy(kind))")
@@ -75,6 +88,7 @@ public enum CheckOutput {
             "since": JSON.instant(f.since),
         ]
         if let rule = f.rule { object["rule"] = .string(rule) }
+        if let w = f.waiver { object["waiver"] = waiverJSON(w) }
         // The framework controls the finding evidences (Sources/NHI/Rules/Controls.swift, Docs/controls.md).
         object["controls"] = controls
         return object
@@ -88,25 +102,40 @@ public enum CheckOutput {
         out.jsonKey("agent"); out.jsonString(f.agentID)
         out.jsonKey("system"); out.jsonString(f.system)
         out.jsonKey("state"); out.jsonString(f.kind)
-        out.jsonKey("severity"); out.append(f.severity == .failure ? "\"failure\"" : "\"warning\"")
+        out.jsonKey("severity"); out.jsonString(f.severity.rawValue)
         out.jsonKey("reason"); out.jsonString(f.reason)
         out.jsonKey("since"); out.jsonInstant(f.since)
         if let rule = f.rule { out.jsonKey("rule"); out.jsonString(rule) }
+        if let w = f.waiver { out.jsonKey("waiver"); out.append(waiverJSON(w).serialized()) }
         out.jsonKey("controls"); out.append(contentsOf: controls)
         out.append("}")
+    }
+
+    /// A waived finding's `waiver` field: the exception, its reason, until and approver.
+    package static func waiverJSON(_ w: StateException) -> JSON {
+        ["exception": .string(w.id), "reason": .string(w.reason), "until": JSON.instant(w.until),
+         "approved_by": w.approvedBy.map(JSON.string) ?? .null]
     }
 
     public static func json(_ result: Check.Result, sink: OutputSink) {
         func counts(_ severity: Check.Severity) -> JSON {
             .object(JSONObject(result.counts(severity).map { ($0.kind, JSON.int(Int64($0.count))) }))
         }
-        let head: JSONObject = [
+        var head: JSONObject = [
             "as_of": .string(Time.iso(result.asOf)), "passed": .bool(result.passed),
             "fail_on": .array(result.failOn.map(JSON.string)), "max_unused": .string(Duration.format(result.maxUnused)),
             "tokens": .int(result.totalTokens), "active_tokens": .int(result.activeCount),
             "failures": .int(Int64(result.failureCount)), "warnings": .int(Int64(result.warningCount)),
             "failure_counts": counts(.failure), "warning_counts": counts(.warning),
         ]
+        // Only when there are any, so a check without exceptions prints what it printed before.
+        if result.waivedCount > 0 {
+            head["waived"] = .int(Int64(result.waivedCount))
+            head["waived_counts"] = counts(.waived)
+        }
+        if !result.frozenSystems.isEmpty {
+            head["frozen_systems"] = .array(result.frozenSystems.map { .string($0.id) })
+        }
         // Streamed: each finding is written as bytes in the record's key order (`findingRecord`), never built
         // into a JSONObject or one string.
         var text = JSON.object(head).serialized()

@@ -20,6 +20,7 @@ extension HTMLReport {
         headline(&h)
         charts(&h)
         findingsTable(&h)
+        governanceTable(&h)
         ownersTable(&h)
         offboardingTable(&h)
         controlsTable(&h)
@@ -70,7 +71,7 @@ extension HTMLReport {
 
     package static let stateColours: [DerivedState: String] = [
         .expired: "#c0392b", .orphaned: "#8e44ad", .foreignUse: "#d35400", .rotationOverdue: "#e67e22",
-        .reviewOverdue: "#f1c40f", .noExpiry: "#2980b9", .stale: "#7f8c8d",
+        .reviewOverdue: "#f1c40f", .noExpiry: "#2980b9", .stale: "#7f8c8d", .unaccountable: "#16a085",
     ]
 
     package func charts(_ h: inout HTMLBuilder) {
@@ -163,6 +164,31 @@ extension HTMLReport {
         tokenTable(&h, findings.map { f in
             TokenRow(tokenID: f.tokenID, owner: f.ownerID, system: f.system, agent: f.agentID, state: f.kind, reason: f.reason, since: f.since)
         }, stateBadges: true)
+    }
+
+    /// Waived findings (with the exception that waives each) and frozen systems; the section only when there are any.
+    package func governanceTable(_ h: inout HTMLBuilder) {
+        guard !waived.isEmpty || !frozenSystems.isEmpty else { return }
+        h.raw("<section id=\"governance\">\n<h2>Waived and frozen</h2>\n")
+        if !frozenSystems.isEmpty {
+            h.raw("<table id=\"frozen\"><thead><tr><th>System</th><th>Frozen since</th><th>By</th><th>Reason</th></tr></thead><tbody>\n")
+            for system in frozenSystems {
+                h.raw("<tr><td>\(HTML.escape(system.id))</td><td>\(HTML.escape(Time.iso(system.frozenAt ?? 0)))</td>")
+                h.raw("<td>\(HTML.escape(system.frozenBy ?? ""))</td><td>\(HTML.escape(system.frozenReason ?? ""))</td></tr>\n")
+            }
+            h.raw("</tbody></table>\n")
+        }
+        if !waived.isEmpty {
+            h.raw("<table id=\"waived\"><thead><tr><th>Token</th><th>State</th><th>Reason</th><th>Exception</th><th>Until</th><th>Why accepted</th><th>Approved by</th></tr></thead><tbody>\n")
+            for f in waived {
+                guard let w = f.waiver else { continue }
+                h.raw("<tr><td>\(HTML.escape(f.tokenID))</td><td><span class=\"badge warn\">\(HTML.escape(f.kind)) (waived)</span></td>")
+                h.raw("<td>\(HTML.escape(f.reason))</td><td>\(HTML.escape(w.id))</td><td>\(HTML.escape(Time.iso(w.until)))</td>")
+                h.raw("<td>\(HTML.escape(w.reason))</td><td>\(HTML.escape(w.approvedBy ?? ""))</td></tr>\n")
+            }
+            h.raw("</tbody></table>\n")
+        }
+        h.raw("</section>\n")
     }
 
     /// One row of the token table the findings and offboarding sections share.

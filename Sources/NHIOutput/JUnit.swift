@@ -43,13 +43,24 @@ public enum JUnitOutput {
         sink.line("    </properties>")
         var out = OutputBytes()
         var remedies: [String: String] = [:]
-        var failures: [Check.Finding] = [], warnings: [Check.Finding] = []
+        var failures: [Check.Finding] = [], warnings: [Check.Finding] = [], waived: [Check.Finding] = []
         func testCase(id: String, ownerID: String, agentID: String, system: String) {
             out.append("    <testcase classname=\"")
             if system.isEmpty { out.append("nhi.token") } else { out.append("nhi."); out.xml(system) }
             out.append("\" name=\""); out.xml(id); out.append("\" time=\"0.000\"")
-            if failures.isEmpty && warnings.isEmpty { out.append("/>\n"); return }
+            if failures.isEmpty && warnings.isEmpty && waived.isEmpty { out.append("/>\n"); return }
             out.append(">\n")
+            // A waived state is a property of the test case (it neither fails nor hides): state, exception, until, reason.
+            if !waived.isEmpty {
+                out.append("      <properties>\n")
+                for f in waived {
+                    guard let w = f.waiver else { continue }
+                    out.append("        <property name=\"waived:"); out.xml(f.kind); out.append("\" value=\"")
+                    out.xml(w.id); out.append(" until "); out.xml(Time.iso(w.until)); out.append(": "); out.xml(w.reason)
+                    out.append("\"/>\n")
+                }
+                out.append("      </properties>\n")
+            }
             // The attribute and element texts are written piece by piece: escaping is per character, so the
             // pieces escaped one after another equal their joined text escaped.
             if !failures.isEmpty {
@@ -84,7 +95,11 @@ public enum JUnitOutput {
             out.append("    </testcase>\n")
         }
         func add(_ f: Check.Finding) {
-            if f.severity == .failure { failures.append(f) } else { warnings.append(f) }
+            switch f.severity {
+            case .failure: failures.append(f)
+            case .warning: warnings.append(f)
+            case .waived: waived.append(f)
+            }
         }
         let handles = result.states.handles
         var next = 0
@@ -93,10 +108,11 @@ public enum JUnitOutput {
             let id = token.id
             failures.removeAll(keepingCapacity: true)
             warnings.removeAll(keepingCapacity: true)
+            waived.removeAll(keepingCapacity: true)
             // The token's states, in kind order, then its policy violations (by rule): the order of the findings.
             if let expected = nextID, expected == id {
                 let ts = result.states[handles[next]]
-                for state in ts.states { add(result.finding(ts, state)) }
+                for state in ts.states { add(result.finding(ts, state, waiver: result.waiver(handles[next], state.severityRank))) }
                 next += 1
                 nextID = next < handles.count ? result.states.tokenID(handles[next]) : nil
             }
@@ -107,6 +123,7 @@ public enum JUnitOutput {
         for id in result.inactiveViolationTokens {
             failures.removeAll(keepingCapacity: true)
             warnings.removeAll(keepingCapacity: true)
+            waived.removeAll(keepingCapacity: true)
             let found = violationsByToken[id] ?? []
             found.forEach(add)
             let f = found[0]

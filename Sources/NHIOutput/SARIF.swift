@@ -26,7 +26,8 @@ public enum SARIFOutput {
         }
     }
 
-    /// What the SARIF carries: warnings (findings whose kind is not in --fail-on) only when asked, and at most
+    /// What the SARIF carries: warnings (findings whose kind is not in --fail-on) and waived findings (GitHub code
+    /// scanning ignores `suppressions`, so they would be open alerts) only when asked, and at most
     /// `maxResults` results.
     public struct Options: Sendable {
         public var includeWarnings: Bool
@@ -66,8 +67,11 @@ public enum SARIFOutput {
     /// {"uri"}, "region": {"startLine": 1}}, "logicalLocations": [{"name", "fullyQualifiedName", "kind"}]}],
     /// "partialFingerprints": {"primaryLocationLineHash"}, "properties": {"token", "owner", "agent", "since",
     /// "controls"}}` serialises. `uri` is already percent-encoded; `tags` is the serialised controls array.
+    /// `suppressions`: whether the run has any suppressed result; then every result carries the property (SARIF
+    /// 2.1.0 §3.27.23: an empty array on the others says they were looked at and not suppressed).
     package static func resultRecord(_ f: Check.Finding, ruleIndex: Int, remedy: String, uri: String, tags: [UInt8],
-                             into out: inout OutputBytes, hashInput: inout [UInt8], digest: inout [UInt8]) {
+                             into out: inout OutputBytes, hashInput: inout [UInt8], digest: inout [UInt8],
+                             suppressions: Bool = false) {
         out.append("{\"ruleId\":"); out.jsonString(f.kind)
         out.append(",\"ruleIndex\":"); out.int(Int64(ruleIndex))
         out.append(f.severity == .failure ? ",\"level\":\"error\"" : ",\"level\":\"warning\"")
@@ -96,7 +100,24 @@ public enum SARIFOutput {
         out.append(",\"agent\":"); out.jsonString(f.agentID)
         out.append(",\"since\":"); out.jsonInstant(f.since)
         out.append(",\"controls\":"); out.append(contentsOf: tags)
-        out.append("}}")
+        if let w = f.waiver {
+            out.append(",\"exception\":"); out.jsonString(w.id)
+            out.append(",\"waived_until\":"); out.jsonInstant(w.until)
+        }
+        out.append("}")
+        if suppressions {
+            if let w = f.waiver {
+                // An exception is an accepted risk recorded outside the scanned artifact.
+                out.append(",\"suppressions\":[{\"kind\":\"external\",\"status\":\"accepted\",\"justification\":")
+                var justification = w.reason + " (exception " + w.id + " until " + Time.iso(w.until)
+                if let approver = w.approvedBy { justification += ", approved by " + approver }
+                out.jsonString(justification + ")")
+                out.append("}]")
+            } else {
+                out.append(",\"suppressions\":[]")
+            }
+        }
+        out.append("}")
     }
 
     /// `artifactURI` locates every result: the store file, as the user named it (`--db`).
@@ -131,7 +152,7 @@ public enum SARIFOutput {
         }
         if warningsLeftOut > 0 {
             notifications.append(["level": "note", "message": ["text": .string(
-                "\(warningsLeftOut) warnings (states not in --fail-on) left out: --sarif-warnings includes them.")]])
+                "\(warningsLeftOut) warnings (states not in --fail-on, and waived findings) left out: --sarif-warnings includes them.")]])
         }
         var invocation: JSONObject = ["properties": ["as_of": .string(Time.iso(result.asOf)),
                                                      "fail_on": .array(result.failOn.map(JSON.string))]]
@@ -161,7 +182,7 @@ public enum SARIFOutput {
                 remedyByKind[f.kind] = remedy
                 log.result { out in
                     resultRecord(f, ruleIndex: index[f.kind] ?? 0, remedy: remedy, uri: uri, tags: tags, into: &out,
-                                 hashInput: &hashInput, digest: &digest)
+                                 hashInput: &hashInput, digest: &digest, suppressions: result.waivedCount > 0)
                 }
             }
         }

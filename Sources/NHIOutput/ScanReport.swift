@@ -43,18 +43,17 @@ public enum ScanReport {
         f.tokenStates.count > 1 ? f.tokenStates.map(\.rawValue).joined(separator: ",") : f.status.rawValue
     }
 
-    /// File, server and key names as they are, with control characters shown as `?` (no terminal escapes).
-    package static func clean(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.map { Validation.isControl($0) ? "?" : $0 }))
-    }
+    /// File, server and key names as they are, with control characters shown as `?` (no terminal escapes), and
+    /// through the one redactor: a secret pasted as a server's name is not printed either.
+    package static func clean(_ text: String) -> String { Redaction.printable(path: text) }
 
     package static func record(_ f: ScanFinding) -> JSON {
         var o = JSONObject()
-        o["file"] = .string(f.file)
+        o["file"] = .string(clean(f.file))
         o["line"] = .int(Int64(f.line))
-        o["server"] = .string(f.server)
-        o["key"] = .string(f.key)
-        o["pointer"] = .string(f.pointer)
+        o["server"] = .string(clean(f.server))
+        o["key"] = .string(clean(f.key))
+        o["pointer"] = .string(clean(f.pointer))
         o["value"] = .string(f.value)
         o["kind"] = .string(f.status == .indirect ? "indirect" : "credential")
         o["detector"] = f.detector.map(JSON.string) ?? .null

@@ -14,7 +14,8 @@ public enum Check {
     /// Every finding kind, in urgency order (the SARIF rules, the text summary).
     public static var kinds: [String] { DerivedState.allCases.map(\.rawValue) + [policyViolation] }
 
-    public enum Severity: String, Sendable { case failure, warning }
+    /// `waived`: an exception holds for the token's state (SPEC "Governance"): shown, never failing, never hidden.
+    public enum Severity: String, Sendable { case failure, warning, waived }
 
     /// One finding, made when it is written: a large inventory has hundreds of thousands, and `Result` keeps only
     /// the compact token states they are formatted from.
@@ -30,11 +31,14 @@ public enum Check {
         public let since: Instant?
         /// For policy violations: the rule's key (`max_ttl`).
         public let rule: String?
+        /// The exception that waives it (severity `waived`).
+        public let waiver: StateException?
 
         package init(tokenID: String, ownerID: String, agentID: String, system: String, kind: String, severity: Severity,
-             reason: String, since: Instant?, rule: String?) {
+             reason: String, since: Instant?, rule: String?, waiver: StateException? = nil) {
             self.tokenID = tokenID; self.ownerID = ownerID; self.agentID = agentID; self.system = system
             self.kind = kind; self.severity = severity; self.reason = reason; self.since = since; self.rule = rule
+            self.waiver = waiver
         }
     }
 
@@ -63,22 +67,53 @@ public enum Check {
         package let failedTokens: Int
         /// Tokens with a policy violation that are not active (sorted): JUnit gives them test cases too.
         package let inactiveViolationTokens: [String]
+        /// The waived findings: (state index, handle, exception), by state then token id.
+        package let waived: [Waived]
+        /// The same, by handle and state index, for skipping them among the failures and warnings.
+        package let waiverOf: [WaivedKey: StateException]
+        /// Per state: how many of its bucket's tokens are waived.
+        package let waivedPerState: [Int]
+        /// Every frozen system (check text and the HTML report list them), by id.
+        public let frozenSystems: [GovernedSystem]
+
+        package struct Waived: Sendable {
+            package let state: Int
+            package let handle: TokenStatesArena.Handle
+            package let exception: StateException
+        }
+
+        package struct WaivedKey: Hashable, Sendable {
+            package let handle: TokenStatesArena.Handle
+            package let state: Int
+        }
 
         /// How many findings fail the check, and how many are warnings.
         public let failureCount: Int
         public let warningCount: Int
+        public var waivedCount: Int { waived.count }
 
         package init(asOf: Instant, failOn: [String], maxUnused: Int64, totalTokens: Int64, activeCount: Int64,
              states: TokenStatesArena, buckets: [[TokenStatesArena.Handle]], violations: [Finding],
-             failedTokens: Int, inactiveViolationTokens: [String]) {
+             failedTokens: Int, inactiveViolationTokens: [String], waived: [Waived] = [], frozenSystems: [GovernedSystem] = []) {
             self.failedTokens = failedTokens; self.inactiveViolationTokens = inactiveViolationTokens
+            self.waived = waived
+            self.frozenSystems = frozenSystems
+            var waiverOf: [WaivedKey: StateException] = [:]
+            var perState = [Int](repeating: 0, count: buckets.count)
+            for w in waived {
+                waiverOf[WaivedKey(handle: w.handle, state: w.state)] = w.exception
+                perState[w.state] += 1
+            }
+            self.waiverOf = waiverOf
+            self.waivedPerState = perState
             self.asOf = asOf; self.failOn = failOn; self.maxUnused = maxUnused; self.totalTokens = totalTokens
             self.activeCount = activeCount; self.states = states; self.buckets = buckets; self.violations = violations
             let failing = Set(failOn)
             self.failing = failing
             var failures = 0, warnings = 0
-            for (state, bucket) in zip(DerivedState.allCases, buckets) {
-                if failing.contains(state.rawValue) { failures += bucket.count } else { warnings += bucket.count }
+            for (i, (state, bucket)) in zip(DerivedState.allCases, buckets).enumerated() {
+                let count = bucket.count - perState[i]
+                if failing.contains(state.rawValue) { failures += count } else { warnings += count }
             }
             if failing.contains(Check.policyViolation) { failures += violations.count } else { warnings += violations.count }
             failureCount = failures
@@ -90,8 +125,10 @@ public enum Check {
         public var failures: [Finding] { collect(.failure) }
         public var warnings: [Finding] { collect(.warning) }
 
-        /// Failures first, then warnings.
-        public var findings: [Finding] { failures + warnings }
+        public var waivedFindings: [Finding] { collect(.waived) }
+
+        /// Failures first, then warnings, then the waived ones.
+        public var findings: [Finding] { failures + warnings + waivedFindings }
         public var passed: Bool { failureCount == 0 }
 
         package func severity(of kind: String) -> Severity { failing.contains(kind) ? .failure : .warning }
@@ -101,8 +138,18 @@ public enum Check {
         /// `limit`: stop after this many.
         public func forEachFinding(_ severity: Severity, limit: Int = .max, _ body: (Finding) throws -> Void) rethrows {
             var left = limit
-            for (state, bucket) in zip(DerivedState.allCases, buckets) where self.severity(of: state.rawValue) == severity {
+            if severity == .waived {
+                for w in waived {
+                    guard left > 0 else { return }
+                    left -= 1
+                    try body(finding(states[w.handle], DerivedState.allCases[w.state], waiver: w.exception))
+                }
+                return
+            }
+            for (i, (state, bucket)) in zip(DerivedState.allCases, buckets).enumerated() where self.severity(of: state.rawValue) == severity {
+                let anyWaived = waivedPerState[i] > 0
                 for handle in bucket {
+                    if anyWaived && waiverOf[WaivedKey(handle: handle, state: i)] != nil { continue }
                     guard left > 0 else { return }
                     left -= 1
                     try body(finding(states[handle], state))
@@ -117,17 +164,23 @@ public enum Check {
             }
         }
 
-        /// Failures, then warnings.
+        /// Failures, then warnings, then the waived findings.
         public func forEachFinding(_ body: (Finding) throws -> Void) rethrows {
             try forEachFinding(.failure, body)
             try forEachFinding(.warning, body)
+            try forEachFinding(.waived, body)
         }
 
-        package func finding(_ ts: TokenStates, _ state: DerivedState) -> Finding {
+        package func finding(_ ts: TokenStates, _ state: DerivedState, waiver: StateException? = nil) -> Finding {
             let t = ts.token
             return Finding(tokenID: t.id, ownerID: t.ownerID, agentID: t.agentID, system: t.system, kind: state.rawValue,
-                           severity: severity(of: state.rawValue), reason: ts.reason(state, maxUnused: maxUnused),
-                           since: ts.since(state, maxUnused: maxUnused), rule: nil)
+                           severity: waiver == nil ? severity(of: state.rawValue) : .waived, reason: ts.reason(state, maxUnused: maxUnused),
+                           since: ts.since(state, maxUnused: maxUnused), rule: nil, waiver: waiver)
+        }
+
+        /// The exception that waives `state` for the token at `handle`, if one does.
+        package func waiver(_ handle: TokenStatesArena.Handle, _ state: Int) -> StateException? {
+            waived.isEmpty ? nil : waiverOf[WaivedKey(handle: handle, state: state)]
         }
 
         private func collect(_ severity: Severity) -> [Finding] {
@@ -139,9 +192,15 @@ public enum Check {
         /// How many findings of each kind, in `Check.kinds` order, leaving out kinds with none.
         public func counts(_ severity: Severity) -> [(kind: String, count: Int)] {
             var result: [(kind: String, count: Int)] = []
-            for (state, bucket) in zip(DerivedState.allCases, buckets)
-            where !bucket.isEmpty && self.severity(of: state.rawValue) == severity {
-                result.append((state.rawValue, bucket.count))
+            if severity == .waived {
+                for (i, state) in DerivedState.allCases.enumerated() where waivedPerState[i] > 0 {
+                    result.append((state.rawValue, waivedPerState[i]))
+                }
+                return result
+            }
+            for (i, (state, bucket)) in zip(DerivedState.allCases, buckets).enumerated()
+            where bucket.count > waivedPerState[i] && self.severity(of: state.rawValue) == severity {
+                result.append((state.rawValue, bucket.count - waivedPerState[i]))
             }
             if !violations.isEmpty && self.severity(of: Check.policyViolation) == severity {
                 result.append((Check.policyViolation, violations.count))
@@ -178,6 +237,16 @@ public enum Check {
         // may fail too, have to be told apart from them.
         var failedTokens = 0
         var failedIDs: Set<String> = []
+        // Exceptions that hold at as-of, by token (few: probed from each row's id bytes only when there are any).
+        var waiverIndex = IDMap()
+        var waiverLists: [[StateException]] = []
+        for e in try Registry.exceptions(db, activeOnly: true) where e.holds(at: asOf) {
+            if let i = waiverIndex.value(e.tokenID) { waiverLists[i].append(e) } else {
+                waiverIndex.set(e.tokenID, waiverLists.count)
+                waiverLists.append([e])
+            }
+        }
+        var waived: [Result.Waived] = []
         var query = StateQuery(asOf: asOf, maxUnused: maxUnused)
         query.fullTokens = false
         query.inIDOrder = false
@@ -187,9 +256,18 @@ public enum Check {
         let activeCount = Int64(try query.scan(db) { item in
             let handle = arena.append(item)
             var failed = false
+            var waivedMask: StateMask = 0
+            if !waiverLists.isEmpty, let w = waiverIndex.value(item.row, item.columns[.id]) {
+                for e in waiverLists[w] {
+                    guard let state = DerivedState(rawValue: e.state), item.found & (1 << state.severityRank) != 0,
+                          waivedMask & (1 << state.severityRank) == 0 else { continue }
+                    waivedMask |= 1 << state.severityRank
+                    waived.append(Result.Waived(state: state.severityRank, handle: handle, exception: e))
+                }
+            }
             for i in allStates.indices where item.found & (1 << i) != 0 {
                 buckets[i].append(handle)
-                failed = failed || failingState[i]
+                failed = failed || (failingState[i] && waivedMask & (1 << i) == 0)
             }
             if failed {
                 failedTokens += 1
@@ -198,6 +276,8 @@ public enum Check {
         })
         arena.sortByTokenID()
         for i in buckets.indices { arena.sortByTokenID(&buckets[i]) }
+        waived.sort { $0.state != $1.state ? $0.state < $1.state : arena.tokenID($0.handle, precedes: $1.handle) }
+        let frozen = try Registry.systems(db).filter(\.frozen)
         var violations: [Finding] = []
         var inactive: [String] = []
         if let policy {
@@ -219,7 +299,7 @@ public enum Check {
         }
         return Result(asOf: asOf, failOn: failOn, maxUnused: maxUnused, totalTokens: total, activeCount: activeCount,
                       states: arena, buckets: buckets, violations: violations, failedTokens: failedTokens,
-                      inactiveViolationTokens: inactive)
+                      inactiveViolationTokens: inactive, waived: waived, frozenSystems: frozen)
     }
 
     /// Every active token, in id order (the order `StateQuery` streams them in), read by column position.

@@ -25,7 +25,7 @@ extension Check.Result {
         /// Its place in `states` when it is in a derived state; nil when it only breaks the policy.
         package let handle: TokenStatesArena.Handle?
         /// Its derived states: bit i for `DerivedState.allCases[i]` (as a scan's `found`).
-        package let stateMask: UInt8
+        package let stateMask: StateMask
         /// Its policy violations, by rule.
         package let violations: ArraySlice<Check.Finding>
     }
@@ -35,7 +35,7 @@ extension Check.Result {
     /// in a state): the states come from the buckets, and violations are matched to tokens by a binary search.
     package func forEachTokenWithFindings(_ body: (TokenFindings) throws -> Void) rethrows {
         let handles = states.handles
-        var masks = [UInt8](repeating: 0, count: handles.count)
+        var masks = [StateMask](repeating: 0, count: handles.count)
         // `handles` and every bucket are in token id order, and ids are unique: each bucket is a subsequence of
         // `handles`, placed by one forward walk.
         for (i, bucket) in buckets.enumerated() {

@@ -23,7 +23,7 @@ extension Reports {
             Controls.controls(forFinding: kind, rule: rule).map { number[$0]! }
         }
         // Tokens share few sets of states and rules: each set's controls are worked out once.
-        var byStates: [UInt8: [Int]] = [:]
+        var byStates: [StateMask: [Int]] = [:]
         var byRule: [String: [Int]] = [:]
         var failing = [Int](repeating: 0, count: all.count)
         result.forEachTokenWithFindings { token in

@@ -59,6 +59,9 @@ public struct HTMLReport {
     /// first, then by state, then token id. `findingsTotal` counts all.
     public var findings: [Check.Finding] = []
     public var findingsTotal = 0
+    /// Findings an exception waives (shown as waived, never hidden) and the systems whose issuance is frozen.
+    public var waived: [Check.Finding] = []
+    public var frozenSystems: [GovernedSystem] = []
     /// Every owner, in the order of `nhi report owners` (the page lists the first `maxRows`).
     public var owners: [OwnerRow] = []
     /// The first `maxRows` rows of `nhi report offboarding`: active tokens that must go (orphaned or expired).
@@ -101,9 +104,15 @@ public struct HTMLReport {
         // Expiry weeks and age bands over active tokens.
         let week: Int64 = 7 * 86_400
         try db.forEachRow("""
-            SELECT issued_at, COALESCE(last_rotated_at, issued_at) AS rotated_at, expires_at
+            SELECT id, issued_at, last_rotated_at, COALESCE(last_rotated_at, issued_at) AS rotated_at, expires_at
             FROM tokens WHERE status = 'active'
             """) { row in
+            // Refused by name before any arithmetic, as the state scan does (a hand-edited Int64.min would trap).
+            for column in [TokenColumn.issuedAt, .lastRotatedAt, .expiresAt] {
+                if let value = try row.int(column.name), !Time.storable.contains(value) {
+                    throw StateFacts.outOfRangeError(token: try row.string("id"), (column, value))
+                }
+            }
             if let expires = try row.int("expires_at"), expires >= asOf, expires < asOf + 12 * week {
                 report.expiriesPerWeek[Int((expires - asOf) / week)] += 1
             }
@@ -120,6 +129,8 @@ public struct HTMLReport {
         check.forEachFinding(.failure, limit: maxRows) { report.findings.append($0) }
         check.forEachFinding(.warning, limit: maxRows - report.findings.count) { report.findings.append($0) }
         report.controls = Reports.controls(check)
+        check.forEachFinding(.waived, limit: maxRows) { report.waived.append($0) }
+        report.frozenSystems = check.frozenSystems
 
         // The owners report's rows, with every state counted from check's findings for the columns and the chart.
         let summaries = try Reports.ownerSummary(db: db, asOf: asOf)

@@ -271,7 +271,7 @@ public enum Reports {
             update(&summaries[summaries.count - 1])
         }
         // Counted from the scan's state bits: no token is built for the 880,000 active tokens of a large store.
-        let bit = { (state: DerivedState) -> UInt8 in 1 << state.severityRank }
+        let bit = { (state: DerivedState) -> StateMask in 1 << state.severityRank }
         // Revoked tokens are in no state; the scan passes them too, so the table is read once.
         try query.scan(db, revoked: { row in entry(row) { $0.revoked += 1 } }) { item in
             entry(item.row) { summary in

@@ -35,6 +35,7 @@ package struct TokenStatesArena {
     private static let hasUsed: UInt32 = 1 << 3, hasDeparted: UInt32 = 1 << 4, hasDecommissioned: UInt32 = 1 << 5
     private static let hasForeignAt: UInt32 = 1 << 6, hasEnvironment: UInt32 = 1 << 7, hasOwnerStatus: UInt32 = 1 << 8
     private static let hasAgentStatus: UInt32 = 1 << 9, hasForeignAgent: UInt32 = 1 << 10
+    private static let hasAgentOwner: UInt32 = 1 << 11, hasAgentOwnerDeparted: UInt32 = 1 << 12, hasSystemGap: UInt32 = 1 << 13
 
     private static let allStates = DerivedState.allCases
 
@@ -50,7 +51,8 @@ package struct TokenStatesArena {
                                   lastUsedAt: t.lastUsedAt),
                       states: ts.states.map { Self.allStates.firstIndex(of: $0)! }, ownerStatus: ts.ownerStatus,
                       ownerDepartedAt: ts.ownerDepartedAt, agentStatus: ts.agentStatus,
-                      agentDecommissionedAt: ts.agentDecommissionedAt, foreignAgent: ts.foreignAgent, foreignUseAt: ts.foreignUseAt)
+                      agentDecommissionedAt: ts.agentDecommissionedAt, foreignAgent: ts.foreignAgent, foreignUseAt: ts.foreignUseAt,
+                      agentOwnerID: ts.agentOwnerID, agentOwnerDepartedAt: ts.agentOwnerDepartedAt, systemGap: ts.systemGap)
     }
 
     /// A chosen row of a state scan, straight from its columns: the same bytes as appending its `TokenStates`,
@@ -68,9 +70,13 @@ package struct TokenStatesArena {
                                  lastUsedAt: f.lastUsedAt)
         var states: [Int] = []
         for i in Self.allStates.indices where item.found & (1 << i) != 0 { states.append(i) }
+        let departedOwner = item.agent?.owner.flatMap { $0.status == "departed" ? $0 : nil }
+        let unaccountable = item.found & (1 << DerivedState.unaccountable.severityRank) != 0
         return append(fields, states: states, ownerStatus: item.owner?.status, ownerDepartedAt: item.owner?.since,
                       agentStatus: item.agent?.status, agentDecommissionedAt: item.agent?.since,
-                      foreignAgent: item.foreign?.latestAgent, foreignUseAt: item.foreign?.latestAt)
+                      foreignAgent: item.foreign?.latestAgent, foreignUseAt: item.foreign?.latestAt,
+                      agentOwnerID: departedOwner?.id, agentOwnerDepartedAt: departedOwner?.since,
+                      systemGap: unaccountable ? item.facts.systemGap : [])
     }
 
     /// The token columns the arena keeps, their text as Strings or as a row's column bytes.
@@ -85,7 +91,8 @@ package struct TokenStatesArena {
     private mutating func append<Text: ArenaText>(_ t: TokenFields<Text>, states: [Int], ownerStatus: String?,
                                                   ownerDepartedAt: Instant?, agentStatus: String?,
                                                   agentDecommissionedAt: Instant?, foreignAgent: String?,
-                                                  foreignUseAt: Instant?) -> Handle {
+                                                  foreignUseAt: Instant?, agentOwnerID: String?,
+                                                  agentOwnerDepartedAt: Instant?, systemGap: SystemGap) -> Handle {
         var record = Encoder(bytes: scratch)
         scratch = []
         var presence: UInt32 = 0
@@ -100,6 +107,9 @@ package struct TokenStatesArena {
         if ownerStatus != nil { presence |= Self.hasOwnerStatus }
         if agentStatus != nil { presence |= Self.hasAgentStatus }
         if foreignAgent != nil { presence |= Self.hasForeignAgent }
+        if agentOwnerID != nil { presence |= Self.hasAgentOwner }
+        if agentOwnerDepartedAt != nil { presence |= Self.hasAgentOwnerDeparted }
+        if !systemGap.isEmpty { presence |= Self.hasSystemGap }
         // The id first, so `tokenID(_:)` reads it without decoding the rest.
         t.id.write(into: &record)
         // States keep their order (StateQuery lists them in `allCases` order); a mask would lose a different one.
@@ -124,6 +134,9 @@ package struct TokenStatesArena {
         if let v = ownerStatus { record.word(v) }
         if let v = agentStatus { record.word(v) }
         if let v = foreignAgent { record.string(v) }
+        if let v = agentOwnerID { record.string(v) }
+        if let v = agentOwnerDepartedAt { record.signed(v) }
+        if !systemGap.isEmpty { record.unsigned(UInt64(systemGap.rawValue)) }
         let handle = store(record.bytes)
         scratch = record.bytes
         scratch.removeAll(keepingCapacity: true)
@@ -174,6 +187,9 @@ package struct TokenStatesArena {
             let ownerStatus = has(Self.hasOwnerStatus) ? d.word(Self.words) : nil
             let agentStatus = has(Self.hasAgentStatus) ? d.word(Self.words) : nil
             let foreignAgent = has(Self.hasForeignAgent) ? d.string() : nil
+            let agentOwnerID = has(Self.hasAgentOwner) ? d.string() : nil
+            let agentOwnerDepartedAt = has(Self.hasAgentOwnerDeparted) ? d.signed() : nil
+            let systemGap = has(Self.hasSystemGap) ? SystemGap(rawValue: UInt8(truncatingIfNeeded: d.unsigned())) : []
             // As `Token(row:)` leaves the columns the brief query does not select.
             let token = Token(id: id, ownerID: ownerID, purpose: "", system: system, agentID: agentID,
                               environment: environment, scopes: [], issuedAt: issuedAt, expiresAt: expiresAt,
@@ -182,7 +198,8 @@ package struct TokenStatesArena {
                               revokedAt: nil, revokeReason: nil, lastUsedAt: lastUsedAt, createdAt: 0, updatedAt: 0)
             return TokenStates(token: token, ownerStatus: ownerStatus, ownerDepartedAt: departedAt,
                                agentStatus: agentStatus, agentDecommissionedAt: decommissionedAt,
-                               foreignAgent: foreignAgent, foreignUseAt: foreignAt, states: states)
+                               foreignAgent: foreignAgent, foreignUseAt: foreignAt, states: states,
+                               agentOwnerID: agentOwnerID, agentOwnerDepartedAt: agentOwnerDepartedAt, systemGap: systemGap)
         }
     }
 

@@ -104,6 +104,7 @@ public enum Controls {
     package static let measure = Control(.nistAIRMF, "MEASURE", "Identified risks are assessed, analyzed, or tracked.")
     package static let manage = Control(.nistAIRMF, "MANAGE", "Risks are prioritized and acted upon based on a projected impact.")
 
+    package static let gvRR02 = Control(.nistCSF, "GV.RR-02", "Roles, responsibilities, and authorities related to cybersecurity risk management are established, communicated, understood, and enforced.")
     package static let gvRR04 = Control(.nistCSF, "GV.RR-04", "Cybersecurity is included in human resources practices (onboarding, offboarding, etc).")
     package static let idAM08 = Control(.nistCSF, "ID.AM-08", "Systems, hardware, software, services, and data are managed throughout their life cycles.")
     package static let prAA01 = Control(.nistCSF, "PR.AA-01", "Identities and credentials for authorized users, services, and hardware are managed by the organization.")
@@ -128,6 +129,7 @@ public enum Controls {
         (DerivedState.reviewOverdue.rawValue, [nhi5, govern15, prAA05]),
         (DerivedState.noExpiry.rawValue, [nhi7, asi03, manage, prAA01]),
         (DerivedState.stale.rawValue, [nhi1, asi03, manage, prAA01, idAM08]),
+        (DerivedState.unaccountable.rawValue, [govern21, gvRR02]),
         (policyViolation, [govern, prAA05]),
         ("max_ttl", [nhi7, asi03, manage, prAA01]),
         ("max_rotate_every", [nhi7, asi03, manage, prAA01]),

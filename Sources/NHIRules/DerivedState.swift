@@ -14,6 +14,7 @@ public enum DerivedState: String, CaseIterable, Sendable, Comparable {
     case reviewOverdue = "review-overdue"
     case noExpiry = "no-expiry"
     case stale
+    case unaccountable
 
     /// The definition of each state (SPEC, "Derived states"), for an active token. Only active tokens are in any
     /// state (`StateQuery` reads no other): a revoked token needs nothing more.
@@ -23,18 +24,24 @@ public enum DerivedState: String, CaseIterable, Sendable, Comparable {
         case .expired: return t.expiresAt.map { $0 < instant } ?? false
         case .orphaned:
             return t.owner == nil || t.owner?.status == "departed" || t.agent == nil || t.agent?.status == "decommissioned"
+                || t.agent?.owner?.status == "departed"
         case .foreignUse: return t.firstForeignUseAt.map { $0 <= instant } ?? false
         case .rotationOverdue: return DerivedState.due(last: t.lastRotatedAt, issued: t.issuedAt, every: t.rotateEvery) < instant
         case .reviewOverdue: return DerivedState.due(last: t.lastReviewedAt, issued: t.issuedAt, every: t.reviewEvery) < instant
         case .noExpiry: return t.expiresAt == nil
         case .stale: return DerivedState.due(last: t.lastUsedAt, issued: t.issuedAt, every: maxUnused) < instant
+        case .unaccountable: return !t.systemGap.isEmpty
         }
     }
 
     /// When a rotation, a review or the next use falls due: the last one (or the issue, when there was none) plus
     /// its interval. The rotation and review deadlines are also stored, the same sum, as the generated columns
     /// `rotation_due_at` and `review_due_at` (Schema migration 1), which their indexes and `candidateSQL` read.
-    package static func due(last: Instant?, issued: Instant, every: Int64) -> Instant { (last ?? issued) + every }
+    /// Never traps: a sum past Int64 is "never due" (`.max`); the scan refuses out-of-range facts before this.
+    package static func due(last: Instant?, issued: Instant, every: Int64) -> Instant {
+        let (sum, overflow) = (last ?? issued).addingReportingOverflow(every)
+        return overflow ? (every > 0 ? .max : .min) : sum
+    }
 
     /// The column of the token row `t` holding the instant the token enters the state (nil: no column does, as
     /// for orphaned, foreign-use and stale, which need every active token's facts). Its index lets SQLite read only
@@ -44,7 +51,7 @@ public enum DerivedState: String, CaseIterable, Sendable, Comparable {
         case .expired: return "t.expires_at"
         case .rotationOverdue: return "t.rotation_due_at"
         case .reviewOverdue: return "t.review_due_at"
-        case .orphaned, .foreignUse, .noExpiry, .stale: return nil
+        case .orphaned, .foreignUse, .noExpiry, .stale, .unaccountable: return nil
         }
     }
 
@@ -69,24 +76,26 @@ public enum DerivedState: String, CaseIterable, Sendable, Comparable {
     public var summary: String {
         switch self {
         case .expired: return "The token is active in the inventory but past its expiry."
-        case .orphaned: return "The token's owner is unknown or departed, or its agent is unknown or decommissioned."
+        case .orphaned: return "The token's owner is unknown or departed, or its agent is unknown or decommissioned, or the agent's owner departed."
         case .foreignUse: return "The token was used by an agent other than the one it is bound to (credential reuse)."
         case .rotationOverdue: return "The token was not rotated within its rotation interval."
         case .reviewOverdue: return "The token was not reviewed within its review interval."
         case .noExpiry: return "The token never expires."
         case .stale: return "The token has not been used for longer than the policy allows."
+        case .unaccountable: return "The token's system is not registered, or has no active policy owner or no active platform owner."
         }
     }
 
     public var remedy: String {
         switch self {
         case .expired: return "Revoke it (nhi token revoke ID --reason ...) or, if it was renewed, record the new expiry (nhi token rotate ID --expires DATE)."
-        case .orphaned: return "Transfer it to an active owner (nhi token transfer ID --to OWNER) or revoke it; offboarding does both (nhi offboard owner ID --transfer-to ID2)."
+        case .orphaned: return "Transfer it to an active owner (nhi token transfer ID --to OWNER), give its agent one (nhi agent transfer AGENT --to OWNER), or revoke it; offboarding does both, also after a departure (nhi offboard owner ID --transfer-to ID2)."
         case .foreignUse: return "Find out which agent holds the credential, issue each agent its own token, and rotate this one (nhi token rotate ID --secret-stdin)."
         case .rotationOverdue: return "Rotate the credential at its issuer and record it: nhi token rotate ID --secret-stdin."
         case .reviewOverdue: return "Review it: nhi review ID --decision keep|revoke --note ...."
         case .noExpiry: return "Give it an expiry: nhi token update ID --expires DATE (and at the issuer)."
         case .stale: return "Revoke it if nothing needs it any more: nhi token revoke ID --reason unused."
+        case .unaccountable: return "Register the system with its role owners (nhi system add SYSTEM --policy-owner O --platform-owner O) or give a departed role to an active owner (nhi system update SYSTEM --policy-owner O)."
         }
     }
 
@@ -117,12 +126,19 @@ public struct TokenStates: Sendable {
     public let foreignAgent: String?
     public let foreignUseAt: Instant?
     public let states: [DerivedState]
+    /// The agent's owner, when it departed (orphaned: a workload nobody answers for).
+    public let agentOwnerID: String?
+    public let agentOwnerDepartedAt: Instant?
+    /// What the token's system lacks (unaccountable); empty when it is accountable.
+    public let systemGap: SystemGap
 
     package init(token: Token, ownerStatus: String?, ownerDepartedAt: Instant?, agentStatus: String?,
-                 agentDecommissionedAt: Instant?, foreignAgent: String?, foreignUseAt: Instant?, states: [DerivedState]) {
+                 agentDecommissionedAt: Instant?, foreignAgent: String?, foreignUseAt: Instant?, states: [DerivedState],
+                 agentOwnerID: String? = nil, agentOwnerDepartedAt: Instant? = nil, systemGap: SystemGap = []) {
         self.token = token; self.ownerStatus = ownerStatus; self.ownerDepartedAt = ownerDepartedAt
         self.agentStatus = agentStatus; self.agentDecommissionedAt = agentDecommissionedAt
         self.foreignAgent = foreignAgent; self.foreignUseAt = foreignUseAt; self.states = states
+        self.agentOwnerID = agentOwnerID; self.agentOwnerDepartedAt = agentOwnerDepartedAt; self.systemGap = systemGap
     }
 
     /// Why the token is in `state`, in words an auditor reads ("owner dave departed 2026-06-01").
@@ -136,6 +152,8 @@ public struct TokenStates: Sendable {
             else if ownerStatus == "departed" { parts.append("owner \(t.ownerID) departed" + (ownerDepartedAt.map { " \(Time.day($0))" } ?? "")) }
             if agentStatus == nil { parts.append("agent \(t.agentID) unknown") }
             else if agentStatus == "decommissioned" { parts.append("agent \(t.agentID) decommissioned" + (agentDecommissionedAt.map { " \(Time.day($0))" } ?? "")) }
+            // The agent's owner, unless that is the token's own departed owner, already named.
+            if let agentOwnerID, !(agentOwnerID == t.ownerID && ownerStatus == "departed") { parts.append("agent \(t.agentID)'s owner \(agentOwnerID) departed" + (agentOwnerDepartedAt.map { " \(Time.day($0))" } ?? "")) }
             return parts.joined(separator: "; ")
         case .rotationOverdue:
             let base = t.lastRotatedAt.map { "last rotated \(Time.day($0))" } ?? "never rotated since issue \(Time.day(t.issuedAt))"
@@ -149,6 +167,12 @@ public struct TokenStates: Sendable {
         case .stale:
             let last = t.lastUsedAt.map { "last used \(Time.day($0))" } ?? "never used since issue \(Time.day(t.issuedAt))"
             return "\(last); unused for longer than \(Duration.format(maxUnused))"
+        case .unaccountable:
+            if systemGap.contains(.unregistered) { return "system \(t.system) is not registered" }
+            var missing: [String] = []
+            if systemGap.contains(.noPolicyOwner) { missing.append("no active policy owner") }
+            if systemGap.contains(.noPlatformOwner) { missing.append("no active platform owner") }
+            return "system \(t.system) has " + missing.joined(separator: " and ")
         }
     }
 
@@ -160,12 +184,13 @@ public struct TokenStates: Sendable {
         case .orphaned:
             if ownerStatus == "departed" { return ownerDepartedAt }
             if agentStatus == "decommissioned" { return agentDecommissionedAt }
-            return nil
+            return agentOwnerDepartedAt
         case .rotationOverdue: return rotationDueAt
         case .reviewOverdue: return reviewDueAt
         case .noExpiry: return t.issuedAt
         case .foreignUse: return foreignUseAt
         case .stale: return DerivedState.due(last: t.lastUsedAt, issued: t.issuedAt, every: maxUnused)
+        case .unaccountable: return nil
         }
     }
 
@@ -181,6 +206,32 @@ public struct StateFacts: Sendable {
         public let status: String
         /// When it departed or was decommissioned.
         public let since: Instant?
+        /// For an agent: its owner, when that owner is not active (an active one is left out, as nothing follows).
+        public let owner: Owner?
+
+        public init(status: String, since: Instant?, owner: Owner? = nil) {
+            self.status = status; self.since = since; self.owner = owner
+        }
+    }
+
+    /// An agent's owner as registered.
+    public struct Owner: Sendable, Equatable {
+        public let id: String
+        public let status: String
+        public let since: Instant?
+        public init(id: String, status: String, since: Instant?) { self.id = id; self.status = status; self.since = since }
+    }
+
+    /// The token's system as governance records it: whether its policy and platform owners are active owners (unset,
+    /// unknown or departed: not). Two flags, not the owners: the facts are copied per token a million times a scan.
+    public struct System: Sendable, Equatable {
+        public let policyOwnerActive: Bool
+        public let platformOwnerActive: Bool
+        /// From the role owners as registered (nil: unset or unknown).
+        public init(policyOwner: Entity?, platformOwner: Entity?) {
+            policyOwnerActive = policyOwner?.status == "active"
+            platformOwnerActive = platformOwner?.status == "active"
+        }
     }
 
     public var issuedAt: Instant
@@ -194,13 +245,54 @@ public struct StateFacts: Sendable {
     public var agent: Entity?
     /// The earliest use by an agent other than the bound one (up to the instant the query looks at).
     public var firstForeignUseAt: Instant?
+    /// The token's system as registered (nil: not registered).
+    public var system: System?
+
+    /// The first fact outside what nhi writes (`Time.storable`, `Duration.storable`), with its column: a direct
+    /// edit such as `last_used_at = 9223372036854775807`. A few comparisons per row, so every scan can afford it.
+    package var outOfRange: (column: TokenColumn, value: Int64)? {
+        let instants = Time.storable, intervals = Duration.storable
+        if !instants.contains(issuedAt) { return (.issuedAt, issuedAt) }
+        if let v = expiresAt, !instants.contains(v) { return (.expiresAt, v) }
+        if !intervals.contains(rotateEvery) { return (.rotateEvery, rotateEvery) }
+        if let v = lastRotatedAt, !instants.contains(v) { return (.lastRotatedAt, v) }
+        if !intervals.contains(reviewEvery) { return (.reviewEvery, reviewEvery) }
+        if let v = lastReviewedAt, !instants.contains(v) { return (.lastReviewedAt, v) }
+        if let v = lastUsedAt, !instants.contains(v) { return (.lastUsedAt, v) }
+        return nil
+    }
+
+    /// Exit 4, naming the row and the value: the store holds what nhi never wrote.
+    package static func outOfRangeError(token: String, _ bad: (column: TokenColumn, value: Int64)) -> NHIError {
+        .store("token \(Redaction.printable(token)): \(bad.column.name) \(bad.value) is out of range (nhi never writes it: the store was edited directly; audit verify names the change)")
+    }
 
     public init(issuedAt: Instant, expiresAt: Instant?, rotateEvery: Int64, lastRotatedAt: Instant?, reviewEvery: Int64,
-                lastReviewedAt: Instant?, lastUsedAt: Instant?, owner: Entity?, agent: Entity?, firstForeignUseAt: Instant?) {
+                lastReviewedAt: Instant?, lastUsedAt: Instant?, owner: Entity?, agent: Entity?, firstForeignUseAt: Instant?,
+                system: System? = nil) {
         self.issuedAt = issuedAt; self.expiresAt = expiresAt; self.rotateEvery = rotateEvery
         self.lastRotatedAt = lastRotatedAt; self.reviewEvery = reviewEvery; self.lastReviewedAt = lastReviewedAt
         self.lastUsedAt = lastUsedAt; self.owner = owner; self.agent = agent; self.firstForeignUseAt = firstForeignUseAt
+        self.system = system
     }
+
+    /// What the system lacks for `unaccountable`: registration, an active policy owner, an active platform owner.
+    public var systemGap: SystemGap {
+        guard let system else { return .unregistered }
+        var gap: SystemGap = []
+        if !system.policyOwnerActive { gap.insert(.noPolicyOwner) }
+        if !system.platformOwnerActive { gap.insert(.noPlatformOwner) }
+        return gap
+    }
+}
+
+/// Why a token is unaccountable (one byte in the check arena).
+public struct SystemGap: OptionSet, Sendable, Equatable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    public static let unregistered = SystemGap(rawValue: 1)
+    public static let noPolicyOwner = SystemGap(rawValue: 2)
+    public static let noPlatformOwner = SystemGap(rawValue: 4)
 }
 
 /// Evaluates derived states: the one place that applies `DerivedState.holds` to the inventory.
@@ -243,7 +335,7 @@ public struct StateQuery {
                                                       .expiresAt, .rotateEvery, .lastRotatedAt, .reviewEvery,
                                                       .lastReviewedAt, .lastUsedAt]
     package static let otherColumns: [TokenColumn] = [.purpose, .scopes, .fingerprint, .labels, .revokedAt, .revokeReason,
-                                                      .createdAt, .updatedAt]
+                                                      .createdAt, .updatedAt, .issuer]
     package static let briefLayout = ColumnLayout(briefColumns)
     package static let fullLayout = ColumnLayout(briefColumns + otherColumns)
 
@@ -315,7 +407,10 @@ public struct StateQuery {
                                  ownerStatus: item.owner?.status, ownerDepartedAt: item.owner?.since,
                                  agentStatus: item.agent?.status, agentDecommissionedAt: item.agent?.since,
                                  foreignAgent: use?.latestAgent, foreignUseAt: use?.latestAt,
-                                 states: DerivedState.allCases.enumerated().filter { item.found & (1 << $0.offset) != 0 }.map(\.element)))
+                                 states: DerivedState.allCases.enumerated().filter { item.found & (1 << $0.offset) != 0 }.map(\.element),
+                                 agentOwnerID: item.agent?.owner.flatMap { $0.status == "departed" ? $0.id : nil },
+                                 agentOwnerDepartedAt: item.agent?.owner.flatMap { $0.status == "departed" ? $0.since : nil },
+                                 systemGap: item.found & (1 << DerivedState.unaccountable.severityRank) != 0 ? item.facts.systemGap : []))
         }
     }
 
@@ -332,7 +427,7 @@ public struct StateQuery {
         package var agent: StateFacts.Entity? { facts.agent }
         package let foreign: ForeignUses?
         /// Bit i set: `DerivedState.allCases[i]` holds at as-of.
-        package let found: UInt8
+        package let found: StateMask
     }
 
     /// Returns how many active tokens it read (all of them when `readsEveryActiveToken`). `revoked`, when given,
@@ -347,16 +442,20 @@ public struct StateQuery {
         let owners = states.contains(.orphaned)
             ? EntityLookup(db, all: "SELECT id, status, departed_at FROM owners",
                            one: "SELECT id, status, departed_at FROM owners WHERE id = ?", preload: wholeInventory) : nil
+        // An agent comes with its owner (orphaned: the agent's owner departed); 150,000 agents join their owners once.
         let agents = states.contains(.orphaned)
-            ? EntityLookup(db, all: "SELECT id, status, decommissioned_at FROM agents",
-                           one: "SELECT id, status, decommissioned_at FROM agents WHERE id = ?", preload: wholeInventory) : nil
+            ? EntityLookup(db, all: "SELECT a.id, a.status, a.decommissioned_at, o.id, o.status, o.departed_at FROM agents a LEFT JOIN owners o ON o.id = a.owner_id",
+                           one: "SELECT a.id, a.status, a.decommissioned_at, o.id, o.status, o.departed_at FROM agents a LEFT JOIN owners o ON o.id = a.owner_id WHERE a.id = ?",
+                           preload: wholeInventory, withOwner: true) : nil
+        // Systems are few (hundreds): all read once, with their policy and platform owners' status.
+        let systems = states.contains(.unaccountable) ? try SystemLookup(db) : nil
         let foreign = states.contains(.foreignUse) ? try foreignUses(db) : [:]
         let asked = DerivedState.allCases.enumerated().filter { states.contains($0.element) }
         let (asOf, horizon, maxUnused, lookahead) = (self.asOf, self.horizon, self.maxUnused, self.lookahead)
         let c = columns, rowid = rowidPosition
         let (status, ownerID, agentID, issuedAt, expiresAt) = (c[.status], c[.ownerID], c[.agentID], c[.issuedAt], c[.expiresAt])
         let (rotateEvery, lastRotatedAt, reviewEvery) = (c[.rotateEvery], c[.lastRotatedAt], c[.reviewEvery])
-        let (lastReviewedAt, lastUsedAt) = (c[.lastReviewedAt], c[.lastUsedAt])
+        let (lastReviewedAt, lastUsedAt, system) = (c[.lastReviewedAt], c[.lastUsedAt], c[.system])
         try owners?.load()
         try agents?.load()
         let active = Array("active".utf8)
@@ -372,8 +471,10 @@ public struct StateQuery {
                                    rotateEvery: row.int(rotateEvery) ?? Token.defaultRotateEvery, lastRotatedAt: row.int(lastRotatedAt),
                                    reviewEvery: row.int(reviewEvery) ?? Token.defaultReviewEvery,
                                    lastReviewedAt: row.int(lastReviewedAt), lastUsedAt: row.int(lastUsedAt),
-                                   owner: owner, agent: agent, firstForeignUseAt: use?.first)
-            var found: UInt8 = 0
+                                   owner: owner, agent: agent, firstForeignUseAt: use?.first,
+                                   system: systems?.find(row, system))
+            if let bad = facts.outOfRange { throw StateFacts.outOfRangeError(token: row.string(c[.id]), bad) }
+            var found: StateMask = 0
             var chosen = everyActiveToken
             for (bit, state) in asked {
                 if state.holds(facts, at: asOf, maxUnused: maxUnused) {
@@ -458,7 +559,11 @@ package final class EntityLookup {
     package var others: [String: StateFacts.Entity] = [:]
     package var missing: Set<String> = []
 
-    package init(_ db: Database, all: String, one: String, preload: Bool) {
+    /// The rows carry the entity's owner after its own columns (agents).
+    package let withOwner: Bool
+
+    package init(_ db: Database, all: String, one: String, preload: Bool, withOwner: Bool = false) {
+        self.withOwner = withOwner
         self.db = db
         self.allSQL = all
         self.oneSQL = one
@@ -467,7 +572,17 @@ package final class EntityLookup {
 
     package func load() throws {
         guard preload else { return }
-        try db.forEachCursor(allSQL) { row in remember(row.string(0), StateFacts.Entity(status: row.string(1), since: row.int(2))) }
+        try db.forEachCursor(allSQL) { row in remember(row.string(0), entity(row)) }
+    }
+
+    /// An owner (id, status, since) or an agent (the same, then its owner's id, status, since) from a row; an
+    /// active owner of an agent is left out, so an active agent of an active owner is `active`.
+    private func entity(_ row: Cursor) -> StateFacts.Entity {
+        var owner: StateFacts.Owner?
+        if withOwner, !row.isNull(4), row.string(4) != "active" {
+            owner = StateFacts.Owner(id: row.string(3), status: row.string(4), since: row.int(5))
+        }
+        return StateFacts.Entity(status: row.string(1), since: row.int(2), owner: owner)
     }
 
     private func remember(_ id: String, _ entity: StateFacts.Entity) {
@@ -485,9 +600,36 @@ package final class EntityLookup {
         if let entity = others[id] { return entity }
         if preload || missing.contains(id) { return nil }
         var found: StateFacts.Entity?
-        try db.forEachCursor(oneSQL, [.text(id)]) { row in found = StateFacts.Entity(status: row.string(1), since: row.int(2)) }
+        try db.forEachCursor(oneSQL, [.text(id)]) { row in found = entity(row) }
         if let found { remember(id, found) } else { missing.insert(id) }
         return found
+    }
+}
+
+/// Which derived states hold for a token: bit i for `DerivedState.allCases[i]`.
+package typealias StateMask = UInt32
+
+/// The registered systems by id, as `unaccountable` reads them: each with its policy and platform owners' status.
+package struct SystemLookup {
+    private var index = IDMap()
+    private var systems: [StateFacts.System] = []
+
+    package init(_ db: Database) throws {
+        try db.forEachCursor("""
+            SELECT s.id, po.status, po.departed_at, pl.status, pl.departed_at
+            FROM systems s LEFT JOIN owners po ON po.id = s.policy_owner LEFT JOIN owners pl ON pl.id = s.platform_owner
+            """) { row in
+            func entity(_ status: Int32) -> StateFacts.Entity? {
+                row.isNull(status) ? nil : StateFacts.Entity(status: row.string(status), since: row.int(status + 1))
+            }
+            index.set(row.string(0), systems.count)
+            systems.append(StateFacts.System(policyOwner: entity(1), platformOwner: entity(3)))
+        }
+    }
+
+    /// The system named by the row's text column `column` (nil: not registered).
+    package func find(_ row: Cursor, _ column: Int32) -> StateFacts.System? {
+        index.value(row, column).map { systems[$0] }
     }
 }
 
@@ -623,5 +765,6 @@ extension Token {
         revokeReason = row.text(c[.revokeReason])
         createdAt = row.int(c[.createdAt]) ?? 0
         updatedAt = row.int(c[.updatedAt]) ?? 0
+        issuer = row.text(c[.issuer])
     }
 }

@@ -12,6 +12,8 @@ public struct PolicyRules: Sendable, Equatable {
     public var forbidNoExpiry: Bool?
     public var allowedScopes: [String]?
     public var maxUnused: Int64?
+    /// The longest an exception may waive a state for, from when it is granted (default 90d).
+    public var maxException: Int64?
 
     /// How long a token may go unused before it is `stale` when neither `--max-unused` nor a policy says: the one
     /// default for `check`, the reports and `StateQuery`.
@@ -19,9 +21,11 @@ public struct PolicyRules: Sendable, Equatable {
 
     public init() {}
 
+    public static let defaultMaxException: Int64 = 90 * 86_400
+
     /// Every key a level may hold, in the order the docs list them.
     public static let keys = ["max_ttl", "max_rotate_every", "max_review_every", "require_fingerprint",
-                              "forbid_no_expiry", "allowed_scopes", "max_unused"]
+                              "forbid_no_expiry", "allowed_scopes", "max_unused", "max_exception"]
 }
 
 /// A policy file (Docs/policy.md): defaults, then overrides per system and per environment, and `fail_on`.
@@ -106,11 +110,11 @@ public struct Policy: Sendable, Equatable {
     public static func parse(_ text: String, name: String) throws(NHIError) -> Policy {
         let root: JSON
         do { root = try JSONParser.parse(text) } catch {
-            throw .data("policy '\(name)' is not valid JSON: \(error.description)")
+            throw .data("policy '\(Redaction.printable(path: name))' is not valid JSON: \(error.description)")
         }
         var problems: [String] = []
         var policy = Policy()
-        guard let object = root.objectValue else { throw .data("policy '\(name)': the top level must be a JSON object") }
+        guard let object = root.objectValue else { throw .data("policy '\(Redaction.printable(path: name))': the top level must be a JSON object") }
         for (key, value) in object {
             switch key {
             case "version":
@@ -132,18 +136,18 @@ public struct Policy: Sendable, Equatable {
                     guard let state = item.stringValue,
                           DerivedState(rawValue: state) != nil || state == "policy-violation" else {
                         let all = DerivedState.allCases.map(\.rawValue) + ["policy-violation"]
-                        problems.append("fail_on[\(i)]: \(item.serialized()) is not a state (states: \(all.joined(separator: ", ")))")
+                        problems.append("fail_on[\(i)]: \(Redaction.printable(item.serialized())) is not a state (states: \(all.joined(separator: ", ")))")
                         continue
                     }
                     if !states.contains(state) { states.append(state) }
                 }
                 policy.failOn = states
             default:
-                problems.append("\(key): unknown key (keys: version, defaults, systems, environments, fail_on)")
+                problems.append("\(Redaction.printable(key)): unknown key (keys: version, defaults, systems, environments, fail_on)")
             }
         }
         if let first = problems.first {
-            throw .data("policy '\(name)' is invalid: \(first)", details: problems.count > 1 ? problems : [])
+            throw .data("policy '\(Redaction.printable(path: name))' is invalid: \(first)", details: problems.count > 1 ? problems : [])
         }
         return policy
     }
@@ -151,7 +155,7 @@ public struct Policy: Sendable, Equatable {
     package static func parseRules(_ value: JSON, path: String, problems: inout [String]) -> PolicyRules {
         var rules = PolicyRules()
         guard let object = value.objectValue else {
-            problems.append("\(path): must be an object of rules (\(PolicyRules.keys.joined(separator: ", ")))")
+            problems.append("\(Redaction.printable(path)): must be an object of rules (\(PolicyRules.keys.joined(separator: ", ")))")
             return rules
         }
         for (key, value) in object {
@@ -169,6 +173,7 @@ public struct Policy: Sendable, Equatable {
             case "max_rotate_every": rules.maxRotateEvery = duration()
             case "max_review_every": rules.maxReviewEvery = duration()
             case "max_unused": rules.maxUnused = duration()
+            case "max_exception": rules.maxException = duration()
             case "require_fingerprint": rules.requireFingerprint = bool()
             case "forbid_no_expiry": rules.forbidNoExpiry = bool()
             case "allowed_scopes":
@@ -184,7 +189,7 @@ public struct Policy: Sendable, Equatable {
                 }
                 rules.allowedScopes = scopes
             default:
-                problems.append("\(at): unknown key (keys: \(PolicyRules.keys.joined(separator: ", ")))")
+                problems.append("\(Redaction.printable(at)): unknown key (keys: \(PolicyRules.keys.joined(separator: ", ")))")
             }
         }
         return rules

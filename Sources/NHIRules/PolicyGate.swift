@@ -36,7 +36,7 @@ public struct PolicyGate: Sendable {
     public func admit(_ token: Token, db: Database) throws {
         let found = policy.violations(of: token)
         guard let first = found.first else { return }
-        throw NHIError.data("token '\(token.id)' breaks policy rule \(first.rule): \(first.message) (policy \(path))",
+        throw NHIError.data("token '\(token.id)' breaks policy rule \(first.rule): \(first.message) (policy \(Redaction.printable(path: path)))",
                             details: found.dropFirst().map { "also breaks \($0.rule): \($0.message)" })
     }
 

@@ -46,7 +46,9 @@ public final class Database {
     public let path: String
     public private(set) var inTransaction = false
 
-    public enum OpenMode: Sendable { case readWrite, readWriteCreate, memory, readOnly }
+    /// `readOnlyImmutable`: read-only and never locked nor journalled (SQLite's `immutable=1`), for a file nobody
+    /// can change: a write-protected evidence copy in a read-only directory, where no -wal or -shm can be made.
+    public enum OpenMode: Sendable { case readWrite, readWriteCreate, memory, readOnly, readOnlyImmutable }
 
     /// A SQLite connection (the embedded default).
     public convenience init(path: String, mode: OpenMode, busyTimeoutMilliseconds: Int32 = 10_000) throws(DatabaseError) {

@@ -103,9 +103,10 @@ package final class SQLiteEngine: DatabaseEngine {
         switch mode {
         case .readWrite: flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
         case .readOnly: flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX
+        case .readOnlyImmutable: flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI
         case .readWriteCreate, .memory: flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         }
-        let target = mode == .memory ? ":memory:" : path
+        let target = mode == .memory ? ":memory:" : mode == .readOnlyImmutable ? SQLiteEngine.immutableURI(path) : path
         let rc = sqlite3_open_v2(target, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
@@ -117,6 +118,20 @@ package final class SQLiteEngine: DatabaseEngine {
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
         if let file = SQLiteEngine.traceFile { SQLiteEngine.trace(db, into: file) }
+    }
+
+    /// `file:PATH?immutable=1`, the path percent-encoded where a URI needs it (SQLite's URI filenames).
+    package static func immutableURI(_ path: String) -> String {
+        var uri = "file:"
+        for byte in path.utf8 {
+            switch byte {
+            case UInt8(ascii: "%"), UInt8(ascii: "?"), UInt8(ascii: "#"), 0..<0x21, 0x7F...:
+                let hex = Array("0123456789ABCDEF".utf8)
+                uri += "%" + String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 15)]], as: UTF8.self)
+            default: uri += String(decoding: [byte], as: UTF8.self)
+            }
+        }
+        return uri + "?immutable=1"
     }
 
     /// `NHI_TRACE_SQL=FILE` appends every statement a command runs, with its bound values written in, to FILE.

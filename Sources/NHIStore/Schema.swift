@@ -126,6 +126,43 @@ package enum Schema {
         CREATE INDEX audit_by_entity ON audit_log(entity_kind, entity_id, seq);
         CREATE INDEX audit_by_time ON audit_log(at);
         """),
+        // Governance (issue 15): systems with their role owners, delegated administration and freeze; exceptions
+        // that waive one derived state of one token until a date; the token's issuer (the gateway that minted it).
+        // The issuer references a registered system, so a bulk import's insert-first path is checked by the store.
+        (5, """
+        CREATE TABLE systems (
+            id             TEXT PRIMARY KEY,
+            kind           TEXT NOT NULL DEFAULT 'service' CHECK (kind IN ('service', 'gateway')),
+            gateway_role   TEXT CHECK (gateway_role IS NULL OR gateway_role IN ('access-broker', 'token-exchanger', 'policy-enforcement-point')),
+            policy_owner   TEXT NOT NULL REFERENCES owners(id),
+            platform_owner TEXT NOT NULL REFERENCES owners(id),
+            audit_owner    TEXT REFERENCES owners(id),
+            incident_owner TEXT REFERENCES owners(id),
+            managed_by     TEXT,
+            boundary       TEXT,
+            frozen_at      INTEGER,
+            frozen_by      TEXT,
+            frozen_reason  TEXT,
+            created_at     INTEGER NOT NULL,
+            updated_at     INTEGER NOT NULL
+        );
+        CREATE TABLE exceptions (
+            id          TEXT PRIMARY KEY,
+            token_id    TEXT NOT NULL REFERENCES tokens(id),
+            state       TEXT NOT NULL,
+            until       INTEGER NOT NULL,
+            reason      TEXT NOT NULL,
+            approved_by TEXT REFERENCES owners(id),
+            status      TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'revoked')),
+            revoked_at  INTEGER,
+            revoke_note TEXT,
+            created_at  INTEGER NOT NULL,
+            updated_at  INTEGER NOT NULL
+        );
+        CREATE INDEX exceptions_by_token ON exceptions(token_id, state);
+        ALTER TABLE tokens ADD COLUMN issuer TEXT REFERENCES systems(id);
+        CREATE INDEX tokens_by_issuer ON tokens(issuer);
+        """),
     ]
 
     package static var currentVersion: Int32 { migrations.last!.version }

@@ -33,27 +33,31 @@ public final class Store {
         var created = false
         if stat(path, &info) != 0 {
             guard errno == ENOENT else {
-                throw .store("cannot read the store '\(path)': \(String(cString: strerror(errno)))")
+                throw .store("cannot read the store '\(Redaction.printable(path: path))': \(String(cString: strerror(errno)))")
             }
             guard access == .write else {
-                throw .data("no store at '\(path)' (give the right --db PATH or set NHI_DB; a store is created by the first command that writes, e.g. 'nhi owner add')")
+                throw .data("no store at '\(Redaction.printable(path: path))' (give the right --db PATH or set NHI_DB; a store is created by the first command that writes, e.g. 'nhi owner add')")
             }
             created = try createEmptyFile(path)
         } else if (info.st_mode & S_IFMT) != S_IFREG {
-            throw .store("'\(path)' is not a regular file")
+            throw .store("'\(Redaction.printable(path: path))' is not a regular file")
         } else if Glibc.access(path, R_OK) != 0 {
-            throw .store("cannot read the store '\(path)': permission denied")
+            throw .store("cannot read the store '\(Redaction.printable(path: path))': permission denied")
         }
 
         let db: Database
         do {
-            db = try Database(path: path, mode: .readWrite)
+            db = try Database(path: path, mode: access == .read && !created ? Store.readMode(path) : .readWrite)
         } catch {
             if created { removeFiles(path) }
-            throw .store("cannot open the store '\(path)': \(error.message)")
+            throw .store("cannot open the store '\(Redaction.printable(path: path))': \(error.message)")
         }
-        let store = Store(db: db, path: path, createdFile: created)
+        var store = Store(db: db, path: path, createdFile: created)
         do {
+            // A store from an older nhi is migrated by whichever command opens it first, a read included.
+            if access == .read && !created && store.schemaVersion < Schema.currentVersion && store.schemaVersion > 0 {
+                store = Store(db: try Database(path: path, mode: .readWrite), path: path, createdFile: false)
+            }
             try store.prepare(access: access)
         } catch let error as NHIError {
             if created { store.removeFiles() }
@@ -61,14 +65,26 @@ public final class Store {
         } catch let error as DatabaseError {
             if created { store.removeFiles() }
             if error.kind == .notADatabase || error.kind == .corrupt {
-                throw .store("'\(path)' is not an nhi store or is corrupt: \(error.message)")
+                throw .store("'\(Redaction.printable(path: path))' is not an nhi store or is corrupt: \(error.message)")
             }
             throw error.asNHIError
         } catch {
             if created { store.removeFiles() }
-            throw .store("cannot open the store '\(path)': \(error)")
+            throw .store("cannot open the store '\(Redaction.printable(path: path))': \(error)")
         }
         return store
+    }
+
+    /// How a command that only reads opens the file: read-only, so a write-protected copy (mode 0400, an
+    /// auditor's evidence) can be read; and immutable when its directory is read-only and there is no -wal:
+    /// SQLite opens a read-only WAL-mode file only where the -shm and -wal exist or can be created (Docs/store.md).
+    /// A -wal that exists holds committed pages, so then the file is opened read-only, never immutable.
+    package static func readMode(_ path: String) -> Database.OpenMode {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        var info = stat()
+        let walExists = stat(path + "-wal", &info) == 0
+        return !walExists && Glibc.access(directory, W_OK) != 0 ? .readOnlyImmutable : .readOnly
     }
 
     /// Creates the file with mode 0600 before SQLite opens it, so the inventory is never world-readable.
@@ -76,7 +92,7 @@ public final class Store {
         let fd = Glibc.open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
         if fd < 0 {
             if errno == EEXIST { return false } // another process created it first: use theirs
-            throw .data("cannot create the store '\(path)': \(String(cString: strerror(errno)))")
+            throw .data("cannot create the store '\(Redaction.printable(path: path))': \(String(cString: strerror(errno)))")
         }
         fchmod(fd, 0o600)
         close(fd)
@@ -91,14 +107,14 @@ public final class Store {
         let version = Int32(truncatingIfNeeded: try state?.int("version") ?? 0)
         let tables = try state?.int("tables") ?? 0
         if version > Schema.currentVersion {
-            throw NHIError.store("'\(path)' was written by a newer nhi (schema version \(version); this nhi knows up to \(Schema.currentVersion)); upgrade nhi")
+            throw NHIError.store("'\(Redaction.printable(path: path))' was written by a newer nhi (schema version \(version); this nhi knows up to \(Schema.currentVersion)); upgrade nhi")
         }
         if version == 0 {
             if tables > 0 {
-                throw NHIError.store("'\(path)' is a SQLite file but not an nhi store")
+                throw NHIError.store("'\(Redaction.printable(path: path))' is a SQLite file but not an nhi store")
             }
             guard access == .write else {
-                throw NHIError.data("'\(path)' is empty, not an nhi store (give the right --db PATH)")
+                throw NHIError.data("'\(Redaction.printable(path: path))' is empty, not an nhi store (give the right --db PATH)")
             }
             // WAL lets readers run while one writer writes; it persists in the file.
             _ = try db.scalar("PRAGMA journal_mode = WAL")

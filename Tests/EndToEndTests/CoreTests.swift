@@ -192,7 +192,7 @@ import Testing
         let mode = try FileManager.default.attributesOfItem(atPath: s.db)[.posixPermissions] as? Int
         #expect(mode == 0o600)
         #expect(try sqlite(s.db, "PRAGMA journal_mode") == "wal")
-        #expect(try sqlite(s.db, "PRAGMA user_version") == "3")
+        #expect(try sqlite(s.db, "PRAGMA user_version") == "5")
     }
 
     @Test func theStoreFollowsDbThenNHIDBThenTheWorkingDirectory() throws {
@@ -273,7 +273,8 @@ import Testing
             (reg + ["--expires", "2026-02-29"], 3, "is not a date"),
             (reg + ["--expires", "2026-05-01"], 3, "must be after the issue time (2026-06-01T00:00:00Z)"),
             (reg + ["--expires", "never", "--issued-at", "2026-07-01", "--rotate-every", "30x"], 3, "--rotate-every: '30x' is not a duration"),
-            (reg + ["--expires", "+10d", "--issued-at", "2026-07-01"], 3, "must be after the issue time"),
+            (reg + ["--expires", "2026-06-01T12:00:00Z", "--issued-at", "2026-06-01T18:00:00Z"], 3, "must be after the issue time"),
+            (reg + ["--expires", "never", "--issued-at", "9999-12-30"], 3, "--issued-at: issued_at 9999-12-30T00:00:00Z is in the future"),
             (reg + ["--expires", "never", "--purpose", "two\nlines"], 2, "--purpose is given more than once"),
             (["token", "register", "t2", "--owner", "alice", "--purpose", "two\nlines", "--system", "github", "--agent", "bot", "--expires", "never"], 3,
              "--purpose contains a control character"),
@@ -406,7 +407,7 @@ import Testing
         let top = try s.run(["--help"])
         #expect(top.code == 0)
         #expect(top.out.contains("token register"))
-        #expect(top.out.contains("Exit codes: 0 ok, 1 findings, 2 usage error, 3 data error, 4 store error."))
+        #expect(top.out.contains("Exit codes: 0 ok, 1 findings, 2 usage error, 3 data error, 4 store or output error."))
         #expect(try s.run([]).out == top.out)
         let group = try s.run(["token", "--help"])
         #expect(group.code == 0)
@@ -547,6 +548,6 @@ import Testing
         #expect(errors.allSatisfy { $0.isEmpty }, "\(errors.filter { !$0.isEmpty })")
         #expect(try sqlite(s.db, "SELECT count(*) FROM owners") == "8")
         #expect(try sqlite(s.db, "SELECT count(*) FROM audit_log") == "8")
-        #expect(try sqlite(s.db, "PRAGMA user_version") == "3")
+        #expect(try sqlite(s.db, "PRAGMA user_version") == "5")
     }
 }

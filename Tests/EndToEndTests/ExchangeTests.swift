@@ -140,7 +140,7 @@ struct ExchangeEndToEndTests {
             "line 9, column 15 (rotate_every): rotate_every: '3x' is not a duration",
             "line 10, column 14 (expires_at): expires_at is required",
             "line 11, column 6 (status): status 'paused' must be one of active, revoked",
-            "line 12, column 1 (kind): kind 'widget' is not owner, agent or token",
+            "line 12, column 1 (kind): kind 'widget' is not owner, system, agent, token or exception",
             "line 14, column 16 (fingerprint): this secret is already registered as token 't6'",
             "line 15: row has 14 fields; the header has 17",
             "line 16, column 17 (labels): labels must be a JSON object",

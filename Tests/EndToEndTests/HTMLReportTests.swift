@@ -48,6 +48,9 @@ private func text(ofID id: String, in html: String) -> String? {
                         "--team", "\"><img src=x onerror=alert(2)>"])
         try sandbox.ok(["agent", "add", "bot", "--system", "github", "--owner", "alice"])
         try sandbox.ok(["agent", "add", "mbot", "--system", "slack", "--owner", "mallory"])
+        // Both systems accountable, so the page's findings are the states above.
+        try sandbox.ok(["system", "add", "github", "--policy-owner", "alice", "--platform-owner", "alice"])
+        try sandbox.ok(["system", "add", "slack", "--policy-owner", "alice", "--platform-owner", "alice"])
         try sandbox.ok(["token", "register", "t-exp", "--owner", "alice", "--purpose", "ci", "--system", "github",
                         "--agent", "bot", "--expires", "2026-05-01", "--issued-at", "2025-01-01"])
         try sandbox.ok(["token", "register", "t-never", "--owner", "mallory", "--purpose", "<b>bold</b>", "--system", "slack",
@@ -271,7 +274,7 @@ private func text(ofID id: String, in html: String) -> String? {
         #expect(page.contains("<span class=\"badge bad\">FAILED</span> audit verify: 1 problem; the first: entry 2:"))
         try sandbox.ok(["report", "html", "--out", out, "--no-verify"])
         let unverified = try String(contentsOfFile: out, encoding: .utf8)
-        #expect(unverified.contains("<span class=\"badge warn\">not verified</span> not verified (--no-verify); run nhi audit verify; 7 entries"))
+        #expect(unverified.contains("<span class=\"badge warn\">not verified</span> not verified (--no-verify); run nhi audit verify; 9 entries"))
     }
 
     @Test func policyViolationsAreFindingsWithTheirControls() throws {

@@ -28,6 +28,9 @@ struct ReportsTests {
         try s.ok(["owner", "add", "dave", "--name", "Dave Okafor", "--email", "dave@example.com"])
         try s.ok(["agent", "add", "bot", "--system", "github", "--owner", "alice"])
         try s.ok(["agent", "add", "dbot", "--system", "slack", "--owner", "dave"])
+        // Both systems accountable (policy and platform owners who stay), so only the states above are found.
+        try s.ok(["system", "add", "github", "--policy-owner", "alice", "--platform-owner", "bob"])
+        try s.ok(["system", "add", "slack", "--policy-owner", "bob", "--platform-owner", "alice"])
         func reg(_ id: String, _ extra: [String]) throws {
             // The defaults, unless the fixture gives its own value for a flag.
             let defaults = [("--owner", "alice"), ("--purpose", "test"), ("--system", "github"), ("--agent", "bot"),
@@ -192,7 +195,7 @@ struct ReportsTests {
         #expect(driver["name"] as? String == "nhi")
         let rules = try #require(driver["rules"] as? [[String: Any]])
         #expect(rules.map { $0["id"] as? String ?? "" } == ["expired", "orphaned", "foreign-use", "rotation-overdue",
-                                                             "review-overdue", "no-expiry", "stale", "policy-violation"])
+                                                             "review-overdue", "no-expiry", "stale", "unaccountable", "policy-violation"])
         for rule in rules {
             #expect(((rule["shortDescription"] as? [String: Any])?["text"] as? String)?.isEmpty == false)
             #expect(((rule["fullDescription"] as? [String: Any])?["text"] as? String)?.isEmpty == false)
@@ -413,9 +416,9 @@ struct ReviewOffboardTests {
     func showStates() throws {
         let s = try fixture()
         let now = try jsonObject(try s.ok(["token", "show", "a1", "--format", "json"]).out)
-        #expect(now["states"] as? [String] == ["rotation-overdue", "review-overdue", "stale"])
+        #expect(now["states"] as? [String] == ["rotation-overdue", "review-overdue", "stale", "unaccountable"])
         let later = try jsonObject(try s.ok(["token", "show", "a1", "--format", "json", "--as-of", "2027-01-01"]).out)
-        #expect(later["states"] as? [String] == ["expired", "rotation-overdue", "review-overdue", "stale"])
+        #expect(later["states"] as? [String] == ["expired", "rotation-overdue", "review-overdue", "stale", "unaccountable"])
     }
 }
 

@@ -142,10 +142,17 @@ struct AuditFixture {
         #expect(problem.message.contains("expires_at, purpose"))
     }
 
-    @Test func lastUsedAtIsNotAuditedPerUse() throws {
+    @Test func lastUsedAtIsNotAuditedPerUseButCannotRunAheadOfTheChain() throws {
         let fixture = try AuditFixture()
-        try fixture.db.execute("UPDATE tokens SET last_used_at = 1767300000 WHERE id = 't1'")
+        // Within what the chain covers (no later than the token's last entry): not an entry per use, so it passes.
+        try fixture.db.execute("UPDATE tokens SET last_used_at = (SELECT min(at) FROM audit_log) WHERE id = 't1'")
         #expect(try fixture.verify().ok)
+        // Later than any recorded use and the token's last entry: an idle token made to look used.
+        try fixture.db.execute("UPDATE tokens SET last_used_at = (SELECT max(at) FROM audit_log) + 86400 WHERE id = 't1'")
+        let result = try fixture.verify()
+        #expect(result.problemCount == 1)
+        #expect(result.problems.first?.entity == "token t1")
+        #expect(result.problems.first?.message.contains("later than its latest recorded use and its last audit entry") == true)
     }
 
     @Test func rowsInsertedOrDeletedDirectlyAreNamed() throws {
@@ -206,5 +213,17 @@ struct AuditFixture {
         var summary = ""
         try AuditQuery(token: "t1", limit: 1).forEach(fixture.db) { summary = $0.changeSummary }
         #expect(summary == "purpose: ci -> deploy")
+    }
+}
+
+/// A store audited before a migration added a column verifies after it: the old entries have no key for the
+/// column, and the row holds its null.
+@Suite struct AddedColumnVerifyTests {
+    @Test func aMissingKeyEqualsANullColumnButNothingElse() throws {
+        let recorded = #"{"id":"t1","kind":"token","purpose":"p"}"#
+        #expect(AuditVerifier.sameAllowingAddedColumns(recorded: recorded, current: .object(["id": "t1", "kind": "token", "purpose": "p", "issuer": .null])))
+        #expect(!AuditVerifier.sameAllowingAddedColumns(recorded: recorded, current: .object(["id": "t1", "kind": "token", "purpose": "p", "issuer": "gw"])))
+        #expect(!AuditVerifier.sameAllowingAddedColumns(recorded: recorded, current: .object(["id": "t1", "kind": "token", "purpose": "q", "issuer": .null])))
+        #expect(!AuditVerifier.sameAllowingAddedColumns(recorded: recorded, current: .object(["id": "t1", "kind": "token"])))
     }
 }

@@ -21,6 +21,31 @@ import Testing
         #expect(try storedColumns("tokens", store.db) == TokenColumn.allCases.map(\.name))
         #expect(try storedColumns("owners", store.db) == OwnerColumn.allCases.map(\.name))
         #expect(try storedColumns("agents", store.db) == AgentColumn.allCases.map(\.name))
+        #expect(try storedColumns("systems", store.db) == SystemColumn.allCases.map(\.name))
+        #expect(try storedColumns("exceptions", store.db) == ExceptionColumn.allCases.map(\.name))
+    }
+
+    /// Systems and exceptions are written through their declarations and read back by name unchanged.
+    @Test func systemsAndExceptionsRoundTripThroughEveryColumn() throws {
+        let db = try Store.inMemory().db
+        try db.execute("INSERT INTO owners (id, name, email, status, created_at, updated_at) VALUES ('o', 'O', 'o@example.com', 'active', 1, 1)")
+        try db.execute("INSERT INTO agents (id, system, owner_id, status, created_at, updated_at) VALUES ('a', 's', 'o', 'active', 1, 1)")
+        let system = GovernedSystem(id: "gw", kind: "gateway", gatewayRole: "token-exchanger", policyOwner: "o", platformOwner: "o",
+                                    auditOwner: "o", incidentOwner: "o", managedBy: "Acme", boundary: "contract 7",
+                                    frozenAt: 5, frozenBy: "carol", frozenReason: "INC-1", createdAt: 2, updatedAt: 3)
+        try db.execute(Registry.insertSystemSQL, .named(Dictionary(uniqueKeysWithValues: SystemColumn.allCases.map { ($0.name, system.storedValue($0)) })))
+        #expect(try Registry.system(db, "gw") == system)
+        #expect(Array(system.record.keys) == ["kind"] + SystemColumn.allCases.map(\.field))
+        let token = Token(id: "t", ownerID: "o", purpose: "p", system: "gw", agentID: "a", environment: nil, scopes: [],
+                          issuedAt: 0, expiresAt: nil, rotateEvery: 1, lastRotatedAt: nil, reviewEvery: 1,
+                          lastReviewedAt: nil, fingerprint: nil, labels: [:], createdAt: 0, updatedAt: 0, issuer: "gw")
+        try Registry.insert(db, token)
+        #expect(try Registry.token(db, "t")?.issuer == "gw")
+        let exception = StateException(id: "EX-1", tokenID: "t", state: "no-expiry", until: 9, reason: "r", approvedBy: "o",
+                                       status: "revoked", revokedAt: 8, revokeNote: "n", createdAt: 6, updatedAt: 7)
+        try db.execute(Registry.insertExceptionSQL, .named(Dictionary(uniqueKeysWithValues: ExceptionColumn.allCases.map { ($0.name, exception.storedValue($0)) })))
+        #expect(try Registry.exception(db, "EX-1") == exception)
+        #expect(Array(exception.record.keys) == ["kind"] + ExceptionColumn.allCases.map(\.field))
     }
 
     @Test func theBulkInsertNamesTheDeclaredColumns() {

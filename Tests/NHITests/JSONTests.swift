@@ -261,8 +261,13 @@ private func parseError(bytes: [UInt8]) -> JSONParseError? {
     #expect(parseError("[[[]]]", JSONParser.Options(maxDepth: 2)) != nil)
   }
 
-  @Test func duplicateKeysLastWins() throws {
-    let value = try JSONParser.parse(#"{"a":1,"b":2,"a":3}"#)
+  @Test func duplicateKeysAreRefusedExceptInJSONC() throws {
+    // Strict JSON (imports, policies): a key twice is an error naming it, at the second key.
+    let error = parseError(#"{"a":1,"b":2,"a":3}"#)
+    #expect(error?.message == "duplicate key 'a'")
+    #expect(error?.column == 14)
+    // Client configuration files (scan): the last wins, as their clients read them.
+    let value = try JSONParser.parse(#"{"a":1,"b":2,"a":3}"#, options: .jsonc)
     #expect(value.objectValue?.keys == ["a", "b"])
     #expect(value["a"] == 3)
   }

@@ -23,6 +23,8 @@ struct QueryPerformanceTests {
         let db = store.db
         let t0 = Self.asOf - 200 * Self.day
         try Registry.insert(db, Owner(id: "alice", name: "Alice", email: "a@example.com", team: nil, createdAt: t0, updatedAt: t0))
+        // github accountable (alice in both roles), so these tokens are in no unaccountable state.
+        try Registry.insert(db, GovernedSystem(id: "github", policyOwner: "alice", platformOwner: "alice", createdAt: t0, updatedAt: t0))
         try Registry.insert(db, Owner(id: "dave", name: "Dave", email: "d@example.com", team: nil, status: "departed",
                                       departedAt: Self.asOf - 3 * Self.day, createdAt: t0, updatedAt: t0))
         try Registry.insert(db, Agent(id: "bot", system: "github", ownerID: "alice", createdAt: t0, updatedAt: t0))

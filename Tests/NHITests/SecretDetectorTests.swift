@@ -80,6 +80,33 @@ import Testing
         #expect(SecretDetector.inspect(value) == nil)
     }
 
+    /// Issue 20 item 7: ordinary values the contract says must pass (service-account emails, long hyphenated ids,
+    /// URLs, Kubernetes pod names, Azure resource ids, ULIDs), which word entropy alone refused.
+    @Test(arguments: [
+        "ci-deployer@acme-prod-123456.iam.gserviceaccount.com", "svc-payments-prod-eu-west-1-2027",
+        "mcp-gateway-claude-desktop-prod-2027", "see https://wiki.example.com/security/runbooks/mcp-2027",
+        "payments-api-7d9f8b6c5d-x2k9p", "mcp-gateway-6c8f9d7b4-qz7xk",
+        "/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourceGroups/rg-prod-weu/providers/Microsoft.KeyVault/vaults/kv-mcp-prod-2027",
+        "01ARZ3NDEKTSV4RRFFQ69G5FAV", "01HZX8Q2M4V6N8P0R2T4W6Y8A9",
+    ])
+    func ordinaryIdentifiersPass(_ value: String) {
+        #expect(SecretDetector.inspect(value) == nil, "\(value) refused")
+    }
+
+    /// Issue 20 item 7: key material entropy alone let through: hex-encoded tokens (a hex alphabet has at most
+    /// 4 bits per character), 32 to 40 hex-character keys (Datadog API and application keys, GCP key ids), and a
+    /// lowercased AWS access key id.
+    @Test(arguments: [
+        "6768705f523264324333706f4c756b65374c6569613848616e39536f6c6f304368657769653178",     // hex of a ghp_ token
+        "676c7061742d41623132436433344566353647683738496a3930",                                 // hex of a glpat- token
+        "3f9c2b7e1d4a6f8e0b5c9d2a7e4f1b3c",                                                    // Datadog API key shape
+        "9a4c1e7f3b2d8a6c0e5f9b1d3a7c2e4f6b8d0a1c",                                            // Datadog app key / GCP key id
+        "akiaqwertyuiopasdf23",                                                                // AWS key id, lowercased
+    ])
+    func encodedKeysAreRefused(_ value: String) {
+        #expect(SecretDetector.inspect(value) != nil, "\(value) accepted")
+    }
+
     @Test func entropyIsComputedPerCharacter() {
         #expect(SecretDetector.shannonEntropy(Array("aaaa".utf8)) == 0)
         #expect(SecretDetector.shannonEntropy(Array("abcd".utf8)) == 2)

@@ -25,13 +25,17 @@ struct StateEvaluationTests {
     static func oraclePredicate(_ state: DerivedState) -> String {
         switch state {
         case .expired: return "(t.expires_at IS NOT NULL AND t.expires_at < ?1)"
-        case .orphaned: return "(o.id IS NULL OR o.status = 'departed' OR a.id IS NULL OR a.status = 'decommissioned')"
+        case .orphaned:
+            return "(o.id IS NULL OR o.status = 'departed' OR a.id IS NULL OR a.status = 'decommissioned' OR ao.status = 'departed')"
         case .rotationOverdue: return "(COALESCE(t.last_rotated_at, t.issued_at) + t.rotate_every < ?1)"
         case .reviewOverdue: return "(COALESCE(t.last_reviewed_at, t.issued_at) + t.review_every < ?1)"
         case .noExpiry: return "(t.expires_at IS NULL)"
         case .foreignUse:
             return "EXISTS (SELECT 1 FROM usage u WHERE u.token_id = t.id AND u.agent_id <> t.agent_id AND u.at <= ?1)"
         case .stale: return "(COALESCE(t.last_used_at, t.issued_at) + ?2 < ?1)"
+        case .unaccountable:
+            return "(s.id IS NULL OR NOT EXISTS (SELECT 1 FROM owners x WHERE x.id = s.policy_owner AND x.status = 'active')"
+                + " OR NOT EXISTS (SELECT 1 FROM owners x WHERE x.id = s.platform_owner AND x.status = 'active'))"
         }
     }
 
@@ -41,6 +45,7 @@ struct StateEvaluationTests {
         let flags = states.map { "CASE WHEN \(oraclePredicate($0)) THEN 1 ELSE 0 END" }.joined(separator: ", ")
         try db.forEachRow("""
             SELECT t.id, \(flags), ?2 AS max_unused FROM tokens t LEFT JOIN owners o ON o.id = t.owner_id LEFT JOIN agents a ON a.id = t.agent_id
+            LEFT JOIN owners ao ON ao.id = a.owner_id LEFT JOIN systems s ON s.id = t.system
             WHERE t.status = 'active' ORDER BY t.id
             """, [.int(instant), .int(maxUnused)]) { row in
             let found = states.enumerated().filter { row.values[$0.offset + 1].int == 1 }.map(\.element)
@@ -80,6 +85,13 @@ struct StateEvaluationTests {
                                           status: gone ? "decommissioned" : "active", decommissionedAt: gone ? near() : nil,
                                           createdAt: t0, updatedAt: t0))
         }
+        // Systems: accountable, with a departed policy owner, with a long id; tokens also name an unregistered one.
+        let systems = [("github", ownerID(1), ownerID(2)), ("slack", ownerID(3), ownerID(4)),
+                       ("system-with-a-long-registered-id", ownerID(5), ownerID(0))]
+        for (id, policy, platform) in systems {
+            try Registry.insert(db, GovernedSystem(id: id, policyOwner: policy, platformOwner: platform, createdAt: t0, updatedAt: t0))
+        }
+        let systemNames = systems.map(\.0) + ["jira"]
         func tokenID(_ i: Int) -> String { "t" + String(repeating: "0", count: max(0, 4 - String(i).count)) + String(i) }
         // Ids in shuffled order, so storage (rowid) order is not id order.
         let ids = (0..<tokens).shuffled(using: &rng).map(tokenID)
@@ -92,7 +104,7 @@ struct StateEvaluationTests {
             let revoked = Int.random(in: 0..<8, using: &rng) == 0
             let every = [30, 90, 365].map { Int64($0) * day }
             try Registry.insert(db, Token(
-                id: ids[i], ownerID: owner, purpose: "p", system: ["github", "slack"].randomElement(using: &rng)!,
+                id: ids[i], ownerID: owner, purpose: "p", system: systemNames.randomElement(using: &rng)!,
                 agentID: agent, environment: Bool.random(using: &rng) ? "prod" : nil, scopes: [], issuedAt: issued,
                 expiresAt: Int.random(in: 0..<5, using: &rng) == 0 ? nil : near(),
                 rotateEvery: every.randomElement(using: &rng)!, lastRotatedAt: maybe(near() - 60 * day),
@@ -112,7 +124,7 @@ struct StateEvaluationTests {
     static let stateSets: [[DerivedState]] = [
         DerivedState.allCases, [.expired], [.orphaned], [.foreignUse], [.rotationOverdue], [.reviewOverdue],
         [.noExpiry], [.stale], [.expired, .orphaned], [.expired, .noExpiry], [.rotationOverdue, .reviewOverdue],
-        [.expired, .orphaned, .rotationOverdue, .reviewOverdue],
+        [.expired, .orphaned, .rotationOverdue, .reviewOverdue], [.unaccountable], [.orphaned, .unaccountable],
     ]
 
     @Test("every state agrees with the SQL formulation of the SPEC, with and without index narrowing", arguments: [1, 2, 3] as [UInt64])

@@ -36,8 +36,8 @@ struct StateTableTests {
         ("never expires",              token(expires: nil), expiry + 365 * day, false),
     ])
 
-    // MARK: orphaned — "active and (owner unknown or departed, or agent unknown or decommissioned ...)."
-    // (The SPEC's third clause, "or the agent's owner departed", is issue 15's: `StateFacts` has no agent's owner.)
+    // MARK: orphaned — "active and (owner unknown or departed, or agent unknown or decommissioned, or the agent's
+    // owner departed: a workload nobody answers for)."
 
     static let orphaned = rows(.orphaned, [
         ("owner and agent active",               token(),                                       issued + day, false),
@@ -49,6 +49,24 @@ struct StateTableTests {
         ("owner departed, agent decommissioned", token(owner: departed, agent: decommissioned), issued + day, true),
         ("owner and agent unknown",              token(owner: unknown, agent: unknown),         issued + day, true),
         ("expired, owner and agent active",      token(expires: issued),                        issued + day, false),
+        ("the agent's owner departed",           token(agent: agentOfDeparted),                 issued + day, true),
+        ("the agent's owner departed undated",   token(agent: agentOfDepartedUndated),          issued + day, true),
+        ("agent decommissioned, its owner gone", token(agent: decommissionedOfDeparted),        issued + day, true),
+    ])
+
+    // MARK: unaccountable — "active and its system is not registered, or the system has no active policy owner or
+    // no active platform owner (unset or departed)."
+
+    static let unaccountable = rows(.unaccountable, [
+        ("registered, both owners active",   token(),                                                     issued + day, false),
+        ("system not registered",            token(system: nil),                                          issued + day, true),
+        ("policy owner departed",            token(system: .init(policyOwner: departed, platformOwner: active)), issued + day, true),
+        ("platform owner departed",          token(system: .init(policyOwner: active, platformOwner: departed)), issued + day, true),
+        ("policy owner unknown",             token(system: .init(policyOwner: unknown, platformOwner: active)),  issued + day, true),
+        ("platform owner unknown",           token(system: .init(policyOwner: active, platformOwner: unknown)),  issued + day, true),
+        ("both owners departed",             token(system: .init(policyOwner: departed, platformOwner: departed)), issued + day, true),
+        ("token owner departed, system fine", token(owner: departed),                                     issued + day, false),
+        ("expired, system accountable",      token(expires: issued),                                      issued + day, false),
     ])
 
     // MARK: rotation-overdue — "active and `last_rotated_at` (or `issued_at`) + `rotate_every` < as-of."
@@ -122,7 +140,7 @@ struct StateTableTests {
 
     static let tables: [DerivedState: [Row]] = [
         .expired: expired, .orphaned: orphaned, .rotationOverdue: rotationOverdue, .reviewOverdue: reviewOverdue,
-        .noExpiry: noExpiry, .foreignUse: foreignUse, .stale: stale,
+        .noExpiry: noExpiry, .foreignUse: foreignUse, .stale: stale, .unaccountable: unaccountable,
     ]
     static let allRows = DerivedState.allCases.flatMap { tables[$0] ?? [] }
 
@@ -137,16 +155,23 @@ struct StateTableTests {
     static let departed = StateFacts.Entity(status: "departed", since: issued)
     static let departedUndated = StateFacts.Entity(status: "departed", since: nil)
     static let decommissioned = StateFacts.Entity(status: "decommissioned", since: issued)
+    static let agentOfDeparted = StateFacts.Entity(status: "active", since: nil,
+                                                   owner: .init(id: "agent-owner", status: "departed", since: issued))
+    static let agentOfDepartedUndated = StateFacts.Entity(status: "active", since: nil,
+                                                          owner: .init(id: "agent-owner", status: "departed", since: nil))
+    static let decommissionedOfDeparted = StateFacts.Entity(status: "decommissioned", since: issued,
+                                                            owner: .init(id: "agent-owner", status: "departed", since: issued))
+    static let accountable = StateFacts.System(policyOwner: active, platformOwner: active)
 
     /// A token issued at `issued`, expiring a year later, due for rotation and review every 90 days, never rotated,
     /// reviewed or used, its owner and agent active, used by no other agent; each row changes what it is about.
     static func token(expires: Instant? = expiry, rotateEvery: Int64 = 90 * day, rotated: Instant? = nil,
                       reviewEvery: Int64 = 90 * day, reviewed: Instant? = nil, used: Instant? = nil,
                       owner: StateFacts.Entity? = active, agent: StateFacts.Entity? = active,
-                      foreignUse: Instant? = nil) -> StateFacts {
+                      foreignUse: Instant? = nil, system: StateFacts.System? = accountable) -> StateFacts {
         StateFacts(issuedAt: issued, expiresAt: expires, rotateEvery: rotateEvery, lastRotatedAt: rotated,
                    reviewEvery: reviewEvery, lastReviewedAt: reviewed, lastUsedAt: used, owner: owner, agent: agent,
-                   firstForeignUseAt: foreignUse)
+                   firstForeignUseAt: foreignUse, system: system)
     }
 
     static func rows(_ state: DerivedState, maxUnused: Int64 = 90 * day,
@@ -186,8 +211,24 @@ struct StateTableTests {
                                           departedAt: owner.since, createdAt: Self.issued, updatedAt: Self.issued))
         }
         if let agent = f.agent {
-            try Registry.insert(db, Agent(id: "agent", system: "github", ownerID: "owner", status: agent.status,
+            // An agent with its own owner (the row's) when the row is about the agent's owner.
+            if let owner = agent.owner {
+                try Registry.insert(db, Owner(id: owner.id, name: "A", email: "a@example.com", team: nil, status: owner.status,
+                                              departedAt: owner.since, createdAt: Self.issued, updatedAt: Self.issued))
+            }
+            try Registry.insert(db, Agent(id: "agent", system: "github", ownerID: agent.owner?.id ?? "owner", status: agent.status,
                                           decommissionedAt: agent.since, createdAt: Self.issued, updatedAt: Self.issued))
+        }
+        // The system's role owners, each registered only when the row knows them.
+        if let system = f.system {
+            // The facts keep only whether each role owner is active; one who is not is registered as departed.
+            for (id, active) in [("policy-owner", system.policyOwnerActive), ("platform-owner", system.platformOwnerActive)] {
+                try Registry.insert(db, Owner(id: id, name: "R", email: "r@example.com", team: nil, status: active ? "active" : "departed",
+                                              departedAt: active ? nil : Self.issued, createdAt: Self.issued, updatedAt: Self.issued))
+            }
+            let registered = GovernedSystem(id: "github", policyOwner: "policy-owner", platformOwner: "platform-owner",
+                                            createdAt: Self.issued, updatedAt: Self.issued)
+            try Registry.insert(db, registered)
         }
         for (id, status) in [("active-token", "active"), ("revoked-token", "revoked")] {
             let revoked = status == "revoked"

@@ -7,17 +7,24 @@ import NHIAudit
 
 /// The shape of exported and imported records: the keys of `Owner.record`, `Agent.record` and `Token.record`.
 public enum ExchangeShape {
-    public static let kinds = ["owner", "agent", "token"]
+    /// In dependency order: systems name owners, tokens name systems (issuer), exceptions name tokens.
+    public static let kinds = ["owner", "system", "agent", "token", "exception"]
+    /// What `export` writes when the store has no systems and no exceptions (the shape it always had).
+    public static let coreKinds = ["owner", "agent", "token"]
 
     /// Each record's fields: `kind`, then its table's declared columns (NHIModel's Columns.swift).
     public static let ownerKeys = ["kind"] + OwnerColumn.allCases.map(\.field)
     public static let agentKeys = ["kind"] + AgentColumn.allCases.map(\.field)
     public static let tokenKeys = ["kind"] + TokenColumn.allCases.map(\.field)
+    public static let systemKeys = ["kind"] + SystemColumn.allCases.map(\.field)
+    public static let exceptionKeys = ["kind"] + ExceptionColumn.allCases.map(\.field)
 
     public static func keys(of kind: String) -> [String] {
         switch kind {
         case "owner": return ownerKeys
         case "agent": return agentKeys
+        case "system": return systemKeys
+        case "exception": return exceptionKeys
         default: return tokenKeys
         }
     }
@@ -40,6 +47,8 @@ public enum ExchangeShape {
         case "owner", "owners": return "owner"
         case "agent", "agents": return "agent"
         case "token", "tokens": return "token"
+        case "system", "systems": return "system"
+        case "exception", "exceptions": return "exception"
         default: return nil
         }
     }
@@ -73,8 +82,10 @@ public struct ImportRecord {
     }
 
     package func location(_ field: String) -> String {
-        if let columns = csvColumns { return columns[field].map { "column \($0) (\(field))" } ?? "column \(field)" }
-        return "field \(field)"
+        // The field name is the user's: an unknown key may itself be a pasted secret.
+        let name = Redaction.printable(field)
+        if let columns = csvColumns { return columns[field].map { "column \($0) (\(name))" } ?? "column \(name)" }
+        return "field \(name)"
     }
 
     package func line(of field: String?) -> Int { field.flatMap { fieldLines[$0] } ?? line }
@@ -101,7 +112,14 @@ public final class Importer {
     /// Foreign keys are enforced, so a new record can be inserted first and checked by the store's constraints
     /// (`Registry.…IfNew`); a refused one then takes the usual checked path, which names the problem.
     package let insertFirst: Bool
+    /// The first `problemLimit` problems (as `usage import` keeps them): three million bad records must not
+    /// become three million messages held in memory and printed.
     public private(set) var problems: [ImportProblem] = []
+    public static let problemLimit = 50
+    /// Every problem, and every record with at least one, including those not kept in `problems`.
+    public private(set) var problemCount = 0
+    public private(set) var badRecordCount = 0
+    private var lastProblemLine = Int.min
     public private(set) var counts = Counts()
     /// What each record did (dry run prints it): "create token gh-1".
     public var changeLog: ((String) -> Void)?
@@ -114,9 +132,18 @@ public final class Importer {
         self.defaultKind = defaultKind
         self.head = try AuditLog.head(db)
         self.insertFirst = try Registry.enforcesForeignKeys(db)
+        self.frozenSystems = try Registry.frozenSystemIDs(db)
     }
 
-    public func report(_ problem: ImportProblem) { problems.append(problem) }
+    /// Frozen systems, read once: their tokens take the checked path, which refuses an issuance by name.
+    package var frozenSystems: Set<String>
+
+    public func report(_ problem: ImportProblem) {
+        problemCount += 1
+        // Problems arrive in record order, so a record's problems are adjacent.
+        if problem.line != lastProblemLine { badRecordCount += 1; lastProblemLine = problem.line }
+        if problems.count < Importer.problemLimit { problems.append(problem) }
+    }
 
     /// Validates and writes one record; a bad record becomes problems and writes nothing.
     public func process(_ record: ImportRecord) throws {
@@ -125,7 +152,7 @@ public final class Importer {
         let given = reader.string("kind")
         if let given {
             guard let k = ExchangeShape.kind(given), !given.hasSuffix("s") else {
-                return reader.fail("kind", "kind '\(Redaction.printable(given))' is not owner, agent or token", into: self)
+                return reader.fail("kind", "kind '\(Redaction.printable(given))' is not owner, system, agent, token or exception", into: self)
             }
             if let defaultKind, defaultKind != k {
                 return reader.fail("kind", "kind '\(k)' differs from --kind \(defaultKind)s", into: self)
@@ -134,7 +161,7 @@ public final class Importer {
         } else if let defaultKind {
             kind = defaultKind
         } else {
-            return reader.fail(nil, "no kind: give a kind column (owner, agent or token) or pass --kind", into: self)
+            return reader.fail(nil, "no kind: give a kind column (owner, system, agent, token or exception) or pass --kind", into: self)
         }
         let allowed = ExchangeShape.keySet(of: kind)
         let foreign = record.fields.keys.filter { !allowed.contains($0) }
@@ -150,6 +177,8 @@ public final class Importer {
             switch kind {
             case "owner": try importOwner(&reader)
             case "agent": try importAgent(&reader)
+            case "system": try importSystem(&reader)
+            case "exception": try importException(&reader)
             default: try importToken(&reader)
             }
         } catch let error as NHIError {
@@ -158,7 +187,7 @@ public final class Importer {
             reader.problem(nil, error.asNHIError.message)
         }
         for (field, message) in reader.problems {
-            problems.append(ImportProblem(line: record.line(of: field), location: field.map(record.location), message: message))
+            report(ImportProblem(line: record.line(of: field), location: field.map(record.location), message: message))
         }
     }
 
@@ -219,6 +248,70 @@ public final class Importer {
         }
     }
 
+    /// A system as exported; an existing one is updated only with --on-conflict update (a freeze comes along).
+    package func importSystem(_ r: inout FieldReader) throws {
+        let id = r.field(Fields.id, required: true)
+        let kind = r.field(Field.choice(column: "system_kind", GovernedSystem.kinds)) ?? "service"
+        let role = r.field(Field.choice(column: "gateway_role", GovernedSystem.gatewayRoles))
+        let policy = r.field(Field.id(column: "policy_owner"), required: true)
+        let platform = r.field(Field.id(column: "platform_owner"), required: true)
+        let auditOwner = r.field(Field.id(column: "audit_owner"))
+        let incident = r.field(Field.id(column: "incident_owner"))
+        let managedBy = r.field(Field.text(column: "managed_by", limit: Validation.Limit.name))
+        let boundary = r.field(Field.text(column: "boundary", limit: Validation.Limit.note))
+        let frozenAt = r.field(Field.date(column: "frozen_at"), now: audit.at)
+        let frozenBy = r.field(Field.text(column: "frozen_by", limit: Validation.Limit.actor))
+        let frozenReason = r.field(Field.text(column: "frozen_reason", limit: Validation.Limit.reason))
+        let createdAt = r.field(Fields.createdAt, now: audit.at) ?? audit.at
+        let updatedAt = r.field(Fields.updatedAt, now: audit.at) ?? audit.at
+        guard r.problems.isEmpty, let id, let policy, let platform else { return }
+        var system = GovernedSystem(id: id, kind: kind, gatewayRole: role, policyOwner: policy, platformOwner: platform,
+                                    auditOwner: auditOwner, incidentOwner: incident, managedBy: managedBy, boundary: boundary,
+                                    frozenAt: frozenAt, frozenBy: frozenBy, frozenReason: frozenReason,
+                                    createdAt: createdAt, updatedAt: updatedAt)
+        // A freeze imported earlier in the same file holds for the tokens after it, on the fast path too.
+        if system.frozen { frozenSystems.insert(id) } else { frozenSystems.remove(id) }
+        guard let before = try Registry.system(db, id) else {
+            try Registry.addSystem(db, system, audit: audit, head: &head, asRecorded: true)
+            return created("system", id)
+        }
+        try existing("system", id) {
+            if !r.given("created_at") { system.createdAt = before.createdAt }
+            if !r.given("updated_at") { system.updatedAt = before.updatedAt }
+            guard system != before else { return false }
+            if !r.given("updated_at") { system.updatedAt = audit.at }
+            try Registry.save(db, system, before: before, action: "system.import", audit: audit, head: &head)
+            return true
+        }
+    }
+
+    /// An exception as exported: recorded as it was (a lapsed or revoked one too), so its bounds are not re-checked.
+    package func importException(_ r: inout FieldReader) throws {
+        let id = r.field(Fields.id, required: true)
+        let token = r.field(Field.id(column: "token"), required: true)
+        let state = r.field(Field.choice(column: "state", DerivedState.allCases.map(\.rawValue)), required: true)
+        let until = r.field(Field.date(column: "until"), required: true, now: audit.at)
+        let reason = r.field(Field.text(column: "reason", limit: Validation.Limit.reason), required: true)
+        let approvedBy = r.field(Field.id(column: "approved_by"))
+        let status = r.field(Field.choice(column: "status", ["active", "revoked"])) ?? "active"
+        let revokedAt = r.field(Fields.revokedAt, now: audit.at)
+        let note = r.field(Field.text(column: "revoke_note", limit: Validation.Limit.note))
+        let createdAt = r.field(Fields.createdAt, now: audit.at) ?? audit.at
+        let updatedAt = r.field(Fields.updatedAt, now: audit.at) ?? audit.at
+        guard r.problems.isEmpty, let id, let token, let state, let until, let reason else { return }
+        let exception = StateException(id: id, tokenID: token, state: state, until: until, reason: reason, approvedBy: approvedBy,
+                                       status: status, revokedAt: revokedAt, revokeNote: note, createdAt: createdAt, updatedAt: updatedAt)
+        guard let before = try Registry.exception(db, id) else {
+            try Registry.addException(db, exception, maxException: nil, audit: audit, head: &head)
+            return created("exception", id)
+        }
+        try existing("exception", id) {
+            guard exception != before else { return false }
+            try Registry.saveException(db, exception, before: before, action: "exception.import", audit: audit)
+            return true
+        }
+    }
+
     package func importToken(_ r: inout FieldReader) throws {
         let now = audit.at
         let id = r.field(Fields.id, required: true)
@@ -246,13 +339,18 @@ public final class Importer {
         let lastUsedAt = r.field(Fields.lastUsedAt, now: now)
         let createdAt = r.field(Fields.createdAt, now: now) ?? now
         let updatedAt = r.field(Fields.updatedAt, now: now) ?? now
+        let issuer = r.field(Fields.issuer)
         guard r.problems.isEmpty, let expiresAt = expiry, let id, let ownerID, let purpose, let system, let agentID else { return }
         var token = Token(id: id, ownerID: ownerID, purpose: purpose, system: system, agentID: agentID,
                           environment: environment, scopes: scopes, issuedAt: issuedAt, expiresAt: expiresAt,
                           rotateEvery: rotateEvery, lastRotatedAt: lastRotatedAt, reviewEvery: reviewEvery,
                           lastReviewedAt: lastReviewedAt, fingerprint: fingerprint, labels: labels, status: status,
                           revokedAt: revokedAt, revokeReason: revokeReason, lastUsedAt: lastUsedAt,
-                          createdAt: createdAt, updatedAt: updatedAt)
+                          createdAt: createdAt, updatedAt: updatedAt, issuer: issuer)
+        if let (field, message) = Validation.consistency(of: token, now: now) {
+            r.problem(field, message)
+            return
+        }
         if let policy {
             let broken = policy.policy.violations(of: token)
             for v in broken {
@@ -260,7 +358,7 @@ public final class Importer {
             }
             if !broken.isEmpty { return }
         }
-        if insertFirst, try Registry.registerRecordedIfNew(db, token, audit: audit, head: &head) { return created("token", id) }
+        if insertFirst, try Registry.registerRecordedIfNew(db, token, audit: audit, head: &head, frozen: frozenSystems) { return created("token", id) }
         guard let before = try Registry.token(db, id) else {
             try Registry.register(db, token, audit: audit, head: &head, asRecorded: true)
             return created("token", id)
@@ -328,7 +426,7 @@ package struct FieldReader {
         case .null: return nil
         case .string(let s): return s
         default:
-            problem(key, "\(key) must be a string, not \(value.serialized().prefix(40))")
+            problem(key, "\(key) must be a string, not \(Redaction.printable(value.serialized()))")
             return nil
         }
     }
@@ -356,7 +454,7 @@ package struct FieldReader {
             var parts: [String] = []
             for item in items {
                 guard let s = item.stringValue, !s.contains(",") else {
-                    problem("scopes", "scopes must be strings without commas, not \(item.serialized().prefix(40))")
+                    problem("scopes", "scopes must be strings without commas, not \(Redaction.printable(item.serialized()))")
                     return []
                 }
                 parts.append(s)

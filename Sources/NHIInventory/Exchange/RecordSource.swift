@@ -21,11 +21,11 @@ public enum RecordSource {
     /// Fails early (exit 3) when the file cannot be opened, before any store is touched.
     public static func checkReadable(_ path: String) throws(NHIError) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .data("cannot open import file '\(path)': \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw .data("cannot open import file '\(Redaction.printable(path: path))': \(String(cString: strerror(errno)))") }
         var info = stat()
         let isFile = fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
         close(fd)
-        guard isFile else { throw .data("import file '\(path)' is not a regular file") }
+        guard isFile else { throw .data("import file '\(Redaction.printable(path: path))' is not a regular file") }
     }
 
     public static func read(_ path: String, format: String, record: (ImportRecord) throws -> Void,
@@ -39,10 +39,10 @@ public enum RecordSource {
 
     package static func readCSV(_ path: String, record: (ImportRecord) throws -> Void, problem: (ImportProblem) -> Void) throws {
         var reader: CSVReader
-        do { reader = try CSVReader(path: path) } catch { throw NHIError.data("cannot read import file '\(path)': \(error.message)") }
+        do { reader = try CSVReader(path: path) } catch { throw NHIError.data("cannot read import file '\(Redaction.printable(path: path))': \(error.message)") }
         do {
             guard let header = try reader.next() else {
-                throw NHIError.data("import file '\(path)' is empty: a CSV import starts with a header row (see Docs/import-export.md)")
+                throw NHIError.data("import file '\(Redaction.printable(path: path))' is empty: a CSV import starts with a header row (see Docs/import-export.md)")
             }
             var columns: [String: Int] = [:]
             var known: [(index: Int, name: String)] = []
@@ -51,7 +51,7 @@ public enum RecordSource {
                 if !ExchangeShape.allKeys.contains(name) {
                     problem(ImportProblem(line: header.line, location: location, message: "unknown column '\(Redaction.printable(name))' (columns: \(ExchangeShape.columns(for: ExchangeShape.kinds).joined(separator: ", ")))"))
                 } else if columns[name] != nil {
-                    problem(ImportProblem(line: header.line, location: location, message: "column '\(name)' appears twice"))
+                    problem(ImportProblem(line: header.line, location: location, message: "column '\(Redaction.printable(name))' appears twice"))
                 } else {
                     columns[name] = i + 1
                     known.append((i, name))
@@ -79,7 +79,7 @@ public enum RecordSource {
 
     package static func readNDJSON(_ path: String, record: (ImportRecord) throws -> Void, problem: (ImportProblem) -> Void) throws {
         var reader: LineReader
-        do { reader = try LineReader(path: path) } catch { throw NHIError.data("cannot read import file '\(path)': \(error.message)") }
+        do { reader = try LineReader(path: path) } catch { throw NHIError.data("cannot read import file '\(Redaction.printable(path: path))': \(error.message)") }
         while let (parsed, line) = reader.withNextLine({ bytes, line -> (Result<JSON, JSONParseError>?, Int) in
             guard bytes.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { return (nil, line) }
             return (Result { () throws(JSONParseError) -> JSON in try JSONParser.parse(bytes: bytes) }, line)
@@ -90,13 +90,13 @@ public enum RecordSource {
                 problem(ImportProblem(line: line, location: "column \(error.column)", message: "malformed JSON: \(error.message)"))
             case .success(let value):
                 guard let object = value.objectValue else {
-                    problem(ImportProblem(line: line, location: nil, message: "each line must be a JSON object, not \(value.serialized().prefix(40))"))
+                    problem(ImportProblem(line: line, location: nil, message: "each line must be a JSON object, not \(Redaction.printable(value.serialized()))"))
                     continue
                 }
                 try record(ImportRecord(line: line, fields: fields(of: object)))
             }
         }
-        if let error = reader.readError { throw NHIError.data("cannot read import file '\(path)': \(error.description)") }
+        if let error = reader.readError { throw NHIError.data("cannot read import file '\(Redaction.printable(path: path))': \(error.description)") }
     }
 
     /// A JSON array of records, parsed whole (use ndjson or CSV for very large files).
