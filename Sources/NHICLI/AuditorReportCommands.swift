@@ -73,6 +73,15 @@ extension ReportCommands {
 /// renamed into place. A target that is not a regular file (a device such as /dev/stdout or /dev/full, a FIFO) is
 /// written in place: renaming over it would replace the device with a file.
 package enum FileOutput {
+    /// Appends `text` (GitHub's step summary file is shared by the job's steps).
+    package static func append(_ text: String, to path: String) throws(NHIError) {
+        let fd = open(path, O_CREAT | O_APPEND | O_WRONLY | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw unopenable(path, errno) }
+        var failed = write(text, to: fd)
+        if close(fd) != 0 && failed == 0 { failed = errno }
+        if failed != 0 { throw failure(path, failed) }
+    }
+
     package static func writeAtomically(_ text: String, to path: String) throws(NHIError) {
         var info = stat()
         if stat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG {

@@ -24,9 +24,10 @@ public enum CheckCommands {
         options: [OptionSpec("fail-on", value: "STATES", help: "Comma-separated states that fail: \(Check.kinds.joined(separator: ",")) (default expired,orphaned)."),
                   OptionSpec("max-unused", value: "DURATION", help: "Unused for longer than this is stale (default: the policy's max_unused, else \(Duration.format(PolicyRules.defaultMaxUnused)))."),
                   OptionSpec("allow-empty", help: "Pass on a store with no tokens instead of failing with exit 3."),
+                  OptionSpec("summary", value: "FILE", help: "github: write the markdown summary to FILE (default: appended to $GITHUB_STEP_SUMMARY when set)."),
                   OptionSpec("sarif-warnings", help: "SARIF: include warnings (states not in --fail-on); left out by default."),
                   OptionSpec("sarif-max-results", value: "N", help: "SARIF: write at most N results, the most severe first (default \(SARIFOutput.defaultMaxResults), at most \(SARIFOutput.maxResultsLimit): GitHub's limits).")],
-        formats: ["text", "json", "junit", "sarif"],
+        formats: ["text", "json", "junit", "sarif", "github"],
         examples: ["nhi check", "nhi check --fail-on expired,orphaned,rotation-overdue --format junit > nhi-junit.xml",
                    "nhi check --policy nhi-policy.json --format sarif > nhi.sarif"]) { inv in
         let asOf = try inv.asOf()
@@ -38,7 +39,19 @@ public enum CheckCommands {
             sarif.maxResults = n
         }
         let policy = try inv.policyGate()
-        let failOn = try inv.value("fail-on").map(Check.parseFailOn) ?? Check.defaultFailOn(policy: policy)
+        // An option value outside its fixed set is a usage error (exit 2), as an unknown --format is; the policy
+        // file's fail_on stays a data error (exit 3): it is the file that is wrong.
+        var failOn: [String]
+        if let text = inv.value("fail-on") {
+            do throws(NHIError) { failOn = try Check.parseFailOn(text) } catch {
+                let unknown = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                    .first { !Check.kinds.contains($0) } ?? ""
+                let hint = Suggest.nearest(unknown, among: Check.kinds).map { " (did you mean \($0)?)" } ?? ""
+                throw NHIError.usage(error.message + hint, command: "check")
+            }
+        } else {
+            failOn = try Check.defaultFailOn(policy: policy)
+        }
         let maxUnused = try inv.duration("max-unused") ?? policy?.maxUnused ?? PolicyRules.defaultMaxUnused
         let result = try inv.read { db -> Check.Result in
             if try Registry.tokenCount(db) == 0 && !inv.flag("allow-empty") {
@@ -55,6 +68,14 @@ public enum CheckCommands {
         switch inv.format {
         case "json": CheckOutput.json(result, sink: inv.out)
         case "junit": break
+        case "github":
+            GitHubOutput.annotations(result, sink: inv.out)
+            if let path = inv.value("summary") {
+                try FileOutput.writeAtomically(GitHubOutput.summary(result), to: path)
+            } else if let path = inv.environment.variables["GITHUB_STEP_SUMMARY"], !path.isEmpty {
+                // GitHub's step summary file is appended to (several steps' tools may write it).
+                try FileOutput.append(GitHubOutput.summary(result), to: path)
+            }
         case "sarif": SARIFOutput.write(result, artifactURI: inv.dbPath, options: sarif, sink: inv.out)
         default: CheckOutput.text(result, sink: inv.out)
         }

@@ -27,7 +27,8 @@ public enum SARIFOutput {
     }
 
     /// What the SARIF carries: warnings (findings whose kind is not in --fail-on) only when asked, and at most
-    /// `maxResults` results.
+    /// `maxResults` results. Waived findings are always written, with their suppression: SPEC says waived, never
+    /// hidden (GitHub code scanning does not read `suppressions`, so they show as open alerts there; Docs/guide-ci.md).
     public struct Options: Sendable {
         public var includeWarnings: Bool
         public var maxResults: Int

@@ -119,9 +119,17 @@ struct ReportsTests {
         let stale = try s.run(["check", "--fail-on", "stale", "--max-unused", "60d", "--format", "json"])
         #expect(stale.code == 1)
         #expect(try findings(stale.out).filter { $0[2] == "failure" } == [["stale", "t-rot-today", "failure"]])
+        // An option value outside its fixed set is a usage error (exit 2), for --fail-on as for --format.
+        let before = try s.contentHash()
         let bad = try s.run(["check", "--fail-on", "expired,bogus"])
-        #expect(bad.code == 3)
+        #expect(bad.code == 2 && bad.out.isEmpty)
         #expect(bad.err.contains("unknown state 'bogus'"))
+        let typo = try s.run(["check", "--fail-on", "expird"])
+        #expect(typo.code == 2 && typo.out.isEmpty)
+        #expect(typo.err.contains("did you mean expired?"), "\(typo.err)")
+        let badFormat = try s.run(["check", "--format", "xml"])
+        #expect(badFormat.code == 2 && badFormat.out.isEmpty)
+        #expect(try s.contentHash() == before)
         let badDuration = try s.run(["check", "--max-unused", "soon"])
         #expect(badDuration.code == 3)
     }

@@ -81,4 +81,33 @@ struct SARIFLimitsTests {
             #expect(r.code == 2 && r.out.isEmpty && r.err.contains("--sarif-max-results"), "\(bad): \(r.err)")
         }
     }
+
+    @Test("check --format github: an ::error per failure and ::warning per warning, the summary to --summary or appended to $GITHUB_STEP_SUMMARY")
+    func github() throws {
+        let s = try generated()
+        let args = ["check", "--format", "github", "--fail-on", "expired,orphaned,foreign-use,rotation-overdue"]
+        let r = try s.run(args + ["--summary", s.path("summary.md")])
+        #expect(r.code == 1)
+        let lines = r.out.split(separator: "\n").map(String.init)
+        let errors = lines.filter { $0.hasPrefix("::error title=nhi ") }
+        let warnings = lines.filter { $0.hasPrefix("::warning title=nhi ") }
+        #expect(!errors.isEmpty && !warnings.isEmpty)
+        #expect(errors.count <= 10 && warnings.count <= 10)
+        for line in errors + warnings {
+            // title=nhi <state>::<message>: the title has no unescaped ':' or ',' and the message no raw line break.
+            let title = line.split(separator: "::")[0]
+            #expect(title.wholeMatch(of: /(error|warning) title=nhi [a-z-]+/) != nil, "\(line)")
+            #expect(line.contains("::Token "))
+        }
+        #expect(lines.last?.hasSuffix("FAILED") == true)
+        let summary = try String(contentsOfFile: s.path("summary.md"), encoding: .utf8)
+        #expect(summary.hasPrefix("## nhi check: failed"))
+        #expect(summary.contains("| rotation-overdue | ") && summary.contains("### Failing findings"))
+        // Without --summary, appended to $GITHUB_STEP_SUMMARY.
+        let step = s.path("step.md")
+        try "earlier step\n".write(toFile: step, atomically: true, encoding: .utf8)
+        #expect(try s.run(args, env: ["GITHUB_STEP_SUMMARY": step]).code == 1)
+        let appended = try String(contentsOfFile: step, encoding: .utf8)
+        #expect(appended == "earlier step\n" + summary)
+    }
 }
