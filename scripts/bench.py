@@ -25,6 +25,7 @@ register; e.g. `BENCH_SIZES=1000000 BENCH_OPS=import make bench` times only the 
 Wall time is measured around the child, CPU time (user + sys) from wait4's rusage, peak RSS from GNU time (%M). The table goes to stdout and to
 bench-results/bench-<UTC date-time>.md. Standard library only.
 """
+import csv
 import datetime as dt
 import json
 import os
@@ -42,9 +43,9 @@ SQLITE = os.environ.get("SQLITE3", shutil.which("sqlite3") or "sqlite3")
 TIME = os.environ.get("GNU_TIME", "/usr/bin/time")
 SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "10000,100000,1000000").split(",") if s.strip()]
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
-OPS = {s.strip() for s in os.environ.get("BENCH_OPS", "startup,reads,import,register").split(",") if s.strip()}
-if not OPS <= {"startup", "reads", "import", "register"}:
-    raise SystemExit(f"bench: BENCH_OPS takes startup, reads, import, register; not {', '.join(sorted(OPS))}")
+OPS = {s.strip() for s in os.environ.get("BENCH_OPS", "startup,reads,import,register,history").split(",") if s.strip()}
+if not OPS <= {"startup", "reads", "import", "register", "history"}:
+    raise SystemExit(f"bench: BENCH_OPS takes startup, reads, import, register, history; not {', '.join(sorted(OPS))}")
 OUT_DIR = os.path.join(ROOT, "bench-results")
 NOW = "2026-06-01T00:00:00Z"  # gen-inventory's default --as-of: the mix of states is built around it
 ENV = dict(os.environ, NHI_NOW=NOW, NHI_ACTOR="bench")
@@ -101,6 +102,7 @@ def median(measures):
 class Table:
     def __init__(self):
         self.rows = []
+        self.history_notes = []
 
     def add(self, size, op, nhi, sql, target):
         """target: (ratio limit or None, wall limit in seconds or None, judged at this size)."""
@@ -315,6 +317,56 @@ def bench_import(table, size, db, work):
     table.add(size, f"import ({runs} run{'s' if runs > 1 else ''})", median(nhi_runs), median(sql_runs), (1.5, None))
 
 
+def bench_history(table, size, work):
+    """Reads as of a past instant against the same reads as of now, on a store with a history (Docs/history.md).
+
+    The store is made the way a real one grows: `nhi import` of the generated inventory into a new store on
+    2026-05-01 (so every record has its audit entry), then an import update on 2026-05-20 that changes one token in
+    five (its purpose), so there are ~12 versions per 10 tokens. The past instant, 2026-05-10, lies between the two:
+    every changed token is read from tokens_history. In these rows the "sqlite3" columns are nhi as of now."""
+    if not has_import():
+        table.unavailable(size, "history", "this nhi has no import command")
+        return
+    data = os.path.join(work, "inventory.csv")
+    db = os.path.join(work, "history.db")
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(db + suffix):
+            os.unlink(db + suffix)
+    run([NHI, "--db", db, "import", data], env=dict(ENV, NHI_NOW="2026-05-01T00:00:00Z"))
+    subprocess.run([SQLITE, db, "PRAGMA wal_checkpoint(TRUNCATE)"], check=True, capture_output=True)
+    before = os.path.getsize(db)
+    update = os.path.join(work, "update.csv")
+    with open(data, newline="") as fin, open(update, "w", newline="") as fout:
+        reader, writer = csv.reader(fin), csv.writer(fout)
+        header = next(reader)
+        writer.writerow(header)
+        kind, purpose = header.index("kind"), header.index("purpose")
+        tokens = 0
+        for row in reader:
+            if row[kind] == "token":
+                tokens += 1
+                if tokens % 5 == 0:
+                    row[purpose] += " v2"
+            writer.writerow(row)
+    t0 = time.perf_counter()
+    run([NHI, "--db", db, "import", update, "--on-conflict", "update"], env=dict(ENV, NHI_NOW="2026-05-20T00:00:00Z"))
+    print(f"history: import update of {size // 5:,} tokens in {time.perf_counter() - t0:.1f}s", flush=True)
+    subprocess.run([SQLITE, db, "PRAGMA wal_checkpoint(TRUNCATE)"], check=True, capture_output=True)
+    after = os.path.getsize(db)
+    versions = subprocess.run([SQLITE, db, "SELECT count(*) FROM tokens_history"], capture_output=True, text=True).stdout.strip()
+    print(f"history: {versions} token versions; store {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB "
+          f"(+{(after - before) / before * 100:.1f}%)", flush=True)
+    table.history_notes.append(f"{size:,} tokens: {versions} superseded token versions; store {before / 1e6:.1f} MB "
+                               f"after the import, {after / 1e6:.1f} MB with the history (+{(after - before) / 1e6:.1f} MB, "
+                               f"+{(after - before) / before * 100:.1f}%; the update's audit entries included)")
+    for name, args in CHECKS + REPORTS:
+        past_runs, now_runs = [], []
+        for _ in range(RUNS):
+            past_runs.append(run([NHI, "--db", db] + args + ["--as-of", "2026-05-10T00:00:00Z"]))
+            now_runs.append(run([NHI, "--db", db] + args))
+        table.add(size, f"{name}: as of a past instant vs now", median(past_runs), median(now_runs), (2.0, None))
+
+
 def bench_startup(table):
     nhi = [run([NHI, "--version"]) for _ in range(20)]
     sql = [run([SQLITE, "--version"]) for _ in range(20)]
@@ -374,13 +426,16 @@ def main():
             bench_import(table, size, db, work)
         if "register" in OPS:
             bench_register(table, size, db, work)
+        if "history" in OPS:
+            bench_history(table, size, work)
         if not os.environ.get("BENCH_KEEP"):
             shutil.rmtree(work, ignore_errors=True)
     elapsed = (dt.datetime.now(dt.timezone.utc) - started).total_seconds()
     text = header + table.markdown() + (
         f"\nTargets: import within 1.5x of sqlite3 .import; check and each report within 2x of the same SQL in the "
         f"sqlite3 CLI and under 1 s at 1M tokens; register under 15 ms on the 1M store; peak RSS under 100 MB.\n"
-        f"Whole run: {elapsed / 60:.1f} min.\n")
+        f"Whole run: {elapsed / 60:.1f} min.\n"
+        + "".join(f"History: {note}.\n" for note in table.history_notes))
     path = os.path.join(OUT_DIR, f"bench-{started.strftime('%Y%m%d-%H%M%S')}.md")
     with open(path, "w") as f:
         f.write(text)

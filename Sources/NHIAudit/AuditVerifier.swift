@@ -40,10 +40,10 @@ public enum AuditVerifier {
     }
 
     /// The entity kinds whose current rows must equal the `after` of their last entry, with their tables
-    /// (constant SQL names, never user data).
-    /// Reviews are attestations an auditor relies on: each row must equal the record its `review` entry wrote.
-    package static let entityTables: [(kind: String, table: String)] = [("owner", "owners"), ("agent", "agents"), ("token", "tokens"),
-                                                                        ("review", "reviews")]
+    /// (constant SQL names, never user data): the versioned entities (History.versioned), then reviews, attestations
+    /// an auditor relies on, each row equal to the record its `review` entry wrote.
+    package static let entityTables: [(kind: String, table: String)] = History.versioned.map { ($0.kind, $0.table) }
+        + [("review", "reviews")]
 
     /// Verifies the whole store in one read snapshot. `pinnedHead`, when given, must be the hash of some entry.
     public static func verify(_ db: Database, pinnedHead: String? = nil, problemLimit: Int = 20) throws -> Result {
@@ -97,6 +97,10 @@ public enum AuditVerifier {
         for (kind, table) in entityTables {
             try checkCurrentRows(db, kind: kind, table: table, into: &result, limit: problemLimit)
             try checkDeletedRows(db, kind: kind, table: table, into: &result, limit: problemLimit)
+        }
+        for versioned in History.versioned {
+            try checkHistoryRows(db, versioned, into: &result, limit: problemLimit)
+            try checkMissingVersions(db, versioned, into: &result, limit: problemLimit)
         }
         try checkSchema(db, into: &result, limit: problemLimit)
         return result
@@ -197,6 +201,59 @@ public enum AuditVerifier {
         if lastUsed > bound {
             result.add(Problem(seq: nil, entity: entity,
                                message: "has last_used_at \(Time.storable.contains(lastUsed) ? Time.iso(lastUsed) : String(lastUsed)), later than its latest recorded use and its last audit entry (edited directly in the store)"),
+                       limit: limit)
+        }
+    }
+
+    /// Every history row is the `before` of the audit entry that ended it (`ended_by_seq`), over the interval from the
+    /// entity's previous entry (`made_by_seq`, none when the row predates its trail) to that entry: an edited row, an
+    /// edited interval or a row inserted without its entry is named by the entry it claims.
+    package static func checkHistoryRows(_ db: Database, _ versioned: History.Versioned, into result: inout Result,
+                                         limit: Int) throws {
+        try db.forEachRow("""
+            SELECT h.*, e.entity_kind AS audit_kind, e.entity_id AS audit_id, e.before AS audit_before, e.at AS audit_at,
+                   p.seq AS previous_seq, p.at AS previous_at
+            FROM \(versioned.historyTable) h
+            LEFT JOIN audit_log e ON e.seq = h.ended_by_seq
+            LEFT JOIN audit_log p ON p.seq = (SELECT max(b.seq) FROM audit_log b
+                                              WHERE b.entity_kind = :kind AND b.entity_id = h.id AND b.seq < h.ended_by_seq)
+            ORDER BY h.ended_by_seq
+            """, ["kind": .text(versioned.kind)]) { row in
+            let endedBy = try row.int("ended_by_seq") ?? 0
+            let id = try row.string("id")
+            var entity: String { "\(versioned.historyTable) row of \(versioned.kind) \(Redaction.printable(id)) (ended by entry \(endedBy))" }
+            func problem(_ message: String) { result.add(Problem(seq: nil, entity: entity, message: message), limit: limit) }
+            guard try row.text("audit_kind") == versioned.kind, try row.text("audit_id") == id,
+                  let recorded = try row.text("audit_before") else {
+                problem("has no audit entry that changed this \(versioned.kind) (inserted directly into the store)")
+                return
+            }
+            let snapshot: String
+            switch versioned.kind {
+            case "owner": snapshot = try Owner(row: row).snapshotText
+            case "agent": snapshot = try Agent(row: row).snapshotText
+            default: snapshot = try Token(row: row).snapshotText
+            }
+            if snapshot != recorded, let current = try? JSONParser.parse(snapshot), !sameAllowingAddedColumns(recorded: recorded, current: current) {
+                problem("differs from the before of its audit entry in \(differingFields(recorded: recorded, current: current)) (edited directly in the store)")
+            } else if try row.int("valid_to") != row.int("audit_at") || row.int("made_by_seq") != row.int("previous_seq")
+                        || row.int("valid_from") != row.int("previous_at") {
+                problem("its interval (valid_from, valid_to, made_by_seq) is not the one its audit entries give (edited directly in the store)")
+            }
+        }
+    }
+
+    /// Every audit entry that changed an existing entity must have left the superseded version in the history.
+    package static func checkMissingVersions(_ db: Database, _ versioned: History.Versioned, into result: inout Result,
+                                             limit: Int) throws {
+        try db.forEachRow("""
+            SELECT a.seq AS seq, a.entity_id AS entity_id FROM audit_log a
+            WHERE a.entity_kind = :kind AND a.before IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM \(versioned.historyTable) h WHERE h.ended_by_seq = a.seq)
+            ORDER BY a.seq
+            """, ["kind": .text(versioned.kind)]) { row in
+            result.add(Problem(seq: try row.int("seq"), entity: nil,
+                               message: "changed \(versioned.kind) \(Redaction.printable(try row.string("entity_id"))), but the version it ended is missing from \(versioned.historyTable) (deleted directly from the store)"),
                        limit: limit)
         }
     }

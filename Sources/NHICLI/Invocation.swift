@@ -166,11 +166,24 @@ public final class Invocation: @unchecked Sendable {
         do {
             switch access {
             case .write: return try store.db.writeTransaction { try body(store.db) }
-            case .read: return try store.db.readTransaction { try body(store.db) }
+            case .read:
+                let past = try pastInstant()
+                return try store.db.readTransaction {
+                    // Inside the read transaction, so the views and the reads see one snapshot.
+                    if let past { try History.installAsOf(store.db, past) }
+                    return try body(store.db)
+                }
             }
         } catch let error as DatabaseError {
             throw error.asNHIError
         }
+    }
+
+    /// The instant whose recorded inventory a read shows: `--as-of` when given, for every command but the audit log's
+    /// own (`audit log`/`verify`/`head` read the trail itself, not the inventory). nil reads the current rows.
+    private func pastInstant() throws(NHIError) -> Instant? {
+        guard value("as-of") != nil, spec.path.first != "audit" else { return nil }
+        return try asOf()
     }
 
     /// The audit context of a write made by this invocation.

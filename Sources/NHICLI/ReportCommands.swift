@@ -12,7 +12,7 @@ import NHIOutput
 /// `report ...`: the auditors' reports, evaluated as of a date (`--as-of`, default now). The builders are in
 /// Sources/NHI/Reports/Reports.swift; these commands parse flags and format rows.
 public enum ReportCommands {
-    public static var all: [CommandSpec] { [rotationDue, reviewDue, expiring, offboarding, owners, systems] + auditor }
+    public static var all: [CommandSpec] { [rotationDue, reviewDue, expiring, offboarding, owners, systems, changes] + auditor }
 
     package static let formats = CommandSpec.listFormats
 
@@ -89,6 +89,32 @@ public enum ReportCommands {
             }
             return try Reports.offboarding(db, asOf: asOf, owner: owner, agent: agent, observe: observe)
         }
+        return .success
+    }
+
+    package static let changes = CommandSpec(
+        ["report", "changes"], abstract: "Every change of access between two instants, oldest first, with time, actor and command.",
+        discussion: """
+            One row per change, read from the audit trail's before and after of each entry: token registered, revoked, \
+            rotated, transferred (from and to owner), rebound (from and to agent), expiry changed (from and to, extended \
+            or not), scopes added or removed, owner departed, agent decommissioned. --from and --to are inclusive; a \
+            bare date for --to includes that whole day (UTC); --to defaults to now. See Docs/history.md.
+            """,
+        options: [OptionSpec("from", value: "DATE", help: "The first instant of the interval (2026-01-31, ISO 8601 or -30d).", required: true),
+                  OptionSpec("to", value: "DATE", help: "The last instant of the interval (default: now).")],
+        formats: formats, examples: ["nhi report changes --from 2026-06-30 --to 2026-09-30 --format csv"]) { inv in
+        let now = try inv.currentTime()
+        let from = try inv.date("from") ?? now
+        var to = now
+        if let text = inv.value("to") {
+            let parsed = try Time.parseDate(text, now: now, what: "--to")
+            // A bare day means through the end of it, as `audit log --until` reads it.
+            to = text.utf8.count == 10 && !text.hasPrefix("+") && !text.hasPrefix("-") ? parsed + 86_399 : parsed
+        }
+        if from > to { throw NHIError.data("--from (\(Time.iso(from))) is after --to (\(Time.iso(to)))") }
+        let writer = RecordWriter(format: inv.format, columns: AccessChanges.columns, sink: inv.out, colour: inv.colour)
+        try inv.read { db in try AccessChanges.forEach(db, from: from, to: to) { writer.write($0.record) } }
+        writer.finish(emptyMessage: "no change of access from \(Time.iso(from)) to \(Time.iso(to))")
         return .success
     }
 

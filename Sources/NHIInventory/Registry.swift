@@ -71,6 +71,9 @@ extension Registry {
 
     public static func save(_ db: Database, _ owner: Owner, before: Owner, action: String, audit: AuditContext,
                             head: inout AuditLog.Head) throws {
+        try History.close(db, kind: "owner", id: owner.id, before: [
+            .text(before.id), .text(before.name), .text(before.email), before.team.sql, .text(before.status),
+            before.departedAt.sql, .int(before.createdAt), .int(before.updatedAt)], endedBySeq: head.seq + 1, at: audit.at)
         try db.execute("""
             UPDATE owners SET name = ?, email = ?, team = ?, status = ?, departed_at = ?, updated_at = ? WHERE id = ?
             """, [.text(owner.name), .text(owner.email), owner.team.sql, .text(owner.status), owner.departedAt.sql,
@@ -90,6 +93,9 @@ extension Registry {
         if agent.ownerID != before.ownerID {
             do { _ = try requireOwner(db, agent.ownerID) } catch let error as NHIError { throw error.on("owner") }
         }
+        try History.close(db, kind: "agent", id: agent.id, before: [
+            .text(before.id), .text(before.system), .text(before.ownerID), .text(before.status),
+            before.decommissionedAt.sql, .int(before.createdAt), .int(before.updatedAt)], endedBySeq: head.seq + 1, at: audit.at)
         try db.execute("""
             UPDATE agents SET system = ?, owner_id = ?, status = ?, decommissioned_at = ?, updated_at = ? WHERE id = ?
             """, [.text(agent.system), .text(agent.ownerID), .text(agent.status), agent.decommissionedAt.sql,
@@ -218,6 +224,7 @@ extension Registry {
     public static func save(_ db: Database, _ token: Token, before: Token, action: String, audit: AuditContext,
                             head: inout AuditLog.Head, asRecorded: Bool = false) throws {
         try checkReferences(db, token, before: before, asRecorded: asRecorded)
+        try History.close(db, kind: "token", id: token.id, before: before.storedValues, endedBySeq: head.seq + 1, at: audit.at)
         try db.execute(updateTokenSQL, .named(Dictionary(uniqueKeysWithValues: TokenColumn.allCases.map {
             ($0.name, token.storedValue($0))
         })))

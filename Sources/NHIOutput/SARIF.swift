@@ -26,8 +26,8 @@ public enum SARIFOutput {
         }
     }
 
-    /// What the SARIF carries: warnings (findings whose kind is not in --fail-on) and waived findings (GitHub code
-    /// scanning ignores `suppressions`, so they would be open alerts) only when asked, and at most
+    /// What the SARIF carries: warnings (findings whose kind is not in --fail-on) only when asked (waived findings
+    /// always, with their suppression), and at most
     /// `maxResults` results.
     public struct Options: Sendable {
         public var includeWarnings: Bool
@@ -139,9 +139,10 @@ public enum SARIFOutput {
         var buckets = [[Check.Finding]](repeating: [], count: kinds.count * 2)
         var total = 0, warningsLeftOut = 0
         result.forEachFinding { f in
-            if f.severity != .failure && !options.includeWarnings { warningsLeftOut += 1; return }
+            // A waived finding is never left out: it is shown with its suppression (SPEC: waived, never hidden).
+            if f.severity == .warning && !options.includeWarnings { warningsLeftOut += 1; return }
             total += 1
-            let b = (f.severity == .failure ? 0 : kinds.count) + (index[f.kind] ?? 0)
+            let b = (f.severity == .warning ? kinds.count : 0) + (index[f.kind] ?? 0)
             if buckets[b].count < cap { buckets[b].append(f) }
         }
         let written = min(total, cap)
@@ -152,7 +153,7 @@ public enum SARIFOutput {
         }
         if warningsLeftOut > 0 {
             notifications.append(["level": "note", "message": ["text": .string(
-                "\(warningsLeftOut) warnings (states not in --fail-on, and waived findings) left out: --sarif-warnings includes them.")]])
+                "\(warningsLeftOut) warnings (states not in --fail-on) left out: --sarif-warnings includes them.")]])
         }
         var invocation: JSONObject = ["properties": ["as_of": .string(Time.iso(result.asOf)),
                                                      "fail_on": .array(result.failOn.map(JSON.string))]]

@@ -28,6 +28,16 @@ public struct HTMLReport {
         public var head: String
         public var detail: String
 
+        /// As of a past instant the page names the chain as it stood then (its entries and head at `asOf`), so the
+        /// page made then and the one made later `--as-of` then agree; the verification stays the whole chain's now,
+        /// which covers that head. Nothing changes as of now or later.
+        package mutating func restrict(_ db: Database, asOf: Instant) throws {
+            guard let newest = try History.newestChange(db), newest > asOf else { return }
+            let row = try db.row("SELECT seq, hash FROM audit_log WHERE at <= :t ORDER BY seq DESC LIMIT 1", ["t": .int(asOf)])
+            entries = try row?.int("seq") ?? 0
+            head = try row?.string("hash") ?? AuditLog.genesisHash
+        }
+
         /// Stands in while the verification runs on its own thread; replaced before the page is rendered.
         package static let pending = AuditState(verified: nil, entries: 0, head: "", detail: "verification did not finish")
     }
@@ -155,6 +165,7 @@ public struct HTMLReport {
         report.offboarding = Array(offboarding.prefix(maxRows))
 
         if let concurrentCheck { report.audit = try concurrentCheck.wait() }
+        try report.audit.restrict(db, asOf: asOf)
         return report
     }
 

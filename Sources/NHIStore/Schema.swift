@@ -126,6 +126,98 @@ package enum Schema {
         CREATE INDEX audit_by_entity ON audit_log(entity_kind, entity_id, seq);
         CREATE INDEX audit_by_time ON audit_log(at);
         """),
+        // History (issue 14), after SQL:2011 system-versioned tables as MariaDB implements them: the current row
+        // stays in its table (every hot path reads it unchanged) and each superseded version moves to `<table>_history`
+        // with its system-time interval [valid_from, valid_to): the audit entries that made it (`made_by_seq`, null
+        // when the row predates its audit trail) and ended it (`ended_by_seq`, whose `before` is this version).
+        // The rows are rebuilt here from the audit trail: every entry that changed an entity holds its before.
+        // A version's `last_used_at` is not audited (usage moves it), so rebuilt versions leave it null; as-of
+        // reads take last use from the usage log (Docs/history.md).
+        (4, """
+        CREATE TABLE owners_history (
+            ended_by_seq INTEGER PRIMARY KEY,
+            made_by_seq  INTEGER,
+            valid_from   INTEGER,
+            valid_to     INTEGER NOT NULL,
+            id           TEXT NOT NULL,
+            name         TEXT NOT NULL,
+            email        TEXT NOT NULL,
+            team         TEXT,
+            status       TEXT NOT NULL,
+            departed_at  INTEGER,
+            created_at   INTEGER NOT NULL,
+            updated_at   INTEGER NOT NULL
+        );
+        CREATE INDEX owners_history_by_end ON owners_history(valid_to);
+        CREATE TABLE agents_history (
+            ended_by_seq      INTEGER PRIMARY KEY,
+            made_by_seq       INTEGER,
+            valid_from        INTEGER,
+            valid_to          INTEGER NOT NULL,
+            id                TEXT NOT NULL,
+            system            TEXT NOT NULL,
+            owner_id          TEXT NOT NULL,
+            status            TEXT NOT NULL,
+            decommissioned_at INTEGER,
+            created_at        INTEGER NOT NULL,
+            updated_at        INTEGER NOT NULL
+        );
+        CREATE INDEX agents_history_by_end ON agents_history(valid_to);
+        CREATE TABLE tokens_history (
+            ended_by_seq     INTEGER PRIMARY KEY,
+            made_by_seq      INTEGER,
+            valid_from       INTEGER,
+            valid_to         INTEGER NOT NULL,
+            id               TEXT NOT NULL,
+            owner_id         TEXT NOT NULL,
+            purpose          TEXT NOT NULL,
+            system           TEXT NOT NULL,
+            agent_id         TEXT NOT NULL,
+            environment      TEXT,
+            scopes           TEXT NOT NULL,
+            issued_at        INTEGER NOT NULL,
+            expires_at       INTEGER,
+            rotate_every     INTEGER NOT NULL,
+            last_rotated_at  INTEGER,
+            review_every     INTEGER NOT NULL,
+            last_reviewed_at INTEGER,
+            fingerprint      TEXT,
+            labels           TEXT NOT NULL,
+            status           TEXT NOT NULL,
+            revoked_at       INTEGER,
+            revoke_reason    TEXT,
+            last_used_at     INTEGER,
+            created_at       INTEGER NOT NULL,
+            updated_at       INTEGER NOT NULL
+        );
+        CREATE INDEX tokens_history_by_end ON tokens_history(valid_to);
+        CREATE TEMP TABLE changes AS
+            SELECT seq, at, entity_kind, before,
+                   lag(seq) OVER (PARTITION BY entity_kind, entity_id ORDER BY seq) AS made_by_seq,
+                   lag(at) OVER (PARTITION BY entity_kind, entity_id ORDER BY seq) AS valid_from
+            FROM audit_log WHERE entity_kind IN ('owner', 'agent', 'token');
+        INSERT INTO owners_history
+            SELECT seq, made_by_seq, valid_from, at, json_extract(before, '$.id'), json_extract(before, '$.name'),
+                   json_extract(before, '$.email'), json_extract(before, '$.team'), json_extract(before, '$.status'),
+                   unixepoch(json_extract(before, '$.departed_at')), unixepoch(json_extract(before, '$.created_at')), unixepoch(json_extract(before, '$.updated_at'))
+            FROM changes WHERE entity_kind = 'owner' AND before IS NOT NULL;
+        INSERT INTO agents_history
+            SELECT seq, made_by_seq, valid_from, at, json_extract(before, '$.id'), json_extract(before, '$.system'),
+                   json_extract(before, '$.owner'), json_extract(before, '$.status'), unixepoch(json_extract(before, '$.decommissioned_at')), unixepoch(json_extract(before, '$.created_at')), unixepoch(json_extract(before, '$.updated_at'))
+            FROM changes WHERE entity_kind = 'agent' AND before IS NOT NULL;
+        INSERT INTO tokens_history
+            SELECT seq, made_by_seq, valid_from, at, json_extract(before, '$.id'), json_extract(before, '$.owner'),
+                   json_extract(before, '$.purpose'), json_extract(before, '$.system'), json_extract(before, '$.agent'),
+                   json_extract(before, '$.environment'),
+                   coalesce((SELECT group_concat(value, ',') FROM json_each(before, '$.scopes')), ''),
+                   unixepoch(json_extract(before, '$.issued_at')), CASE json_extract(before, '$.expires_at') WHEN 'never' THEN NULL ELSE unixepoch(json_extract(before, '$.expires_at')) END,
+                   (CAST(substr(json_extract(before, '$.rotate_every'), 1, length(json_extract(before, '$.rotate_every')) - 1) AS INTEGER) * CASE substr(json_extract(before, '$.rotate_every'), -1) WHEN 's' THEN 1 WHEN 'm' THEN 60 WHEN 'h' THEN 3600 WHEN 'd' THEN 86400 WHEN 'w' THEN 604800 END), unixepoch(json_extract(before, '$.last_rotated_at')), (CAST(substr(json_extract(before, '$.review_every'), 1, length(json_extract(before, '$.review_every')) - 1) AS INTEGER) * CASE substr(json_extract(before, '$.review_every'), -1) WHEN 's' THEN 1 WHEN 'm' THEN 60 WHEN 'h' THEN 3600 WHEN 'd' THEN 86400 WHEN 'w' THEN 604800 END), unixepoch(json_extract(before, '$.last_reviewed_at')),
+                   json_extract(before, '$.fingerprint'), json(json_extract(before, '$.labels')),
+                   json_extract(before, '$.status'), unixepoch(json_extract(before, '$.revoked_at')), json_extract(before, '$.revoke_reason'), NULL,
+                   unixepoch(json_extract(before, '$.created_at')), unixepoch(json_extract(before, '$.updated_at'))
+            FROM changes WHERE entity_kind = 'token' AND before IS NOT NULL;
+        DROP TABLE temp.changes;
+        """),
         // Governance (issue 15): systems with their role owners, delegated administration and freeze; exceptions
         // that waive one derived state of one token until a date; the token's issuer (the gateway that minted it).
         // The issuer references a registered system, so a bulk import's insert-first path is checked by the store.
@@ -162,6 +254,7 @@ package enum Schema {
         CREATE INDEX exceptions_by_token ON exceptions(token_id, state);
         ALTER TABLE tokens ADD COLUMN issuer TEXT REFERENCES systems(id);
         CREATE INDEX tokens_by_issuer ON tokens(issuer);
+        ALTER TABLE tokens_history ADD COLUMN issuer TEXT;
         """),
     ]
 

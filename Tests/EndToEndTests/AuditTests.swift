@@ -12,6 +12,19 @@ extension Sandbox {
         #expect(process.terminationStatus == 0, "sqlite3 failed on: \(sql)")
     }
 
+    /// One value read with the sqlite3 shell.
+    func sqlite(_ sql: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["sqlite3", db, sql]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// alice, bob, bot, tokens t1 and t2, and one update of t1: entries 1-6.
     func seedHistory() throws {
         try seedBasics()
@@ -86,12 +99,46 @@ extension Sandbox {
         #expect(result.out.contains("token t2: is missing, but its last audit entry (entry 5) says it exists"))
     }
 
+    @Test func editedDeletedOrInsertedHistoryRowsAreNamed() throws {
+        // seedHistory's entry 6 (token update t1 --purpose deploy) ended t1's first version.
+        let edited = Sandbox()
+        try edited.seedHistory()
+        #expect(try edited.sqlite("SELECT count(*) FROM tokens_history WHERE ended_by_seq = 6 AND made_by_seq = 4") == "1")
+        try edited.ok(["audit", "verify"])
+        try edited.tamper("UPDATE tokens_history SET purpose = 'nothing to see' WHERE ended_by_seq = 6")
+        let result = try edited.run(["audit", "verify"])
+        #expect(result.code == 1)
+        #expect(result.out.contains("tokens_history row of token t1 (ended by entry 6): differs from the before of its audit entry in purpose (edited directly in the store)"))
+
+        let redated = Sandbox()
+        try redated.seedHistory()
+        try redated.tamper("UPDATE tokens_history SET valid_to = valid_to + 86400 WHERE ended_by_seq = 6")
+        #expect(try redated.run(["audit", "verify"]).out.contains("tokens_history row of token t1 (ended by entry 6): its interval"))
+
+        let deleted = Sandbox()
+        try deleted.seedHistory()
+        try deleted.tamper("DELETE FROM tokens_history WHERE ended_by_seq = 6")
+        let gone = try deleted.run(["audit", "verify"])
+        #expect(gone.code == 1)
+        #expect(gone.out.contains("entry 6: changed token t1, but the version it ended is missing from tokens_history (deleted directly from the store)"))
+
+        let inserted = Sandbox()
+        try inserted.seedHistory()
+        try inserted.tamper("""
+            INSERT INTO owners_history (ended_by_seq, made_by_seq, valid_from, valid_to, id, name, email, status, created_at, updated_at)
+            VALUES (5, NULL, NULL, 1, 'alice', 'Mallory', 'm@example.com', 'active', 0, 0)
+            """)
+        let added = try inserted.run(["audit", "verify"])
+        #expect(added.code == 1)
+        #expect(added.out.contains("owners_history row of owner alice (ended by entry 5): has no audit entry that changed this owner (inserted directly into the store)"))
+    }
+
     @Test func pinnedHeadFailsAfterARewrite() throws {
         let sandbox = Sandbox()
         try sandbox.seedHistory()
         let head = try sandbox.ok(["audit", "head"]).out.trimmingCharacters(in: .whitespacesAndNewlines)
         // Drop the newest entry and the change it recorded: the rest of the chain is still consistent.
-        try sandbox.tamper("DELETE FROM audit_log WHERE seq = 6; UPDATE tokens SET purpose = 'test', updated_at = created_at WHERE id = 't1';")
+        try sandbox.tamper("DELETE FROM audit_log WHERE seq = 6; DELETE FROM tokens_history WHERE ended_by_seq = 6; UPDATE tokens SET purpose = 'test', updated_at = created_at WHERE id = 't1';")
         try sandbox.ok(["audit", "verify"])
         let result = try sandbox.run(["audit", "verify", "--head", head])
         #expect(result.code == 1)

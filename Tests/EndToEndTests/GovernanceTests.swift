@@ -191,8 +191,11 @@ struct GovernanceTests {
         #expect((waived.first?["waiver"] as? [String: Any])?["exception"] as? String == "EX-1")
         #expect((waived.first?["waiver"] as? [String: Any])?["approved_by"] as? String == "carol")
         #expect(object["waived"] as? Int == 1)
-        // SARIF: the waived result is suppressed (external, accepted, the reason); every other result says [].
-        // Waived results, like warnings, are written only with --sarif-warnings (GitHub does not read suppressions).
+        // SARIF: the waived result is suppressed (external, accepted, the reason) and kept even when warnings are left
+        // out; with warnings included, every other result says [].
+        let bare = try json(try s.run(["check", "--format", "sarif"]).out)
+        let bareResults = ((bare["runs"] as? [[String: Any]])?.first?["results"] as? [[String: Any]]) ?? []
+        #expect(bareResults.contains { !(($0["suppressions"] as? [Any]) ?? []).isEmpty })
         let sarif = try json(try s.run(["check", "--format", "sarif", "--sarif-warnings"]).out)
         let results = ((sarif["runs"] as? [[String: Any]])?.first?["results"] as? [[String: Any]]) ?? []
         let suppressed = results.filter { !(($0["suppressions"] as? [Any]) ?? []).isEmpty }

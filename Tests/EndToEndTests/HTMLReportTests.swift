@@ -129,10 +129,13 @@ private func text(ofID id: String, in html: String) -> String? {
     @Test func asOfChangesWhatThePageShows() throws {
         let sandbox = try seeded()
         let out = sandbox.path("early.html")
-        // On 2025-02-01 t-exp (issued 2025-01-01, expiring 2026-05-01) was neither expired, overdue nor stale;
-        // the rules run over the inventory as recorded, so t-never is still no-expiry.
+        // The tokens were recorded on 2026-06-01 (issued, backdated, in 2025): as of 2025-02-01 the inventory as
+        // recorded then held none of them (SPEC: a record created later is absent).
         let result = try sandbox.ok(["report", "html", "--out", out, "--as-of", "2025-02-01"])
-        #expect(result.out.contains(": 1 findings on 1 of 3 active tokens, as of 2025-02-01T00:00:00Z"))
+        #expect(result.out.contains(": 0 findings on 0 of 0 active tokens, as of 2025-02-01T00:00:00Z"))
+        // As of a later instant the current records are evaluated then: more is due.
+        let later = try sandbox.ok(["report", "html", "--out", out, "--as-of", "2027-06-01"])
+        #expect(!later.out.contains(": 0 findings"))
     }
 
     /// Token ids of a section's table rows, in page order.

@@ -29,8 +29,9 @@ struct IntegrationTests {
         #expect(failures.first?["state"] as? String == "foreign-use")
         let failureReason = (failures.first?["reason"] as? String) ?? ""
         #expect(failureReason.contains("rogue-bot"))
-        // As of a day before the use, the token was not yet reused.
-        #expect(try s.run(["check", "--fail-on", "foreign-use", "--as-of", "2026-05-29"]).code == 0)
+        // As of a day before the use was recorded (the token was registered then too) the inventory held no token:
+        // a past as-of reads the inventory as recorded, and an empty one is not a pass.
+        #expect(try s.run(["check", "--fail-on", "foreign-use", "--as-of", "2026-05-29"]).code == 3)
     }
 
     @Test("check --policy reports what breaks the policy and fails on it through the policy's fail_on")

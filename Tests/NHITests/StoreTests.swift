@@ -53,7 +53,8 @@ import Testing
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
         #expect(mode == 0o600)
         let tables = try store.db.rows("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").map { try $0.string("name") }
-        #expect(tables == ["agents", "audit_log", "exceptions", "owners", "reviews", "systems", "tokens", "usage"])
+        #expect(tables == ["agents", "agents_history", "audit_log", "exceptions", "owners", "owners_history", "reviews",
+                           "systems", "tokens", "tokens_history", "usage"])
     }
 
     /// Strictly increasing from one. Numbers are handed to issues in advance, so a branch may carry 5 while 4 is
@@ -161,7 +162,8 @@ import Testing
             // The schema of migrations 1 and 2 exactly (migration 1's audit_log has hash UNIQUE), as a v2 file had it.
             try store.db.executeScript("""
                 PRAGMA foreign_keys = OFF;
-                DROP TABLE exceptions; DROP TABLE systems; DROP TABLE usage; DROP TABLE reviews; DROP TABLE tokens;
+                DROP TABLE exceptions; DROP TABLE systems; DROP TABLE owners_history; DROP TABLE agents_history;
+                DROP TABLE tokens_history; DROP TABLE usage; DROP TABLE reviews; DROP TABLE tokens;
                 DROP TABLE agents; DROP TABLE owners; DROP TABLE audit_log;
                 PRAGMA foreign_keys = ON;
                 """)
@@ -241,6 +243,8 @@ import Testing
         1: "d7fb35aed6daa347831ffbd7bdb8bc62e2981358c6f044119ccc0632f2bce6c1",
         2: "773685bbfb0b489537248d08eed41dc77cb81c100b7a603c75e1539166771461",
         3: "65acda72878e8ee9ff58ad798dfea47115436731205dd7438452be9f1a2db6a7",
+        4: "ed29f52eb1da37b0a787c14a83d70a1841f6b7450cc343a9b97eb3418a698768",
+        5: "baa575487c81fac972a03ba443784006bc6a8390738cfcee69f2d475914951e5",
     ]
 
     @Test func shippedMigrationsAreUnchanged() {
