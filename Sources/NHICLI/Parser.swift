@@ -162,24 +162,3 @@ public struct CommandLineParser {
 }
 
 /// "Did you mean": the nearest name by edit distance, when it is close enough to be a typo.
-package enum Suggest {
-    package static func nearest(_ word: String, among names: [String]) -> String? {
-        let scored = names.map { ($0, distance(word, $0)) }.filter { $0.1 < 4 && $0.1 < max(word.count, 2) }
-        return scored.min { $0.1 < $1.1 }?.0
-    }
-
-    package static func distance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var previous = Array(0...b.count)
-        for i in 1...a.count {
-            var current = [i] + Array(repeating: 0, count: b.count)
-            for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            previous = current
-        }
-        return previous[b.count]
-    }
-}

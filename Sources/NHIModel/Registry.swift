@@ -18,23 +18,38 @@ public enum Registry {
         try db.row("SELECT * FROM tokens WHERE id = ?", [.text(id)]).map(Token.init(row:))
     }
 
+    /// " (did you mean X?)" for the id in `table` nearest to a mistyped one, or "". Only ids within 3 characters of
+    /// its length can be within the suggestion's distance, so only those are read (an error path, never per row).
+    enum IDTable: String { case owners, agents, tokens }
+
+    static func didYouMean(_ db: Database, table: IDTable, _ id: String) -> String {
+        // The table name is one of three fixed literals, never user data.
+        let sql = "SELECT id FROM \(table.rawValue) WHERE length(id) BETWEEN :lo AND :hi LIMIT 200000"
+        let n = Int64(id.count)
+        guard let rows = try? db.rows(sql, ["lo": .int(n - 3), "hi": .int(n + 3)]) else { return "" }
+        let ids = rows.compactMap { try? $0.string("id") }
+        // Stricter than for flags: ids are arbitrary, so a short unrelated id ("bot" for "ghost") is not suggested.
+        guard let near = Suggest.nearest(id, among: ids), Suggest.distance(id, near) <= max(2, id.count / 3) else { return "" }
+        return " (did you mean \(Redaction.printable(near))?)"
+    }
+
     public static func requireOwner(_ db: Database, _ id: String) throws -> Owner {
         guard let owner = try owner(db, id) else {
-            throw NHIError.data("unknown owner '\(Redaction.printable(id))' (add it with: nhi owner add \(Redaction.printable(id)) --name NAME --email EMAIL)")
+            throw NHIError.data("unknown owner '\(Redaction.printable(id))'\(didYouMean(db, table: .owners, id)) (add it with: nhi owner add \(Redaction.printable(id)) --name NAME --email EMAIL)")
         }
         return owner
     }
 
     public static func requireAgent(_ db: Database, _ id: String) throws -> Agent {
         guard let agent = try agent(db, id) else {
-            throw NHIError.data("unknown agent '\(Redaction.printable(id))' (add it with: nhi agent add \(Redaction.printable(id)) --system SYSTEM --owner OWNER)")
+            throw NHIError.data("unknown agent '\(Redaction.printable(id))'\(didYouMean(db, table: .agents, id)) (add it with: nhi agent add \(Redaction.printable(id)) --system SYSTEM --owner OWNER)")
         }
         return agent
     }
 
     public static func requireToken(_ db: Database, _ id: String) throws -> Token {
         guard let token = try token(db, id) else {
-            throw NHIError.data("unknown token '\(Redaction.printable(id))' (see: nhi token list)")
+            throw NHIError.data("unknown token '\(Redaction.printable(id))'\(didYouMean(db, table: .tokens, id)) (see: nhi token list)")
         }
         return token
     }
