@@ -13,6 +13,12 @@ n owner add bob --name "Bob Ruiz" --email bob@example.com --team support
 n owner add carol --name "Carol Diaz" --email carol@example.com --team data
 n owner add dave --name "Dave Okafor" --email dave@example.com --team security
 
+# Who answers for each system (Docs/governance.md). Confluence is left unregistered, and GitHub's policy owner is
+# Dave, who departs below: check shows both gaps as unaccountable.
+n system add github --policy-owner dave --platform-owner alice --kind gateway --gateway-role access-broker
+n system add zendesk --policy-owner alice --platform-owner bob
+n system add snowflake --policy-owner alice --platform-owner carol --audit-owner dave
+
 n agent add support-bot --system zendesk --owner bob
 n agent add release-bot --system github --owner alice
 n agent add etl-agent --system snowflake --owner carol
