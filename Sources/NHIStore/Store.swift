@@ -92,7 +92,14 @@ public final class Store {
         let fd = Glibc.open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
         if fd < 0 {
             if errno == EEXIST { return false } // another process created it first: use theirs
-            throw .data("cannot create the store '\(Redaction.printable(path: path))': \(String(cString: strerror(errno)))")
+            let reason = String(cString: strerror(errno))
+            let shown = Redaction.printable(path: path)
+            if errno == ENOENT, let slash = path.lastIndex(of: "/") {
+                // The folder is missing (`export NHI_DB=~/inventory/nhi.db` before ~/inventory exists): name the fix.
+                let folder = Redaction.printable(path: String(path[..<slash]).isEmpty ? "/" : String(path[..<slash]))
+                throw .data("cannot create the store '\(shown)': its folder '\(folder)' does not exist (create it with: mkdir -p '\(folder)')")
+            }
+            throw .data("cannot create the store '\(shown)': \(reason)")
         }
         fchmod(fd, 0o600)
         close(fd)
