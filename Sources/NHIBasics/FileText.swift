@@ -6,6 +6,9 @@ import Glibc
 public enum FileText {
     /// Refuses anything larger than `limit` bytes, so a wrong path cannot exhaust memory.
     public static func read(_ path: String, what: String, limit: Int = 1 << 30) throws(NHIError) -> String {
+        if let kind = waitingKind(path) {
+            throw .data("\(what) '\(Redaction.printable(path: path))' is a \(kind), not a file (reading it would wait for a writer)")
+        }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .data("cannot open \(what) '\(Redaction.printable(path: path))': \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -24,5 +27,17 @@ public enum FileText {
             throw .data("\(what) '\(Redaction.printable(path: path))' is not UTF-8 text")
         }
         return text
+    }
+
+    /// "FIFO" or "socket" when opening `path` to read would block until another process writes (checked before
+    /// opening, as a character device such as /dev/zero is refused after it); nil for anything else.
+    public static func waitingKind(_ path: String) -> String? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        switch info.st_mode & S_IFMT {
+        case S_IFIFO: return "FIFO"
+        case S_IFSOCK: return "socket"
+        default: return nil
+        }
     }
 }
