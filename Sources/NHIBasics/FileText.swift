@@ -6,9 +6,7 @@ import Glibc
 public enum FileText {
     /// Refuses anything larger than `limit` bytes, so a wrong path cannot exhaust memory.
     public static func read(_ path: String, what: String, limit: Int = 1 << 30) throws(NHIError) -> String {
-        if let kind = waitingKind(path) {
-            throw .data("\(what) '\(Redaction.printable(path: path))' is a \(kind), not a file (reading it would wait for a writer)")
-        }
+        if let refusal = refusalToWait(path, what: what) { throw .data(refusal) }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .data("cannot open \(what) '\(Redaction.printable(path: path))': \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -27,6 +25,11 @@ public enum FileText {
             throw .data("\(what) '\(Redaction.printable(path: path))' is not UTF-8 text")
         }
         return text
+    }
+
+    /// The message for a path `waitingKind` names ("import file 'x' is a FIFO, not a file ..."), nil otherwise.
+    public static func refusalToWait(_ path: String, what: String) -> String? {
+        waitingKind(path).map { "\(what) '\(Redaction.printable(path: path))' is a \($0), not a file (reading it would wait for a writer)" }
     }
 
     /// "FIFO" or "socket" when opening `path` to read would block until another process writes (checked before

@@ -102,9 +102,7 @@ package struct ByteSource: ~Copyable {
   package private(set) var overlong = false
 
   package init(path: String) throws(CSVError) {
-    if let kind = FileText.waitingKind(path) {
-      throw CSVError(line: 0, message: "\(Redaction.printable(path: path)) is a \(kind), not a file (reading it would wait for a writer)")
-    }
+    if let refusal = FileText.refusalToWait(path, what: "input") { throw CSVError(line: 0, message: refusal) }
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else {
       throw CSVError(line: 0, message: "cannot open \(Redaction.printable(path: path)): \(describeErrno(errno))")

@@ -20,9 +20,7 @@ public enum RecordSource {
 
     /// Fails early (exit 3) when the file cannot be opened, before any store is touched.
     public static func checkReadable(_ path: String) throws(NHIError) {
-        if let kind = FileText.waitingKind(path) {
-            throw .data("import file '\(Redaction.printable(path: path))' is a \(kind), not a file (reading it would wait for a writer)")
-        }
+        if let refusal = FileText.refusalToWait(path, what: "import file") { throw .data(refusal) }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .data("cannot open import file '\(Redaction.printable(path: path))': \(String(cString: strerror(errno)))") }
         var info = stat()
