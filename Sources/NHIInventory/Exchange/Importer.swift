@@ -212,10 +212,7 @@ public final class Importer {
             return created("owner", id)
         }
         try existing("owner", id) {
-            if !r.given("created_at") { owner.createdAt = before.createdAt }
-            if !r.given("updated_at") { owner.updatedAt = before.updatedAt }
-            guard owner != before else { return false }
-            if !r.given("updated_at") { owner.updatedAt = audit.at }
+            guard Self.mergedForUpdate(&owner, over: before, r, at: audit.at) else { return false }
             try Registry.save(db, owner, before: before, action: "owner.import", audit: audit, head: &head)
             return true
         }
@@ -239,10 +236,7 @@ public final class Importer {
             return created("agent", id)
         }
         try existing("agent", id) {
-            if !r.given("created_at") { agent.createdAt = before.createdAt }
-            if !r.given("updated_at") { agent.updatedAt = before.updatedAt }
-            guard agent != before else { return false }
-            if !r.given("updated_at") { agent.updatedAt = audit.at }
+            guard Self.mergedForUpdate(&agent, over: before, r, at: audit.at) else { return false }
             try Registry.save(db, agent, before: before, action: "agent.import", audit: audit, head: &head)
             return true
         }
@@ -276,10 +270,7 @@ public final class Importer {
             return created("system", id)
         }
         try existing("system", id) {
-            if !r.given("created_at") { system.createdAt = before.createdAt }
-            if !r.given("updated_at") { system.updatedAt = before.updatedAt }
-            guard system != before else { return false }
-            if !r.given("updated_at") { system.updatedAt = audit.at }
+            guard Self.mergedForUpdate(&system, over: before, r, at: audit.at) else { return false }
             try Registry.save(db, system, before: before, action: "system.import", audit: audit, head: &head)
             return true
         }
@@ -364,11 +355,8 @@ public final class Importer {
             return created("token", id)
         }
         try existing("token", id) {
-            if !r.given("created_at") { token.createdAt = before.createdAt }
-            if !r.given("updated_at") { token.updatedAt = before.updatedAt }
             if !r.given("last_used_at") { token.lastUsedAt = before.lastUsedAt }
-            guard token != before else { return false }
-            if !r.given("updated_at") { token.updatedAt = now }
+            guard Self.mergedForUpdate(&token, over: before, r, at: now) else { return false }
             try Registry.save(db, token, before: before, action: "token.import", audit: audit, head: &head, asRecorded: true)
             return true
         }
@@ -404,6 +392,29 @@ public final class Importer {
 }
 
 /// Reads typed values out of one record, collecting a problem per bad field instead of stopping at the first.
+/// A record an import may update: its own timestamps, compared whole.
+package protocol ImportedRecord: Equatable {
+    var createdAt: Instant { get set }
+    var updatedAt: Instant { get set }
+}
+extension Owner: ImportedRecord {}
+extension Agent: ImportedRecord {}
+extension Token: ImportedRecord {}
+extension GovernedSystem: ImportedRecord {}
+
+extension Importer {
+    /// The one update rule of an import (owners, agents, systems, tokens): timestamps the file does not give keep the
+    /// stored ones; an unchanged record writes nothing (false); a changed one without `updated_at` is stamped `at`.
+    package static func mergedForUpdate<R: ImportedRecord>(_ record: inout R, over before: R, _ r: FieldReader,
+                                                          at: Instant) -> Bool {
+        if !r.given("created_at") { record.createdAt = before.createdAt }
+        if !r.given("updated_at") { record.updatedAt = before.updatedAt }
+        guard record != before else { return false }
+        if !r.given("updated_at") { record.updatedAt = at }
+        return true
+    }
+}
+
 package struct FieldReader {
     package let record: ImportRecord
     package var problems: [(String?, String)] = []
