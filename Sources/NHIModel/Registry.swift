@@ -92,7 +92,7 @@ public enum Registry {
     }
 
     public static func tokenCount(_ db: Database) throws -> Int64 {
-        try db.scalar("SELECT count(*) FROM tokens").int ?? 0
+        try History.count(db, "tokens")
     }
 
     /// Whether any token is recorded: one row, not a count (as of a past instant the count reads the whole view).

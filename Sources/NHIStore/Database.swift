@@ -31,6 +31,9 @@ public enum SQLDialect: Sendable, Equatable {
 
     /// SQLite's hint to scan a table in storage order (` NOT INDEXED` after the table); PostgreSQL takes no hints.
     public var notIndexed: String { self == .sqlite ? " NOT INDEXED" : "" }
+    /// `column` in a condition that no index is to serve: SQLite's unary `+`, which (unlike NOT INDEXED) holds through
+    /// a view, as the as-of views are (Docs/history.md); PostgreSQL takes no hints.
+    public func unindexed(_ column: String) -> String { self == .sqlite ? "+" + column : column }
 }
 
 public enum TransactionKind: Sendable {
@@ -48,6 +51,9 @@ public final class Database {
     let sqlite: SQLiteEngine?
     public let path: String
     public private(set) var inTransaction = false
+    /// The instant this connection's reads show the inventory as recorded at, once `History.installAsOf` has shadowed
+    /// its tables with views of the past (nil: the current rows).
+    package var historyInstant: Instant?
 
     /// `readOnlyImmutable`: read-only and never locked nor journalled (SQLite's `immutable=1`), for a file nobody
     /// can change: a write-protected evidence copy in a read-only directory, where no -wal or -shm can be made.

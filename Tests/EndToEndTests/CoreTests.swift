@@ -185,7 +185,7 @@ import Testing
         let mode = try FileManager.default.attributesOfItem(atPath: s.db)[.posixPermissions] as? Int
         #expect(mode == 0o600)
         #expect(try sqlite(s.db, "PRAGMA journal_mode") == "wal")
-        #expect(try sqlite(s.db, "PRAGMA user_version") == "7")
+        #expect(try sqlite(s.db, "PRAGMA user_version") == "\(Schema.currentVersion)")
     }
 
     @Test(.sqliteOnly("store files in folders")) func theStoreFollowsDbThenNHIDBThenTheWorkingDirectory() throws {
@@ -541,6 +541,6 @@ import Testing
         #expect(errors.allSatisfy { $0.isEmpty }, "\(errors.filter { !$0.isEmpty })")
         #expect(try sqlite(s.db, "SELECT count(*) FROM owners") == "8")
         #expect(try sqlite(s.db, "SELECT count(*) FROM audit_log") == "8")
-        #expect(try sqlite(s.db, s.engine == .postgres ? "SELECT max(version) FROM nhi_schema_version" : "PRAGMA user_version") == "7")
+        #expect(try sqlite(s.db, s.engine == .postgres ? "SELECT max(version) FROM nhi_schema_version" : "PRAGMA user_version") == "\(Schema.currentVersion)")
     }
 }

@@ -68,6 +68,7 @@ import Testing
         5: "1a57509c45321725fb78d3c6eca6af5283371b6b860fea2f36441d649a1f50c8",
         6: "8d5dd833a91ecf6cad1b9007a778c492a177eeb38afe18cfad0558b409d6e9de",
         7: "68b2fcb0a1aad397f71f2a821c3d8e35a88cac155388ac30e6547781debd43b4",
+        8: "6bf47c927c78055160e4f9d26bb7813de5f9dc2b091127a8cc6392cb25df39e6",
     ]
 
     @Test("every migration has a PostgreSQL text, and the shipped ones are unchanged")

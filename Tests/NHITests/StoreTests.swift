@@ -255,6 +255,7 @@ import Testing
         5: "baa575487c81fac972a03ba443784006bc6a8390738cfcee69f2d475914951e5",
         6: "6efeb0aab046fb3cf17c25e9ee24fc6f29584e5b4d173164743438bb2cdf4bad",
         7: "ab44aac0dff276107f32507c687be4f3973b023bf7095b781c257a17b320a1be",
+        8: "6bf47c927c78055160e4f9d26bb7813de5f9dc2b091127a8cc6392cb25df39e6",
     ]
 
     @Test func shippedMigrationsAreUnchanged() {
