@@ -269,7 +269,7 @@ struct GovernanceHistoryMigrationTests {
             }
         }
         let before = try outputs()
-        try box.tamper("DROP TABLE systems_history; DROP TABLE exceptions_history; PRAGMA user_version = 6")
+        try box.tamper("DROP TABLE systems_history; DROP TABLE exceptions_history; DROP INDEX audit_by_kind_time; PRAGMA user_version = 6")
         #expect(try box.sqlite("PRAGMA user_version") == "6")
         let verify = try box.run(["audit", "verify"])
         #expect(verify.code == 0, "\(verify.out)\(verify.err)")
