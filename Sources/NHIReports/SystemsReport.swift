@@ -61,7 +61,8 @@ extension Reports {
             rows.append(SystemRow(id: id, system: system, roleStatus: status, stateCounts: Array(repeating: 0, count: DerivedState.allCases.count)))
         }
         for system in try Registry.systems(db) { add(system.id, system) }
-        try db.forEachCursor("SELECT DISTINCT system FROM tokens UNION SELECT DISTINCT issuer FROM tokens WHERE issuer IS NOT NULL") { row in
+        let named = History.distinctSQL(db, "tokens", "system") + " UNION " + History.distinctSQL(db, "tokens", "issuer", nonNull: true)
+        try db.forEachCursor(named) { row in
             let id = row.string(0)
             if index.value(id) == nil { add(id, nil) }
         }
