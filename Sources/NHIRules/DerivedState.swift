@@ -25,8 +25,10 @@ public enum DerivedState: String, CaseIterable, Sendable, Comparable {
         switch self {
         case .expired: return t.expiresAt.map { $0 < instant } ?? false
         case .orphaned:
-            return t.owner == nil || t.owner?.status == "departed" || t.agent == nil || t.agent?.status == "decommissioned"
-                || t.agent?.owner?.status == "departed"
+            // Bound, not compared with `== nil`: that is Optional's Equatable `==`, which copied both entities into a
+            // tuple and destroyed it through the runtime, twice per token (Docs/benchmarks.md, issue 13).
+            guard let owner = t.owner, let agent = t.agent else { return true }
+            return owner.status == "departed" || agent.status == "decommissioned" || agent.owner?.status == "departed"
         case .foreignUse: return t.firstForeignUseAt.map { $0 <= instant } ?? false
         case .scopeCreep: return t.firstScopeCreepAt.map { $0 <= instant } ?? false
         // An agent not registered counts as autonomous, the default mode (it is also orphaned).
@@ -238,7 +240,11 @@ public struct UseEvidence: Sendable, Equatable {
 /// What the definitions of the states read about one token: its dates and intervals, its owner and agent as
 /// registered (nil: unknown), and its uses by other agents.
 public struct StateFacts: Sendable {
-    public struct Entity: Sendable, Equatable {
+    /// A class, not a struct: the scan hands each token's owner and agent (read once per entity, shared by its
+    /// tokens) through facts, `holds` and the arena, and a struct of strings and an optional struct of strings was
+    /// copied and destroyed there through the runtime's generic value witnesses: a tenth of `check` (issue 13).
+    /// Immutable, so sharing one is as good as a copy.
+    public final class Entity: Sendable, Equatable {
         /// `active`, `departed` (owners) or `decommissioned` (agents).
         public let status: String
         /// When it departed or was decommissioned.
@@ -248,6 +254,10 @@ public struct StateFacts: Sendable {
 
         public init(status: String, since: Instant?, owner: Owner? = nil) {
             self.status = status; self.since = since; self.owner = owner
+        }
+
+        public static func == (lhs: Entity, rhs: Entity) -> Bool {
+            lhs.status == rhs.status && lhs.since == rhs.since && lhs.owner == rhs.owner
         }
     }
 
@@ -455,11 +465,17 @@ public struct StateQuery {
                                  states: DerivedState.allCases.enumerated().filter { item.found & (1 << $0.offset) != 0 }.map(\.element),
                                  agentOwnerID: item.agent?.owner.flatMap { $0.status == "departed" ? $0.id : nil },
                                  agentOwnerDepartedAt: item.agent?.owner.flatMap { $0.status == "departed" ? $0.since : nil },
-                                 systemGap: item.found & (1 << DerivedState.unaccountable.severityRank) != 0 ? item.facts.systemGap : [],
-                                 scopeCreep: item.found & (1 << DerivedState.scopeCreep.severityRank) != 0 ? item.creep?.latest : nil,
-                                 humanUse: item.found & (1 << DerivedState.humanUse.severityRank) != 0 ? item.human?.latest : nil))
+                                 systemGap: item.found & StateQuery.unaccountableBit != 0 ? item.facts.systemGap : [],
+                                 scopeCreep: item.found & StateQuery.scopeCreepBit != 0 ? item.creep?.latest : nil,
+                                 humanUse: item.found & StateQuery.humanUseBit != 0 ? item.human?.latest : nil))
         }
     }
+
+    // The states whose evidence a chosen row carries, as bits of `Scanned.found`: computed once, as a rank is a
+    // search of `allCases` (three per chosen row were 0.4% of `check`).
+    package static let unaccountableBit: StateMask = 1 << DerivedState.unaccountable.severityRank
+    package static let scopeCreepBit: StateMask = 1 << DerivedState.scopeCreep.severityRank
+    package static let humanUseBit: StateMask = 1 << DerivedState.humanUse.severityRank
 
     /// One chosen row of the scan, before it becomes a `TokenStates`: a caller that only counts (the owners report)
     /// needs no token built.
@@ -470,8 +486,8 @@ public struct StateQuery {
         package unowned(unsafe) let columns: ColumnLayout<TokenColumn>
         /// The row's dates and intervals as the states read them (and its owner and agent).
         package let facts: StateFacts
-        package var owner: StateFacts.Entity? { facts.owner }
-        package var agent: StateFacts.Entity? { facts.agent }
+        @inlinable package var owner: StateFacts.Entity? { facts.owner }
+        @inlinable package var agent: StateFacts.Entity? { facts.agent }
         package let foreign: ForeignUses?
         /// The token's scope-creep and human uses (nil: none, or not asked for).
         package let creep: FlaggedUses?
@@ -717,7 +733,7 @@ package struct SystemLookup {
     }
 
     /// The system named by the row's text column `column` (nil: not registered).
-    package func find(_ row: Cursor, _ column: Int32) -> StateFacts.System? {
+    @inline(__always) package func find(_ row: Cursor, _ column: Int32) -> StateFacts.System? {
         index.value(row, column).map { systems[$0] }
     }
 }
@@ -741,7 +757,7 @@ package struct IDMap {
     }
 
     /// The value of the id in the row's text column `column` (nil for NULL), without making a String of a short id.
-    package func value(_ row: Cursor, _ column: Int32) -> Int? {
+    @inline(__always) package func value(_ row: Cursor, _ column: Int32) -> Int? {
         var isLong = false
         let found = row.withBytes(column) { bytes -> Int? in
             isLong = bytes.count > 15
