@@ -349,7 +349,7 @@ package enum JSONEscaping {
 extension String {
   /// The string's UTF-8 bytes without copying the string into a `var` first (`String.withUTF8` is mutating, and
   /// the copy cost a uniqueness check and retain per call: 2% of `check --format json`).
-  @inline(__always)
+  @inlinable @inline(__always)
   package func withUTF8Bytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
     if let result = try utf8.withContiguousStorageIfAvailable(body) { return result }
     var copy = self

@@ -5,28 +5,36 @@ import NHIBasics
 /// (`JSON.serialized()`, `CSVWriter.line`, `Render.csvCell`, `XML.escape`): strings are escaped by the same one
 /// escaper per format (`JSONEscaping`, `CSVWriter.appendField` + `CSVFormula`, `XML.append`), and
 /// Tests/NHITests/EscapingTests.swift holds the two paths to that.
+///
+/// The small appends are inlinable: the renderers (NHIOutput) call them per byte and per field, across the module
+/// boundary (a call each was most of the layered build's extra instructions in the table reports, issue 13).
 package struct OutputBytes {
     package var bytes: [UInt8] = []
 
     package init(capacity: Int = 1 << 12) { bytes.reserveCapacity(capacity) }
 
-    package var count: Int { bytes.count }
+    @inlinable package var count: Int { bytes.count }
 
     package mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
 
     // Disfavoured so that a literal goes to the StaticString overload (no String made for it).
     @_disfavoredOverload
-    package mutating func append(_ text: String) {
+    @inlinable package mutating func append(_ text: String) {
         text.withUTF8Bytes { bytes.append(contentsOf: $0) }
     }
 
-    package mutating func append(_ text: StaticString) {
+    @inlinable package mutating func append(_ text: StaticString) {
         bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
-    package mutating func append(_ byte: UInt8) { bytes.append(byte) }
+    @inlinable @inline(__always) package mutating func append(_ byte: UInt8) { bytes.append(byte) }
 
-    package mutating func append(contentsOf other: [UInt8]) { bytes.append(contentsOf: other) }
+    /// `count` copies of `byte` (a table's padding), appended at once rather than a call per byte.
+    @inlinable package mutating func append(_ byte: UInt8, count: Int) {
+        if count > 0 { bytes.append(contentsOf: repeatElement(byte, count: count)) }
+    }
+
+    @inlinable package mutating func append(contentsOf other: [UInt8]) { bytes.append(contentsOf: other) }
 
     package mutating func int(_ value: Int64) {
         if value < 0 {

@@ -123,6 +123,8 @@ public struct Token: Sendable, Equatable {
                                  Column("environment", "ENV"), Column("status"), Column("expires_at", "EXPIRES"),
                                  Column("rotate_every", "ROTATE"), Column("purpose")]
 
+    // Inlinable: the state scan (NHIRules) builds a token per chosen row through it.
+    @inlinable
     public init(id: String, ownerID: String, purpose: String, system: String, agentID: String, environment: String?,
                 scopes: [String], issuedAt: Instant, expiresAt: Instant?, rotateEvery: Int64, lastRotatedAt: Instant?,
                 reviewEvery: Int64, lastReviewedAt: Instant?, fingerprint: String?, labels: [String: String],

@@ -58,7 +58,7 @@ package enum ReportOutput {
                 widths = measure.widths
             }
             func pad(_ column: Int, _ width: Int) {
-                for _ in 0..<(widths[column] - width + 2) { out.append(UInt8(ascii: " ")) }
+                out.append(UInt8(ascii: " "), count: widths[column] - width + 2)
             }
             func pad(_ position: Reports.Row.Position, _ width: Int) { pad(position.rawValue, width) }
             func text(_ position: Reports.Row.Position, _ value: String?) {

@@ -72,15 +72,15 @@ package struct TokenStatesArena {
                                  lastUsedAt: f.lastUsedAt)
         var states: [Int] = []
         for i in Self.allStates.indices where item.found & (1 << i) != 0 { states.append(i) }
-        let departedOwner = item.agent?.owner.flatMap { $0.status == "departed" ? $0 : nil }
-        let unaccountable = item.found & (1 << DerivedState.unaccountable.severityRank) != 0
-        return append(fields, states: states, ownerStatus: item.owner?.status, ownerDepartedAt: item.owner?.since,
-                      agentStatus: item.agent?.status, agentDecommissionedAt: item.agent?.since,
+        let owner = item.owner, agent = item.agent
+        let departedOwner = agent?.owner.flatMap { $0.status == "departed" ? $0 : nil }
+        return append(fields, states: states, ownerStatus: owner?.status, ownerDepartedAt: owner?.since,
+                      agentStatus: agent?.status, agentDecommissionedAt: agent?.since,
                       foreignAgent: item.foreign?.latestAgent, foreignUseAt: item.foreign?.latestAt,
                       agentOwnerID: departedOwner?.id, agentOwnerDepartedAt: departedOwner?.since,
-                      systemGap: unaccountable ? item.facts.systemGap : [],
-                      scopeCreep: item.found & (1 << DerivedState.scopeCreep.severityRank) != 0 ? item.creep?.latest : nil,
-                      humanUse: item.found & (1 << DerivedState.humanUse.severityRank) != 0 ? item.human?.latest : nil)
+                      systemGap: item.found & StateQuery.unaccountableBit != 0 ? item.facts.systemGap : [],
+                      scopeCreep: item.found & StateQuery.scopeCreepBit != 0 ? item.creep?.latest : nil,
+                      humanUse: item.found & StateQuery.humanUseBit != 0 ? item.human?.latest : nil)
     }
 
     /// The token columns the arena keeps, their text as Strings or as a row's column bytes.

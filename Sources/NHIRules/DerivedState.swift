@@ -25,8 +25,10 @@ public enum DerivedState: String, CaseIterable, Sendable, Comparable {
         switch self {
         case .expired: return t.expiresAt.map { $0 < instant } ?? false
         case .orphaned:
-            return t.owner == nil || t.owner?.status == "departed" || t.agent == nil || t.agent?.status == "decommissioned"
-                || t.agent?.owner?.status == "departed"
+            // Bound, not compared with `== nil`: that is Optional's Equatable `==`, which copied both entities into a
+            // tuple and destroyed it through the runtime, twice per token (Docs/benchmarks.md, issue 13).
+            guard let owner = t.owner, let agent = t.agent else { return true }
+            return owner.status == "departed" || agent.status == "decommissioned" || agent.owner?.status == "departed"
         case .foreignUse: return t.firstForeignUseAt.map { $0 <= instant } ?? false
         case .scopeCreep: return t.firstScopeCreepAt.map { $0 <= instant } ?? false
         // An agent not registered counts as autonomous, the default mode (it is also orphaned).
@@ -238,7 +240,11 @@ public struct UseEvidence: Sendable, Equatable {
 /// What the definitions of the states read about one token: its dates and intervals, its owner and agent as
 /// registered (nil: unknown), and its uses by other agents.
 public struct StateFacts: Sendable {
-    public struct Entity: Sendable, Equatable {
+    /// A class, not a struct: the scan hands each token's owner and agent (read once per entity, shared by its
+    /// tokens) through facts, `holds` and the arena, and a struct of strings and an optional struct of strings was
+    /// copied and destroyed there through the runtime's generic value witnesses: a tenth of `check` (issue 13).
+    /// Immutable, so sharing one is as good as a copy.
+    public final class Entity: Sendable, Equatable {
         /// `active`, `departed` (owners) or `decommissioned` (agents).
         public let status: String
         /// When it departed or was decommissioned.
@@ -248,6 +254,10 @@ public struct StateFacts: Sendable {
 
         public init(status: String, since: Instant?, owner: Owner? = nil) {
             self.status = status; self.since = since; self.owner = owner
+        }
+
+        public static func == (lhs: Entity, rhs: Entity) -> Bool {
+            lhs.status == rhs.status && lhs.since == rhs.since && lhs.owner == rhs.owner
         }
     }
 
@@ -455,11 +465,17 @@ public struct StateQuery {
                                  states: DerivedState.allCases.enumerated().filter { item.found & (1 << $0.offset) != 0 }.map(\.element),
                                  agentOwnerID: item.agent?.owner.flatMap { $0.status == "departed" ? $0.id : nil },
                                  agentOwnerDepartedAt: item.agent?.owner.flatMap { $0.status == "departed" ? $0.since : nil },
-                                 systemGap: item.found & (1 << DerivedState.unaccountable.severityRank) != 0 ? item.facts.systemGap : [],
-                                 scopeCreep: item.found & (1 << DerivedState.scopeCreep.severityRank) != 0 ? item.creep?.latest : nil,
-                                 humanUse: item.found & (1 << DerivedState.humanUse.severityRank) != 0 ? item.human?.latest : nil))
+                                 systemGap: item.found & StateQuery.unaccountableBit != 0 ? item.facts.systemGap : [],
+                                 scopeCreep: item.found & StateQuery.scopeCreepBit != 0 ? item.creep?.latest : nil,
+                                 humanUse: item.found & StateQuery.humanUseBit != 0 ? item.human?.latest : nil))
         }
     }
+
+    // The states whose evidence a chosen row carries, as bits of `Scanned.found`: computed once, as a rank is a
+    // search of `allCases` (three per chosen row were 0.4% of `check`).
+    package static let unaccountableBit: StateMask = 1 << DerivedState.unaccountable.severityRank
+    package static let scopeCreepBit: StateMask = 1 << DerivedState.scopeCreep.severityRank
+    package static let humanUseBit: StateMask = 1 << DerivedState.humanUse.severityRank
 
     /// One chosen row of the scan, before it becomes a `TokenStates`: a caller that only counts (the owners report)
     /// needs no token built.
@@ -470,8 +486,8 @@ public struct StateQuery {
         package unowned(unsafe) let columns: ColumnLayout<TokenColumn>
         /// The row's dates and intervals as the states read them (and its owner and agent).
         package let facts: StateFacts
-        package var owner: StateFacts.Entity? { facts.owner }
-        package var agent: StateFacts.Entity? { facts.agent }
+        @inlinable package var owner: StateFacts.Entity? { facts.owner }
+        @inlinable package var agent: StateFacts.Entity? { facts.agent }
         package let foreign: ForeignUses?
         /// The token's scope-creep and human uses (nil: none, or not asked for).
         package let creep: FlaggedUses?
@@ -492,11 +508,13 @@ public struct StateQuery {
         let owners = states.contains(.orphaned)
             ? EntityLookup(db, all: "SELECT id, status, departed_at FROM owners",
                            one: "SELECT id, status, departed_at FROM owners WHERE id = ?", preload: wholeInventory) : nil
-        // An agent comes with its owner (orphaned: the agent's owner departed); 150,000 agents join their owners once.
-        let agents = states.contains(.orphaned)
-            ? EntityLookup(db, all: "SELECT a.id, a.status, a.decommissioned_at, o.id, o.status, o.departed_at FROM agents a LEFT JOIN owners o ON o.id = a.owner_id",
-                           one: "SELECT a.id, a.status, a.decommissioned_at, o.id, o.status, o.departed_at FROM agents a LEFT JOIN owners o ON o.id = a.owner_id WHERE a.id = ?",
-                           preload: wholeInventory, withOwner: true) : nil
+        // An agent comes with its owner (orphaned: the agent's owner departed), found in the owners just read: a join
+        // with owners seeks a text key per agent (150,000 at a million tokens), 4% of `check` (issue 13).
+        let agents = owners.map { owners in
+            EntityLookup(db, all: "SELECT id, status, decommissioned_at, owner_id FROM agents",
+                         one: "SELECT id, status, decommissioned_at, owner_id FROM agents WHERE id = ?",
+                         preload: wholeInventory, owners: owners)
+        }
         // Systems are few (hundreds): all read once, with their policy and platform owners' status.
         let systems = states.contains(.unaccountable) ? try SystemLookup(db) : nil
         let foreign = states.contains(.foreignUse) ? try foreignUses(db) : [:]
@@ -650,11 +668,11 @@ package final class EntityLookup {
     package var others: [String: StateFacts.Entity] = [:]
     package var missing: Set<String> = []
 
-    /// The rows carry the entity's owner after its own columns (agents).
-    package let withOwner: Bool
+    /// For agents: the owners, to find the owner named by a row's fourth column in.
+    package let owners: EntityLookup?
 
-    package init(_ db: Database, all: String, one: String, preload: Bool, withOwner: Bool = false) {
-        self.withOwner = withOwner
+    package init(_ db: Database, all: String, one: String, preload: Bool, owners: EntityLookup? = nil) {
+        self.owners = owners
         self.db = db
         self.allSQL = all
         self.oneSQL = one
@@ -663,15 +681,15 @@ package final class EntityLookup {
 
     package func load() throws {
         guard preload else { return }
-        try db.forEachCursor(allSQL) { row in remember(row.string(0), entity(row)) }
+        try db.forEachCursor(allSQL) { row in remember(row.string(0), try entity(row)) }
     }
 
-    /// An owner (id, status, since) or an agent (the same, then its owner's id, status, since) from a row; an
-    /// active owner of an agent is left out, so an active agent of an active owner is `active`.
-    private func entity(_ row: Cursor) -> StateFacts.Entity {
+    /// An owner (id, status, since) or an agent (the same, then its owner's id) from a row; an active or unknown
+    /// owner of an agent is left out, so an active agent of an active owner is `active`.
+    private func entity(_ row: Cursor) throws -> StateFacts.Entity {
         var owner: StateFacts.Owner?
-        if withOwner, !row.isNull(4), row.string(4) != "active" {
-            owner = StateFacts.Owner(id: row.string(3), status: row.string(4), since: row.int(5))
+        if let owners, !row.isNull(3), let found = try owners.find(row, 3), found.status != "active" {
+            owner = StateFacts.Owner(id: row.string(3), status: found.status, since: found.since)
         }
         return StateFacts.Entity(status: row.string(1), since: row.int(2), owner: owner)
     }
@@ -691,7 +709,7 @@ package final class EntityLookup {
         if let entity = others[id] { return entity }
         if preload || missing.contains(id) { return nil }
         var found: StateFacts.Entity?
-        try db.forEachCursor(oneSQL, [.text(id)]) { row in found = entity(row) }
+        try db.forEachCursor(oneSQL, [.text(id)]) { row in found = try entity(row) }
         if let found { remember(id, found) } else { missing.insert(id) }
         return found
     }
@@ -719,7 +737,7 @@ package struct SystemLookup {
     }
 
     /// The system named by the row's text column `column` (nil: not registered).
-    package func find(_ row: Cursor, _ column: Int32) -> StateFacts.System? {
+    @inline(__always) package func find(_ row: Cursor, _ column: Int32) -> StateFacts.System? {
         index.value(row, column).map { systems[$0] }
     }
 }
@@ -743,7 +761,7 @@ package struct IDMap {
     }
 
     /// The value of the id in the row's text column `column` (nil for NULL), without making a String of a short id.
-    package func value(_ row: Cursor, _ column: Int32) -> Int? {
+    @inline(__always) package func value(_ row: Cursor, _ column: Int32) -> Int? {
         var isLong = false
         let found = row.withBytes(column) { bytes -> Int? in
             isLong = bytes.count > 15

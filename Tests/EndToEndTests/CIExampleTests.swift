@@ -27,7 +27,7 @@ struct CIExampleTests {
         let out = Pipe()
         p.standardOutput = out
         try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let data = readAll(out.fileHandleForReading)
         p.waitUntilExit()
         let doc = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let env = try #require(doc["env"] as? [String: String])

@@ -18,8 +18,8 @@ private func shell(_ program: String, _ arguments: [String]) throws -> RunResult
     process.standardOutput = out
     process.standardError = err
     try process.run()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    let outData = readAll(out.fileHandleForReading)
+    let errData = readAll(err.fileHandleForReading)
     process.waitUntilExit()
     return RunResult(code: process.terminationStatus, out: String(decoding: outData, as: UTF8.self),
                      err: String(decoding: errData, as: UTF8.self))

@@ -467,7 +467,7 @@ import Testing
         process.standardOutput = pipe
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        let data = readAll(pipe.fileHandleForReading)
         process.waitUntilExit()
         return String(decoding: data, as: UTF8.self)
     }
@@ -502,7 +502,7 @@ import Testing
         for (process, _) in processes { try process.run() }
         var errors: [String] = []
         for (process, err) in processes {
-            let data = err.fileHandleForReading.readDataToEndOfFile()
+            let data = readAll(err.fileHandleForReading)
             process.waitUntilExit()
             errors.append(String(decoding: data, as: UTF8.self))
             #expect(process.terminationStatus == 0, "worker failed: \(String(decoding: data, as: UTF8.self))")

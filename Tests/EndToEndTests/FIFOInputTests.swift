@@ -13,7 +13,7 @@ import Testing
         process.standardOutput = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let err = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let err = String(decoding: readAll(errPipe.fileHandleForReading), as: UTF8.self)
         process.waitUntilExit()
         return (process.terminationStatus, err)
     }

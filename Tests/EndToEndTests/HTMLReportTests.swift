@@ -14,7 +14,7 @@ private func renderedDOM(_ file: String) throws -> String {
     process.standardOutput = out
     process.standardError = FileHandle.nullDevice
     try process.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
+    let data = readAll(out.fileHandleForReading)
     process.waitUntilExit()
     return String(decoding: data, as: UTF8.self)
 }

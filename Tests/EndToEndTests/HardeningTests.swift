@@ -20,7 +20,7 @@ import Testing
         process.standardError = errPipe
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let errData = errPipe.fileHandleForReading.readDataToEndOfFile()
+        let errData = readAll(errPipe.fileHandleForReading)
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: errData, as: UTF8.self))
     }
@@ -176,8 +176,8 @@ import Testing
         process.standardOutput = outPipe
         process.standardError = errPipe
         try process.run()
-        let out = outPipe.fileHandleForReading.readDataToEndOfFile()
-        let err = errPipe.fileHandleForReading.readDataToEndOfFile()
+        let out = readAll(outPipe.fileHandleForReading)
+        let err = readAll(errPipe.fileHandleForReading)
         process.waitUntilExit()
         return RunResult(code: process.terminationStatus, out: String(decoding: out, as: UTF8.self), err: String(decoding: err, as: UTF8.self))
     }

@@ -10,6 +10,21 @@ struct NHIBinary {
     }()
 }
 
+/// Everything a child writes to the pipe `handle` reads, until end of file. read(2) again after EINTR: Foundation's
+/// `readDataToEndOfFile` traps (`try!` inside) when a signal interrupts its read, and once crashed a test run.
+func readAll(_ handle: FileHandle) -> Data {
+    var data = Data()
+    var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    let fd = handle.fileDescriptor
+    while true {
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n > 0 { data.append(contentsOf: buffer[0..<n]); continue }
+        if n == 0 { return data }
+        if errno == EINTR { continue }
+        fatalError("reading a child's output: errno \(errno)")
+    }
+}
+
 /// Holds what the stderr reader thread collected; the DispatchGroup orders the write before the read.
 private final class DataBox: @unchecked Sendable {
     var data = Data()
@@ -62,7 +77,7 @@ final class Sandbox {
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        let data = readAll(pipe.fileHandleForReading)
         process.waitUntilExit()
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -111,7 +126,7 @@ final class Sandbox {
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        let data = readAll(pipe.fileHandleForReading)
         process.waitUntilExit()
         return String(decoding: data, as: UTF8.self)
     }
@@ -160,8 +175,8 @@ func finish(_ process: Process, out outPipe: Pipe, err errPipe: Pipe) -> RunResu
     let errBox = DataBox()
     let group = DispatchGroup()
     group.enter()
-    DispatchQueue.global().async { errBox.data = errPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    let outData = outPipe.fileHandleForReading.readDataToEndOfFile()
+    DispatchQueue.global().async { errBox.data = readAll(errPipe.fileHandleForReading); group.leave() }
+    let outData = readAll(outPipe.fileHandleForReading)
     group.wait()
     process.waitUntilExit()
     return RunResult(code: process.terminationStatus, out: String(decoding: outData, as: UTF8.self),

@@ -166,7 +166,7 @@ struct PostgresStoreTests {
         let began = clock.now
         for (process, _) in processes { try process.run() }
         for (process, err) in processes {
-            let data = err.fileHandleForReading.readDataToEndOfFile()
+            let data = readAll(err.fileHandleForReading)
             process.waitUntilExit()
             #expect(process.terminationStatus == 0, "worker failed: \(String(decoding: data, as: UTF8.self))")
             #expect(data.isEmpty, "\(String(decoding: data, as: UTF8.self))")

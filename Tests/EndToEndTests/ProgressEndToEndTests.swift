@@ -34,7 +34,7 @@ import Testing
         process.standardOutput = out
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let data = readAll(out.fileHandleForReading)
         process.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)
         #expect(process.terminationStatus == 0, "\(text)")
@@ -63,7 +63,7 @@ import Testing
         process.standardOutput = out
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let text = String(decoding: readAll(out.fileHandleForReading), as: UTF8.self)
         process.waitUntilExit()
         #expect(text.contains("\r\u{1B}[Kscan: 3 files ("), "\(text.debugDescription)")
     }
@@ -90,7 +90,7 @@ import Testing
         process.standardOutput = out
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let text = String(decoding: readAll(out.fileHandleForReading), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "\(text)")
         #expect(text.contains("\r\u{1B}[Kimport: 4 records ("), "\(text.debugDescription)")
