@@ -69,6 +69,76 @@ struct PostgresStoreTests {
         #expect(positions == positions.sorted())
     }
 
+    /// An import file of `tokens` tokens (and their owners and agents first), in the export's CSV shape; `edit`
+    /// changes the token rows (by index) before they are written.
+    static func inventoryCSV(tokens: Int, edit: (Int, inout [String: String]) -> Void = { _, _ in }) -> String {
+        let header = ["kind", "id", "name", "email", "system", "owner", "purpose", "agent", "issued_at", "expires_at", "fingerprint"]
+        var lines = [header.joined(separator: ",")]
+        func line(_ fields: [String: String]) { lines.append(header.map { fields[$0] ?? "" }.joined(separator: ",")) }
+        for o in 0..<5 { line(["kind": "owner", "id": "o\(o)", "name": "Owner \(o)", "email": "o\(o)@example.com"]) }
+        for a in 0..<20 { line(["kind": "agent", "id": "a\(a)", "system": "github", "owner": "o\(a % 5)"]) }
+        for t in 0..<tokens {
+            var fields = ["kind": "token", "id": "t\(t)", "owner": "o\(t % 5)", "purpose": "p \(t)", "system": "github",
+                          "agent": "a\(t % 20)", "issued_at": "2026-01-01", "expires_at": t % 3 == 0 ? "never" : "2026-09-01"]
+            edit(t, &fields)
+            line(fields)
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// An import on PostgreSQL writes its new records a batch at a time (`Importer.flush`); a batch the store
+    /// refuses goes again one record at a time. Either way the store, the audit head, the counts and the problems
+    /// must be what SQLite's one-at-a-time import gives, across batch boundaries.
+    @Test("an import across batches gives the same store, audit head, counts and problems on both engines")
+    func importAcrossBatchesMatchesSQLite() throws {
+        let tokens = 4_500  // more than two batches of tokens
+        let first = PostgresStoreTests.inventoryCSV(tokens: tokens)
+        // The second file: every record again with some changed (update), a new token in the middle of a batch.
+        let second = PostgresStoreTests.inventoryCSV(tokens: tokens + 1) { t, fields in
+            if t % 700 == 0 { fields["purpose"] = "changed \(t)" }
+            if t == tokens { fields["id"] = "t-new" }
+        }
+        let fingerprint = "sha256:" + String(repeating: "cd", count: 32)
+        // Bad records deep inside a batch: an unknown owner, then a fingerprint reused by a later token.
+        let bad = PostgresStoreTests.inventoryCSV(tokens: 3_000) { t, fields in
+            fields["id"] = "b\(t)"
+            if t == 1_234 { fields["owner"] = "nobody" }
+            if t == 2_100 || t == 2_500 { fields["fingerprint"] = fingerprint }
+        }
+        func run(_ engine: TestEngine) throws -> [String] {
+            let box = Sandbox(engine: engine)
+            var seen: [String] = []
+            for (name, text) in [("first.csv", first), ("second.csv", second), ("bad.csv", bad)] {
+                try text.write(toFile: box.path(name), atomically: true, encoding: .utf8)
+            }
+            for args in [["import", box.path("first.csv")],
+                         ["import", box.path("second.csv"), "--on-conflict", "skip"],
+                         ["import", box.path("second.csv"), "--on-conflict", "update"],
+                         ["import", box.path("bad.csv")],
+                         ["import", box.path("first.csv")],
+                         ["audit", "head"], ["audit", "verify"], ["export", "--format", "csv"],
+                         ["report", "changes", "--from", "2026-01-01", "--format", "csv"]] {
+                let result = try box.run(args)
+                seen.append("\(args.first!) \(args.dropFirst(2).joined(separator: " ")) -> \(result.code)\n\(result.out)\(result.err)"
+                    .replacingOccurrences(of: box.dir.path, with: "DIR"))
+            }
+            seen.append(try box.sql("SELECT count(*) FROM audit_log"))
+            return seen
+        }
+        let sqlite = try run(.sqlite)
+        let postgres = try run(.postgres)
+        #expect(sqlite.count == postgres.count)
+        for (a, b) in zip(sqlite, postgres) { #expect(a == b, "SQLite and PostgreSQL differ") }
+        // The runs did what they say: 4,525 records created, then skipped, then 7 updated and one created; the
+        // bad file refused with its three problems in file order; the first file again refused as duplicates.
+        #expect(sqlite[0].contains("4525 created"))
+        #expect(sqlite[1].contains("1 created, 0 updated, 0 unchanged, 4525 skipped"))
+        #expect(sqlite[2].contains("0 created, 7 updated, 4519 unchanged"))
+        #expect(sqlite[3].contains("-> 3") && sqlite[3].contains("unknown owner 'nobody'") && sqlite[3].contains("already registered as token 'b2100'"))
+        #expect(sqlite[4].contains("-> 3"))
+        #expect(sqlite.last == "4533")
+    }
+
     /// A server URI with a password: every message names host and database, never the password.
     @Test("a password in the URI is never printed, in errors or in outputs")
     func passwordIsNeverPrinted() throws {
