@@ -18,7 +18,7 @@ public enum StoreCopy {
     /// Bookkeeping tables that each engine's migrations write for themselves (PostgreSQL's schema version).
     static let ownBookkeeping: Set<String> = ["nhi_schema_version"]
 
-    /// Opens the copy's target for writing: a SQLite file that does not exist yet (or is empty) is created 0600; a
+    /// Opens the copy's target for writing: a SQLite file that does not exist yet (or has zero bytes) is created 0600; a
     /// PostgreSQL schema must hold no table. Anything else is refused (exit 3) before anything is written to it.
     public static func openTarget(_ location: String) throws(NHIError) -> Store {
         if Store.isPostgres(location) {
@@ -35,8 +35,15 @@ public enum StoreCopy {
             }
         } else {
             var info = stat()
-            if stat(location, &info) == 0 && ((info.st_mode & S_IFMT) != S_IFREG || info.st_size > 0) {
-                throw .data("the target '\(Redaction.printable(path: location))' already exists and is not empty; store copy writes only into a new file")
+            if stat(location, &info) == 0 {
+                if (info.st_mode & S_IFMT) != S_IFREG || info.st_size > 0 {
+                    throw .data("the target '\(Redaction.printable(path: location))' already exists and is not empty; store copy writes only into a new file")
+                }
+                // A zero-byte file (mktemp's, touch's) holds nothing; SQLite reads it as an empty database. It is
+                // taken as no file: replaced by a new one, mode 0600 whatever its own, removed if the copy fails.
+                if unlink(location) != 0 && errno != ENOENT {
+                    throw .data("cannot replace the empty target '\(Redaction.printable(path: location))': \(String(cString: strerror(errno)))")
+                }
             }
         }
         return try Store.open(path: location, access: .write)

@@ -1,5 +1,6 @@
 import Foundation
 import NHIPostgres
+@testable import NHIStore
 import Testing
 
 /// What only a PostgreSQL store has to show (issue 18): the same bytes as SQLite for the same commands, no
@@ -306,5 +307,49 @@ struct PostgresStoreTests {
         let delete = refusal(analyst, "DELETE FROM tokens_history")
         #expect(delete?.sqlState == "42501", "\(delete.map { "\($0)" } ?? "not refused")")
         #expect(try nhi("nhi_auditor", ["audit", "verify"]).code == 0)
+    }
+}
+
+/// A PostgreSQL scan (`Database.forEachCursor`, `forEachRow`) inside a transaction reads through a server cursor a
+/// FETCH at a time (`PostgresEngine.forEachBatch`): one cursor open while it runs, closed after, and a body may
+/// run statements and scans of its own between rows, as on SQLite.
+@Suite(.enabled(if: PostgresCluster.enabled, "PostgreSQL is not installed: the scan tests were not run"))
+struct PostgresScanTests {
+    @Test("a scan streams through a cursor that it closes; its body may run statements and scans of its own")
+    func scansStreamThroughACursor() throws {
+        let box = Sandbox(engine: .postgres)
+        let db = try NHIStore.Database(postgres: box.db)
+        let count = 3 * PostgresEngine.fetchRows + 17  // several FETCHes and a short last one
+        try db.executeScript("CREATE TABLE scan_rows (n bigint PRIMARY KEY, label text, x double precision)")
+        try db.execute("INSERT INTO scan_rows SELECT g, 'row ' || g, g / 2.0 FROM generate_series(1, :count) g",
+                       .named(["count": .int(Int64(count))]))
+        var seen = 0, sum: Int64 = 0, inner = 0
+        var openDuring: Int64 = -1
+        try db.readTransaction {
+            try db.forEachCursor("SELECT n, label, x FROM scan_rows ORDER BY n") { row in
+                seen += 1
+                sum += row.int(0) ?? 0
+                #expect(row.string(1) == "row \(seen)")
+                #expect(row.withBytes(1) { $0.count } == "row \(seen)".utf8.count)
+                #expect(!row.isNull(2) && row.int(2) == nil)  // a double is not an int, as on SQLite
+                if seen % 5000 == 1 {
+                    openDuring = try db.scalar("SELECT count(*) FROM pg_cursors").int ?? -1
+                    try db.forEachRow("SELECT n FROM scan_rows WHERE n <= 3") { _ in inner += 1 }
+                }
+            }
+        }
+        #expect(seen == count)
+        #expect(sum == Int64(count) * Int64(count + 1) / 2)
+        #expect(openDuring == 1)  // the scan's own cursor (the nested one is not open while the scalar runs)
+        #expect(inner == 3 * ((count - 1) / 5000 + 1))
+        // Closed after the scan, after a body that throws, and no cursor outside a transaction.
+        struct Stop: Error {}
+        try db.readTransaction {
+            #expect(throws: Stop.self) { try db.forEachRow("SELECT n FROM scan_rows") { _ in throw Stop() } }
+            #expect(try db.scalar("SELECT count(*) FROM pg_cursors").int == 0)
+        }
+        var outside = 0
+        try db.forEachCursor("SELECT n FROM scan_rows") { _ in outside += 1 }
+        #expect(outside == count)
     }
 }
