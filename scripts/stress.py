@@ -141,6 +141,39 @@ def import_killed(db, data, after):
     p.wait()
 
 
+def kill_loop(label, data, rows, kills, fresh, tokens, settle=lambda db: None, integrity=lambda db: "ok"):
+    """The kill-during-import loop of both engines: an uninterrupted import into `fresh("probe")` times it; then
+    `kills` times an import into a fresh store is killed with SIGKILL at a random moment inside that time, and the
+    store must hold all of the rows or none (`tokens(db)`, against the fresh store's count), pass `integrity(db)`
+    and `audit verify`. `settle(db)` waits until the killed client's transaction is gone."""
+    probe = fresh("probe")
+    t0 = time.time()
+    r = nhi(["import", data], probe, timeout=1200)
+    full = time.time() - t0
+    check(r.returncode == 0, f"{label}import of {rows} rows completes uninterrupted in {full:.2f}s ({r.stderr.decode()[:200]})")
+    rnd = random.Random(SEED)
+    outcomes = {"none": 0, "all": 0}
+    for k in range(kills):
+        db = fresh(f"kill{k}")
+        before = tokens(db)
+        import_killed(db, data, rnd.uniform(0.0, full * 1.1))
+        settle(db)
+        state, count = integrity(db), tokens(db)
+        outcomes["all" if count == before + rows else "none"] += 1
+        v = nhi(["audit", "verify"], db)
+        check(state == "ok" and count in (before, before + rows) and v.returncode == 0,
+              f"{label}kill -9 #{k + 1}: integrity {state}, tokens {count} (all or none), audit verify exit {v.returncode}")
+    print(f"      {label}outcomes: {outcomes['none']} rolled back, {outcomes['all']} complete")
+
+
+def sqlite_scalar(db, sql):
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(sql).fetchone()[0]
+    finally:
+        con.close()
+
+
 def kill_import(tmp):
     if not has_command(["import"]):
         check(False, "kill -9 during import: SKIPPED, this nhi has no 'import' command")
@@ -150,30 +183,13 @@ def kill_import(tmp):
     write_import_file(data, rows)
     base = os.path.join(tmp, "base.db")
     seed_store(base)
-    # How long a whole import takes, to pick kill moments inside it.
-    probe = os.path.join(tmp, "probe.db")
-    shutil.copy(base, probe)
-    t0 = time.time()
-    r = nhi(["import", data], probe, timeout=600)
-    full = time.time() - t0
-    check(r.returncode == 0, f"import of {rows} rows completes uninterrupted in {full:.2f}s ({r.stderr.decode()[:200]})")
-    rnd = random.Random(SEED)
-    outcomes = {"none": 0, "all": 0}
-    for k in range(KILLS):
-        db = os.path.join(tmp, f"kill{k}.db")
+
+    def fresh(name):
+        db = os.path.join(tmp, f"{name}.db")
         shutil.copy(base, db)
-        before_tokens = sqlite3.connect(db).execute("SELECT count(*) FROM tokens").fetchone()[0]
-        import_killed(db, data, rnd.uniform(0.0, full * 1.1))
-        con = sqlite3.connect(db)
-        integrity = con.execute("PRAGMA integrity_check").fetchone()[0]
-        tokens = con.execute("SELECT count(*) FROM tokens").fetchone()[0]
-        con.close()
-        all_or_none = tokens in (before_tokens, before_tokens + rows)
-        outcomes["all" if tokens == before_tokens + rows else "none"] += 1
-        v = nhi(["audit", "verify"], db)
-        check(integrity == "ok" and all_or_none and v.returncode == 0,
-              f"kill -9 #{k + 1}: integrity {integrity}, tokens {tokens} (all or none), audit verify exit {v.returncode}")
-    print(f"      outcomes: {outcomes['none']} rolled back, {outcomes['all']} complete")
+        return db
+    kill_loop("", data, rows, KILLS, fresh, lambda db: sqlite_scalar(db, "SELECT count(*) FROM tokens"),
+              integrity=lambda db: sqlite_scalar(db, "PRAGMA integrity_check"))
 
 
 # 5. The same on PostgreSQL -------------------------------------------------------------------------------------
@@ -218,30 +234,23 @@ def postgres_kill_import(cluster):
     kills = int(os.environ.get("STRESS_PG_KILLS", "10"))
     data = os.path.join(tempfile.gettempdir(), f"nhi-stress-pg-import-{os.getpid()}.csv")
     write_import_file(data, rows)
+    databases = {}
+
+    def fresh(name):
+        uri = cluster.fresh(name)
+        databases[uri] = name
+        seed_store(uri)
+        return uri
+
+    def settle(uri):
+        # The server ends the killed client's session and rolls its transaction back; wait until it has.
+        for _ in range(100):
+            if cluster.query("postgres", f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{databases[uri]}'") == "0":
+                return
+            time.sleep(0.1)
     try:
-        probe = cluster.fresh("probe")
-        seed_store(probe)
-        t0 = time.time()
-        r = nhi(["import", data], probe, timeout=1200)
-        full = time.time() - t0
-        check(r.returncode == 0, f"PostgreSQL: import of {rows} rows completes uninterrupted in {full:.2f}s ({r.stderr.decode()[:200]})")
-        rnd = random.Random(SEED)
-        outcomes = {"none": 0, "all": 0}
-        for k in range(kills):
-            uri = cluster.fresh("killed")
-            seed_store(uri)
-            import_killed(uri, data, rnd.uniform(0.0, full * 1.1))
-            # The server ends the killed client's session and rolls its transaction back; wait until it has.
-            for _ in range(100):
-                if cluster.query("postgres", "SELECT count(*) FROM pg_stat_activity WHERE datname = 'killed'") == "0":
-                    break
-                time.sleep(0.1)
-            tokens = int(cluster.query("killed", "SELECT count(*) FROM tokens"))
-            outcomes["all" if tokens == rows else "none"] += 1
-            v = nhi(["audit", "verify"], uri)
-            check(tokens in (0, rows) and v.returncode == 0,
-                  f"PostgreSQL kill -9 #{k + 1}: tokens {tokens} (all or none), audit verify exit {v.returncode}")
-        print(f"      PostgreSQL outcomes: {outcomes['none']} rolled back, {outcomes['all']} complete")
+        kill_loop("PostgreSQL: ", data, rows, kills, fresh,
+                  lambda uri: int(cluster.query(databases[uri], "SELECT count(*) FROM tokens")), settle=settle)
     finally:
         os.unlink(data)
 

@@ -64,6 +64,12 @@ public enum AuditLog {
 
         public var computedHash: String { SHA256.hex(bytes: canonicalBytes) }
 
+        /// The values of `AuditLog.columns`.
+        package var storedValues: [SQLValue] {
+            [.int(seq), .int(at), .text(actor), .text(command), .text(action), .text(entityKind), .text(entityID),
+             before.sql, after.sql, .text(prevHash), .text(hash)]
+        }
+
         package init(row: Row) throws(DatabaseError) {
             seq = try row.int("seq") ?? 0
             at = try row.int("at") ?? 0
@@ -118,21 +124,41 @@ public enum AuditLog {
     @discardableResult
     public static func append(_ db: Database, _ context: AuditContext, action: String, entityKind: String,
                               entityID: String, beforeText: String?, afterText: String?, head: inout Head) throws -> Entry {
+        let entry = chained(context, action: action, entityKind: entityKind, entityID: entityID,
+                            beforeText: beforeText, afterText: afterText, head: &head)
+        try insert(db, entry)
+        return entry
+    }
+
+    /// The next entry on `head`, which moves to it; written by the caller (`insert(_:entries:)` for a batch).
+    package static func chained(_ context: AuditContext, action: String, entityKind: String, entityID: String,
+                                beforeText: String?, afterText: String?, head: inout Head) -> Entry {
         let entry = Entry(seq: head.seq + 1, at: context.at, actor: context.actor, command: context.command,
                           action: action, entityKind: entityKind, entityID: entityID,
                           before: beforeText, after: afterText, prevHash: head.hash)
-        try insert(db, entry)
         head = Head(seq: entry.seq, hash: entry.hash)
         return entry
     }
 
+    /// The stored columns, in the order of `Entry.storedValues` and of the literal INSERT (held equal by a test).
+    package static let columns = ["seq", "at", "actor", "command", "action", "entity_kind", "entity_id", "before", "after",
+                                  "prev_hash", "hash"]
+
+    package static let insertSQL: StaticString = """
+        INSERT INTO audit_log (seq, at, actor, command, action, entity_kind, entity_id, before, after, prev_hash, hash)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+
     package static func insert(_ db: Database, _ entry: Entry) throws {
-        try db.execute(literal: """
-            INSERT INTO audit_log (seq, at, actor, command, action, entity_kind, entity_id, before, after, prev_hash, hash)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, [.int(entry.seq), .int(entry.at), .text(entry.actor), .text(entry.command), .text(entry.action),
-                  .text(entry.entityKind), .text(entry.entityID), entry.before.sql, entry.after.sql,
-                  .text(entry.prevHash), .text(entry.hash)])
+        try db.execute(literal: insertSQL, entry.storedValues)
+    }
+
+    /// Entries already chained (a batch of an import), written at once in seq order.
+    package static func insert(_ db: Database, entries: [Entry]) throws {
+        var values: [SQLValue] = []
+        values.reserveCapacity(entries.count * columns.count)
+        for entry in entries { values.append(contentsOf: entry.storedValues) }
+        try db.insertRows(into: "audit_log", columns: columns, values: values)
     }
 
     /// Appends one entry, reading the head first (single writes).

@@ -61,7 +61,8 @@ public enum ExchangeCommands {
                 let importer = try Importer(db: db, audit: audit, conflict: conflict, policy: policy, defaultKind: kind)
                 if dryRun { importer.changeLog = { changes.append($0) } }
                 try RecordSource.read(path, format: format, record: { progress.tick(); try importer.process($0) },
-                                      problem: { importer.report($0) })
+                                      problem: { try importer.report($0) })
+                try importer.finish()
                 if importer.problemCount > 0 {
                     let n = importer.badRecordCount
                     let more = importer.problemCount - importer.problems.count

@@ -12,8 +12,8 @@ public enum StoreCommands {
             Copies every table (inventory, history, audit log, usage, reviews, systems, exceptions) row for row, keys \
             included, in one transaction on the target: 'nhi audit verify' passes on the copy and 'nhi audit head' \
             prints the same hash on both sides. The source is read in one snapshot and not changed (an older source \
-            is migrated first, as by any command). TARGET is a SQLite path that does not exist yet (created with mode \
-            0600) or a PostgreSQL URI whose schema holds no table; a non-empty target is refused (exit 3). When the \
+            is migrated first, as by any command). TARGET is a SQLite path that does not exist yet or is a zero-byte file \
+            (created anew with mode 0600) or a PostgreSQL URI whose schema holds no table; a non-empty target is refused (exit 3). When the \
             copy fails nothing is left behind: a new file is removed, a PostgreSQL schema is left as it was. The copy \
             writes no audit entry (it would make the heads differ). See Docs/store.md and Docs/postgres.md.
             """,

@@ -25,12 +25,14 @@ extension Registry {
                             beforeText: nil, afterText: owner.snapshotText, head: &head)
     }
 
+    /// Its column list is the declaration's (`OwnerColumn`, held equal by a test), as are the values'.
+    package static let insertOwnerSQL: StaticString = """
+        INSERT INTO owners (id, name, email, team, status, departed_at, created_at, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        """
+
     package static func insert(_ db: Database, _ owner: Owner) throws {
-        try db.execute(literal: """
-            INSERT INTO owners (id, name, email, team, status, departed_at, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, [.text(owner.id), .text(owner.name), .text(owner.email), owner.team.sql, .text(owner.status),
-                  owner.departedAt.sql, .int(owner.createdAt), .int(owner.updatedAt)])
+        try db.execute(literal: insertOwnerSQL, owner.storedValues)
     }
 
     public static func addAgent(_ db: Database, _ agent: Agent, audit: AuditContext) throws {
@@ -55,12 +57,14 @@ extension Registry {
                             beforeText: nil, afterText: agent.snapshotText, head: &head)
     }
 
+    /// Its column list is the declaration's (`AgentColumn`, held equal by a test), as are the values'.
+    package static let insertAgentSQL: StaticString = """
+        INSERT INTO agents (id, system, owner_id, status, decommissioned_at, created_at, updated_at, mode)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        """
+
     package static func insert(_ db: Database, _ agent: Agent) throws {
-        try db.execute(literal: """
-            INSERT INTO agents (id, system, owner_id, status, decommissioned_at, created_at, updated_at, mode)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, [.text(agent.id), .text(agent.system), .text(agent.ownerID), .text(agent.status),
-                  agent.decommissionedAt.sql, .int(agent.createdAt), .int(agent.updatedAt), .text(agent.mode)])
+        try db.execute(literal: insertAgentSQL, agent.storedValues)
     }
 
     /// Writes an owner's changed state and its audit entry.
@@ -71,9 +75,7 @@ extension Registry {
 
     public static func save(_ db: Database, _ owner: Owner, before: Owner, action: String, audit: AuditContext,
                             head: inout AuditLog.Head) throws {
-        try History.close(db, kind: "owner", id: owner.id, before: [
-            .text(before.id), .text(before.name), .text(before.email), before.team.sql, .text(before.status),
-            before.departedAt.sql, .int(before.createdAt), .int(before.updatedAt)], endedBySeq: head.seq + 1, at: audit.at)
+        try History.close(db, kind: "owner", id: owner.id, before: before.storedValues, endedBySeq: head.seq + 1, at: audit.at)
         try db.execute("""
             UPDATE owners SET name = ?, email = ?, team = ?, status = ?, departed_at = ?, updated_at = ? WHERE id = ?
             """, [.text(owner.name), .text(owner.email), owner.team.sql, .text(owner.status), owner.departedAt.sql,
@@ -93,10 +95,7 @@ extension Registry {
         if agent.ownerID != before.ownerID {
             do { _ = try requireOwner(db, agent.ownerID) } catch let error as NHIError { throw error.on("owner") }
         }
-        try History.close(db, kind: "agent", id: agent.id, before: [
-            .text(before.id), .text(before.system), .text(before.ownerID), .text(before.status),
-            before.decommissionedAt.sql, .int(before.createdAt), .int(before.updatedAt), .text(before.mode)],
-            endedBySeq: head.seq + 1, at: audit.at)
+        try History.close(db, kind: "agent", id: agent.id, before: before.storedValues, endedBySeq: head.seq + 1, at: audit.at)
         try db.execute("""
             UPDATE agents SET system = ?, owner_id = ?, status = ?, decommissioned_at = ?, updated_at = ?, mode = ? WHERE id = ?
             """, [.text(agent.system), .text(agent.ownerID), .text(agent.status), agent.decommissionedAt.sql,
@@ -122,10 +121,42 @@ extension Registry {
         return true
     }
 
+    /// A new record as an insert-first writes it: its table's row and its audit entry's action and snapshot.
+    /// The `IfNew` functions write one at a time; an import on a server writes many at once (`Importer.flush`).
+    package struct NewRow {
+        /// What every new record of a kind shares.
+        package struct Shape: Sendable {
+            package let table: String
+            package let columns: [String]
+            package let entityKind: String
+            package let action: String
+        }
+        package let shape: Shape
+        package let id: String
+        package let values: [SQLValue]
+        package let snapshot: String
+    }
+
+    package static let newOwner = NewRow.Shape(table: "owners", columns: OwnerColumn.allCases.map(\.name), entityKind: "owner", action: "owner.add")
+    package static let newAgent = NewRow.Shape(table: "agents", columns: AgentColumn.allCases.map(\.name), entityKind: "agent", action: "agent.add")
+    package static let newToken = NewRow.Shape(table: "tokens", columns: TokenColumn.allCases.map(\.name), entityKind: "token", action: "token.register")
+
+    package static func newRow(_ owner: Owner) -> NewRow {
+        NewRow(shape: newOwner, id: owner.id, values: owner.storedValues, snapshot: owner.snapshotText)
+    }
+
+    package static func newRow(_ agent: Agent) -> NewRow {
+        NewRow(shape: newAgent, id: agent.id, values: agent.storedValues, snapshot: agent.snapshotText)
+    }
+
+    package static func newRow(_ token: Token) -> NewRow {
+        NewRow(shape: newToken, id: token.id, values: token.storedValues, snapshot: token.snapshotText)
+    }
+
     /// `addOwner` for an owner whose id is new; false (nothing written) when it is not.
     package static func addOwnerIfNew(_ db: Database, _ owner: Owner, audit: AuditContext, head: inout AuditLog.Head) throws -> Bool {
         guard try insertUnlessRefused(db, { try insert(db, owner) }) else { return false }
-        try AuditLog.append(db, audit, action: "owner.add", entityKind: "owner", entityID: owner.id,
+        try AuditLog.append(db, audit, action: newOwner.action, entityKind: newOwner.entityKind, entityID: owner.id,
                             beforeText: nil, afterText: owner.snapshotText, head: &head)
         return true
     }
@@ -133,8 +164,16 @@ extension Registry {
     /// `addAgent(asRecorded: true)` for a new agent of a known owner (the foreign key checks it); false otherwise.
     package static func addRecordedAgentIfNew(_ db: Database, _ agent: Agent, audit: AuditContext, head: inout AuditLog.Head) throws -> Bool {
         guard try insertUnlessRefused(db, { try insert(db, agent) }) else { return false }
-        try AuditLog.append(db, audit, action: "agent.add", entityKind: "agent", entityID: agent.id,
+        try AuditLog.append(db, audit, action: newAgent.action, entityKind: newAgent.entityKind, entityID: agent.id,
                             beforeText: nil, afterText: agent.snapshotText, head: &head)
+        return true
+    }
+
+    /// Whether a token may be inserted first and judged by the store's constraints: not one whose expiry is not
+    /// after its issue (no constraint says so), nor an active token of a frozen system (as system or issuer).
+    package static func mayInsertFirst(_ token: Token, frozen: Set<String>) -> Bool {
+        if let expires = token.expiresAt, expires <= token.issuedAt { return false }
+        if !frozen.isEmpty && token.status == "active" && (frozen.contains(token.system) || token.issuer.map(frozen.contains) == true) { return false }
         return true
     }
 
@@ -143,10 +182,9 @@ extension Registry {
     /// A token of a `frozen` system (as system or issuer) takes the checked path, which refuses it by name.
     package static func registerRecordedIfNew(_ db: Database, _ token: Token, audit: AuditContext, head: inout AuditLog.Head,
                                               frozen: Set<String> = []) throws -> Bool {
-        if let expires = token.expiresAt, expires <= token.issuedAt { return false }
-        if !frozen.isEmpty && token.status == "active" && (frozen.contains(token.system) || token.issuer.map(frozen.contains) == true) { return false }
+        guard mayInsertFirst(token, frozen: frozen) else { return false }
         guard try insertUnlessRefused(db, { try insert(db, token) }) else { return false }
-        try AuditLog.append(db, audit, action: "token.register", entityKind: "token", entityID: token.id,
+        try AuditLog.append(db, audit, action: newToken.action, entityKind: newToken.entityKind, entityID: token.id,
                             beforeText: nil, afterText: token.snapshotText, head: &head)
         return true
     }

@@ -247,6 +247,44 @@ extension JSON {
     public static func instant(_ t: Instant?) -> JSON { t.map { .string(Time.iso($0)) } ?? .null }
 }
 
+extension Owner {
+    /// The value stored in `column` (what INSERT writes and history keeps).
+    package func storedValue(_ column: OwnerColumn) -> SQLValue {
+        switch column {
+        case .id: .text(id)
+        case .name: .text(name)
+        case .email: .text(email)
+        case .team: team.sql
+        case .status: .text(status)
+        case .departedAt: departedAt.sql
+        case .createdAt: .int(createdAt)
+        case .updatedAt: .int(updatedAt)
+        }
+    }
+
+    /// Every stored column's value, in the declaration's order.
+    package var storedValues: [SQLValue] { OwnerColumn.allCases.map(storedValue) }
+}
+
+extension Agent {
+    /// The value stored in `column` (what INSERT writes and history keeps).
+    package func storedValue(_ column: AgentColumn) -> SQLValue {
+        switch column {
+        case .id: .text(id)
+        case .system: .text(system)
+        case .ownerID: .text(ownerID)
+        case .status: .text(status)
+        case .decommissionedAt: decommissionedAt.sql
+        case .createdAt: .int(createdAt)
+        case .updatedAt: .int(updatedAt)
+        case .mode: .text(mode)
+        }
+    }
+
+    /// Every stored column's value, in the declaration's order.
+    package var storedValues: [SQLValue] { AgentColumn.allCases.map(storedValue) }
+}
+
 extension Token {
     /// The value stored in `column` (what INSERT and UPDATE write).
     package func storedValue(_ column: TokenColumn) -> SQLValue {

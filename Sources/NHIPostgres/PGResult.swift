@@ -80,6 +80,9 @@ public final class PGResult {
         return try body(UnsafeBufferPointer(start: start, count: Int(PQgetlength(handle, r, c))))
     }
 
+    /// Whether a cell is NULL.
+    public func isNull(row: Int, column: Int) -> Bool { PQgetisnull(handle, Int32(row), Int32(column)) != 0 }
+
     /// The first row, or nil when there is none.
     public var first: PGRow? { rowCount > 0 ? self[0] : nil }
 }

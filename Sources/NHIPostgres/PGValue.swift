@@ -19,6 +19,15 @@ extension PGValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Expr
     public init(floatLiteral value: Double) { self = .double(value) }
 }
 
+extension PGValue {
+    /// A float8 as PostgreSQL reads it: the shortest text that reads back as the same Double, or NaN, Infinity.
+    static func text(of v: Double) -> String {
+        if v.isNaN { return "NaN" }
+        if v.isInfinite { return v < 0 ? "-Infinity" : "Infinity" }
+        return "\(v)"
+    }
+}
+
 /// Well-known type OIDs (pg_type.dat); fixed since PostgreSQL 7.
 enum PGType {
     static let unknown: UInt32 = 0  // the server infers it from context, as for a quoted literal
@@ -48,11 +57,7 @@ struct PGParameters {
             case .int(let v):
                 append(Array(String(v).utf8), type: PGType.int8)
             case .double(let v):
-                let text: String
-                if v.isNaN { text = "NaN" } else if v.isInfinite { text = v < 0 ? "-Infinity" : "Infinity" } else {
-                    text = "\(v)"  // shortest text that reads back as the same Double
-                }
-                append(Array(text.utf8), type: PGType.float8)
+                append(Array(PGValue.text(of: v).utf8), type: PGType.float8)
             case .bool(let v):
                 append(v ? [UInt8(ascii: "t")] : [UInt8(ascii: "f")], type: PGType.bool)
             case .text(let v):

@@ -17,11 +17,65 @@ public protocol DatabaseEngine: AnyObject {
     func forEachCursor(_ sql: String, _ arguments: StatementArguments, _ body: (Cursor) throws -> Void) throws
     /// Calls `body` with each row as values, by column name.
     func forEachRow(_ sql: String, _ arguments: StatementArguments, _ body: (Row) throws -> Void) throws
+    /// Every row of a statement at once (`Database.rows`, `row`, `scalar`: small results, or ones kept whole anyway).
+    func allRows(_ sql: String, _ arguments: StatementArguments) throws -> [Row]
     func begin(_ kind: TransactionKind) throws(DatabaseError)
     func commit() throws(DatabaseError)
     func rollback()
     /// The integer key of the row the last INSERT made (SQLite's rowid).
     var lastInsertRowID: Int64 { get }
+    /// Writes rows into `table`: `values` holds them one after another, `columns.count` values a row. All or
+    /// nothing: when the store refuses one row, the error is thrown and none of them is kept (inside a transaction,
+    /// PostgreSQL's is then aborted: run it under `Database.undoingOnlyThis`). Returns the rows written.
+    func insertRows(into table: String, columns: [String], values: [SQLValue]) throws(DatabaseError) -> Int
+}
+
+extension DatabaseEngine {
+    public func allRows(_ sql: String, _ arguments: StatementArguments) throws -> [Row] {
+        var result: [Row] = []
+        try forEachRow(sql, arguments) { result.append($0) }
+        return result
+    }
+
+    /// Multi-row INSERTs: many rows a statement (one round trip), under SQLite's and PostgreSQL's limits on the
+    /// parameters of one statement.
+    public func insertRows(into table: String, columns: [String], values: [SQLValue]) throws(DatabaseError) -> Int {
+        try insertRowsByStatements(into: table, columns: columns, values: values)
+    }
+
+    package func insertRowsByStatements(into table: String, columns: [String], values: [SQLValue]) throws(DatabaseError) -> Int {
+        guard !columns.isEmpty, !values.isEmpty else { return 0 }
+        precondition(values.count % columns.count == 0, "\(values.count) values are not whole rows of \(columns.count) columns")
+        let rows = values.count / columns.count
+        let perStatement = SQLName.rowsPerInsert(columns: columns.count)
+        let head = "INSERT INTO \(SQLName.quoted(table)) (\(columns.map(SQLName.quoted).joined(separator: ", "))) VALUES "
+        let tuple = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
+        var written = 0
+        var fullText: String?
+        while written < rows {
+            let count = min(perStatement, rows - written)
+            let sql: String
+            if count == perStatement, let known = fullText {
+                sql = known
+            } else {
+                sql = head + Array(repeating: tuple, count: count).joined(separator: ", ")
+                if count == perStatement { fullText = sql }
+            }
+            let slice = Array(values[(written * columns.count)..<((written + count) * columns.count)])
+            _ = try execute(sql, .positional(slice))
+            written += count
+        }
+        return rows
+    }
+}
+
+/// Names in SQL text: table and column names that come from the schema itself, never from user data.
+package enum SQLName {
+    /// `"name"`, inner quotes doubled: the same on SQLite and PostgreSQL.
+    package static func quoted(_ name: String) -> String { "\"" + name.replacing("\"", with: "\"\"") + "\"" }
+
+    /// Rows per multi-row INSERT: under SQLite's (32,766) and PostgreSQL's (65,535) parameters a statement.
+    package static func rowsPerInsert(columns: Int) -> Int { max(1, min(256, 16_000 / max(1, columns))) }
 }
 
 /// The SQL spoken by an engine, for the few statements that differ (pragmas, planner hints, upserts).
@@ -152,15 +206,14 @@ public final class Database {
     }
 
     public func rows(_ sql: String, _ arguments: StatementArguments = .none) throws -> [Row] {
-        var result: [Row] = []
-        try forEachRow(sql, arguments) { result.append($0) }
-        return result
+        try engine.allRows(sql, arguments)
     }
 
     public func rows(_ sql: String, _ arguments: [SQLValue]) throws -> [Row] { try rows(sql, .positional(arguments)) }
 
     /// The first row, or nil.
     public func row(_ sql: String, _ arguments: StatementArguments = .none) throws -> Row? {
+        if sqlite == nil { return try engine.allRows(sql, arguments).first }
         var result: Row?
         try engine.forEachRow(sql, arguments) { row in
             if result == nil { result = row }
@@ -214,6 +267,16 @@ public final class Database {
 
     public var lastInsertRowID: Int64 { engine.lastInsertRowID }
 
+    /// Writes many rows at once (`DatabaseEngine.insertRows`): COPY on PostgreSQL, multi-row INSERTs on SQLite.
+    @discardableResult
+    public func insertRows(into table: String, columns: [String], values: [SQLValue]) throws(DatabaseError) -> Int {
+        try engine.insertRows(into: table, columns: columns, values: values)
+    }
+
+    /// A round trip per statement is what a bulk write costs on a server: there, an import gathers its new rows
+    /// and writes them a batch at a time (`insertRows`). SQLite runs each statement in-process.
+    public var writesInBatches: Bool { dialect == .postgres }
+
     /// Runs `body` inside a write so that, when it throws, only its own statements are undone and the transaction
     /// goes on (a refused insert-first, one bad record of an import). SQLite backs out a failed statement alone;
     /// PostgreSQL aborts the whole transaction on any error unless the statements ran under a savepoint.
@@ -250,14 +313,14 @@ public struct Cursor {
         self.values = Unmanaged.passUnretained(values).toOpaque()
     }
 
-    @usableFromInline func value(_ index: Int32) -> SQLValue {
-        Unmanaged<CursorValues>.fromOpaque(values!).takeUnretainedValue().row.values[Int(index)]
-    }
+    @usableFromInline var engineRow: CursorValues { Unmanaged<CursorValues>.fromOpaque(values!).takeUnretainedValue() }
+
+    @usableFromInline func value(_ index: Int32) -> SQLValue { engineRow.value(Int(index)) }
 
     // Inlinable: the state scan (another module) reads each row's columns through these.
     @inlinable @inline(__always) public func isNull(_ index: Int32) -> Bool {
         if let handle { return SQLiteColumn.isNull(handle, index) }
-        return value(index) == .null
+        return engineRow.isNull(Int(index))
     }
 
     @inlinable @inline(__always) public func int(_ index: Int32) -> Int64? {
@@ -275,15 +338,23 @@ public struct Cursor {
     /// The column's text as bytes, without making a String; nil when it is NULL.
     @inlinable @inline(__always) public func withBytes<R>(_ index: Int32, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
         if let handle { return try SQLiteColumn.withBytes(handle, index, body) }
-        guard case .text(var text) = value(index) else { return nil }
-        return try text.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
+        return try engineRow.bytes(Int(index), body)
     }
 }
 
-/// The row another engine hands to a cursor.
-public final class CursorValues {
+/// The current row of another engine's statement, read by a cursor (the engine subclasses it, e.g. to read a
+/// column in place only when asked). As values here: a text column's bytes are its String's.
+public class CursorValues {
     public var row: Row
     public init(_ row: Row) { self.row = row }
+
+    @usableFromInline func value(_ index: Int) -> SQLValue { row.values[index] }
+    @usableFromInline func isNull(_ index: Int) -> Bool { value(index) == .null }
+    /// The column's text as bytes (nil when it is not text), valid only inside `body`.
+    @usableFromInline func bytes<R>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+        guard case .text(var text) = value(index) else { return nil }
+        return try text.withUTF8 { try body(UnsafeRawBufferPointer($0)) }
+    }
 }
 
 /// The column names of a statement's result, shared by all its rows: looking a name up is one hash, and a row

@@ -1,5 +1,8 @@
 import NHIBasics
 import NHIPostgres
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The PostgreSQL engine behind the store seam (issue 18): one libpq connection, statements in nhi's SQL with
 /// `:name` and `?` parameters translated once per statement text to `$n`, values beside the SQL, PostgreSQL's
@@ -73,28 +76,85 @@ package final class PostgresEngine: DatabaseEngine {
         try execute(sql.description, .positional(arguments))
     }
 
-    /// The rows are read whole before the body runs: a body may run statements of its own on this connection
-    /// (SQLite allows that mid-scan; libpq allows nothing else while a query's rows are streaming).
     package func forEachRow(_ sql: String, _ arguments: StatementArguments, _ body: (Row) throws -> Void) throws {
-        let result = try run(sql, arguments)
-        let layout = RowLayout(names: result.columns.names)
-        let kinds = PostgresEngine.kinds(result)
-        for row in 0..<result.rowCount {
-            try body(Row(layout: layout, values: PostgresEngine.values(result, row: row, kinds: kinds)))
+        var layout: RowLayout?
+        try forEachBatch(sql, arguments) { result, kinds in
+            let names = layout ?? RowLayout(names: result.columns.names)
+            layout = names
+            for row in 0..<result.rowCount {
+                try body(Row(layout: names, values: PostgresEngine.values(result, row: row, kinds: kinds)))
+            }
         }
     }
 
+    /// The row is read in place: a column becomes a value only when the body reads it (the state scan reads a
+    /// few of a token's columns for most rows).
     package func forEachCursor(_ sql: String, _ arguments: StatementArguments, _ body: (Cursor) throws -> Void) throws {
+        try forEachBatch(sql, arguments) { result, kinds in
+            let current = PostgresRow(result: result, kinds: kinds)
+            try withExtendedLifetime(current) {
+                for row in 0..<result.rowCount {
+                    current.index = row
+                    try body(Cursor(values: current))
+                }
+            }
+        }
+    }
+
+    package func allRows(_ sql: String, _ arguments: StatementArguments) throws -> [Row] {
         let result = try run(sql, arguments)
         let layout = RowLayout(names: result.columns.names)
         let kinds = PostgresEngine.kinds(result)
-        let current = CursorValues(Row(layout: layout, values: []))
-        try withExtendedLifetime(current) {
-            for row in 0..<result.rowCount {
-                current.row = Row(layout: layout, values: PostgresEngine.values(result, row: row, kinds: kinds))
-                try body(Cursor(values: current))
-            }
+        return (0..<result.rowCount).map { Row(layout: layout, values: PostgresEngine.values(result, row: $0, kinds: kinds)) }
+    }
+
+    /// Rows a FETCH reads: a batch is held at a time (a few MB of tokens), and a million rows are a few hundred
+    /// round trips.
+    static let fetchRows = Int(getenv("NHI_PG_FETCH").map { String(cString: $0) } ?? "") ?? 4096
+    /// Names each open scan's cursor: a body may start another scan.
+    private var cursors = 0
+
+    /// A query's rows, a batch at a time. Inside a transaction a SELECT goes through a cursor, FETCHed
+    /// `fetchRows` at a time: memory stays flat at a million rows, and the body may run statements of its own on
+    /// this connection between FETCHes (libpq allows nothing else while a query's rows are arriving). Outside a
+    /// transaction (a cursor lives in one), or for another statement, the rows come whole.
+    private func forEachBatch(_ sql: String, _ arguments: StatementArguments,
+                              _ body: (PGResult, [ValueKind]) throws -> Void) throws {
+        guard connection.isInTransaction, PostgresEngine.isSelect(sql) else {
+            let result = try run(sql, arguments)
+            return try body(result, PostgresEngine.kinds(result))
         }
+        let (text, values) = try statement(sql).bind(arguments)
+        cursors += 1
+        let name = "nhi_scan_\(cursors)"
+        defer { cursors -= 1 }
+        do { try connection.exec("DECLARE \(name) NO SCROLL CURSOR FOR \(text)", params: values) } catch {
+            throw PostgresEngine.storeError(error, sql: sql)
+        }
+        var open = true
+        defer { if open { _ = try? connection.exec("CLOSE \(name)") } }
+        let fetch = "FETCH FORWARD \(PostgresEngine.fetchRows) FROM \(name)"
+        var kinds: [ValueKind]?
+        while true {
+            let batch: PGResult
+            do { batch = try connection.exec(fetch) } catch {
+                open = false  // the transaction is aborted: CLOSE would fail too
+                throw PostgresEngine.storeError(error, sql: sql)
+            }
+            let known = kinds ?? PostgresEngine.kinds(batch)
+            kinds = known
+            try body(batch, known)
+            if batch.rowCount < PostgresEngine.fetchRows { break }
+        }
+    }
+
+    /// Whether a statement is a plain SELECT (what a cursor can run): after leading blanks, the word SELECT.
+    static func isSelect(_ sql: String) -> Bool {
+        let bytes = sql.utf8.drop { $0 == 0x20 || $0 == 0x0A || $0 == 0x09 || $0 == 0x0D }
+        let word = Array("select".utf8)
+        guard bytes.count > word.count else { return false }
+        return zip(bytes.prefix(word.count), word).allSatisfy { $0 | 0x20 == $1 }
+            && !PostgresStatement.isNameByte(bytes[bytes.index(bytes.startIndex, offsetBy: word.count)])
     }
 
     package func begin(_ kind: TransactionKind) throws(DatabaseError) {
@@ -132,6 +192,42 @@ package final class PostgresEngine: DatabaseEngine {
         ((try? connection.exec("SELECT lastval() AS id").first?.get("id", as: Int64.self)) ?? nil) ?? 0
     }
 
+    /// COPY FROM STDIN: the rows stream to the server in one statement, without a statement text to parse per row
+    /// or parameters to bind.
+    package func insertRows(into table: String, columns: [String], values: [SQLValue]) throws(DatabaseError) -> Int {
+        guard !columns.isEmpty, !values.isEmpty else { return 0 }
+        precondition(values.count % columns.count == 0, "\(values.count) values are not whole rows of \(columns.count) columns")
+        if PostgresEngine.bulkByInsert { return try insertRowsByStatements(into: table, columns: columns, values: values) }
+        let sql = "COPY \(SQLName.quoted(table)) (\(columns.map(SQLName.quoted).joined(separator: ", "))) FROM STDIN"
+        do {
+            return try connection.copyIn(sql) { rows in
+                var column = 0
+                for value in values {
+                    try rows.append(PostgresEngine.parameter(value))
+                    column += 1
+                    if column == columns.count {
+                        try rows.endRow()
+                        column = 0
+                    }
+                }
+            }
+        } catch {
+            throw PostgresEngine.storeError(error, sql: sql)
+        }
+    }
+
+    static let bulkByInsert = getenv("NHI_PG_BULK").map { String(cString: $0) == "insert" } ?? false
+
+    /// A store value as a libpq value.
+    static func parameter(_ value: SQLValue) -> PGValue {
+        switch value {
+        case .null: .null
+        case .int(let i): .int(i)
+        case .double(let d): .double(d)
+        case .text(let t): .text(t)
+        }
+    }
+
     // MARK: Values
 
     enum ValueKind { case int, double, bool, numeric, text }
@@ -150,7 +246,11 @@ package final class PostgresEngine: DatabaseEngine {
     }
 
     static func values(_ result: PGResult, row: Int, kinds: [ValueKind]) -> [SQLValue] {
-        kinds.enumerated().map { column, kind in
+        kinds.enumerated().map { column, kind in value(result, row: row, column: column, kind: kind) }
+    }
+
+    /// One cell as a store value, by its column's kind.
+    static func value(_ result: PGResult, row: Int, column: Int, kind: ValueKind) -> SQLValue {
             result.withText(row: row, column: column) { text -> SQLValue in
                 switch kind {
                 case .int:
@@ -167,7 +267,6 @@ package final class PostgresEngine: DatabaseEngine {
                     return .text(String(decoding: text, as: UTF8.self))
                 }
             } ?? .null
-        }
     }
 
     // MARK: Errors
@@ -206,6 +305,30 @@ package final class PostgresEngine: DatabaseEngine {
     }
 }
 
+/// The current row of a result, read in place by a cursor: a text column's bytes are libpq's, without a String.
+final class PostgresRow: CursorValues {
+    let result: PGResult
+    let kinds: [PostgresEngine.ValueKind]
+    var index = 0
+
+    init(result: PGResult, kinds: [PostgresEngine.ValueKind]) {
+        self.result = result
+        self.kinds = kinds
+        super.init(Row(columns: [], values: []))
+    }
+
+    override func value(_ column: Int) -> SQLValue {
+        PostgresEngine.value(result, row: index, column: column, kind: kinds[column])
+    }
+
+    override func isNull(_ column: Int) -> Bool { result.isNull(row: index, column: column) }
+
+    override func bytes<R>(_ column: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+        guard kinds[column] == .text else { return nil }
+        return try result.withText(row: index, column: column) { try body(UnsafeRawBufferPointer($0)) }
+    }
+}
+
 /// A statement's PostgreSQL text: nhi's `:name` and `?` parameters numbered `$1`, `$2`, ... (a name used twice is
 /// one number), skipping quoted strings, quoted identifiers, comments and `::` casts. Parsed once per statement text.
 ///
@@ -229,6 +352,10 @@ package final class PostgresStatement {
 
     enum Slot { case named(String), positional(Int) }
 
+    static func isNameByte(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F
+    }
+
     package init(_ sql: String) {
         let bytes = Array(sql.utf8)
         var pieces: [Piece] = []
@@ -236,9 +363,7 @@ package final class PostgresStatement {
         var tested: [String] = []
         var positional = 0
         var i = 0
-        func isNameByte(_ b: UInt8) -> Bool {
-            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F
-        }
+        let isNameByte = PostgresStatement.isNameByte
         func flush() {
             if !out.isEmpty { pieces.append(.sql(out)); out = [] }
         }
@@ -321,14 +446,6 @@ package final class PostgresStatement {
     /// The text for these arguments and the values of its `$n` in order. A named statement must be given each
     /// name it uses (as on SQLite).
     package func bind(_ arguments: StatementArguments) throws(DatabaseError) -> (text: String, values: [PGValue]) {
-        func value(_ v: SQLValue) -> PGValue {
-            switch v {
-            case .null: .null
-            case .int(let i): .int(i)
-            case .double(let d): .double(d)
-            case .text(let t): .text(t)
-            }
-        }
         var key = 0
         switch arguments {
         case .positional(let list):
@@ -342,13 +459,13 @@ package final class PostgresStatement {
         let variant = render(key)
         let values = try variant.slots.map { slot throws(DatabaseError) -> PGValue in
             switch (slot, arguments) {
-            case (.positional(let index), .positional(let list)): return value(list[index])
+            case (.positional(let index), .positional(let list)): return PostgresEngine.parameter(list[index])
             case (.named(let name), .named(let dictionary)):
                 guard let given = dictionary[name] else {
                     throw DatabaseError(kind: .misuse, code: 0, message: "no value for the statement's parameter :\(name)",
                                         sql: variant.text, engine: "PostgreSQL")
                 }
-                return value(given)
+                return PostgresEngine.parameter(given)
             default:
                 throw DatabaseError(kind: .misuse, code: 0, message: "the statement mixes named and positional parameters",
                                     sql: variant.text, engine: "PostgreSQL")

@@ -18,7 +18,7 @@ public enum StoreCopy {
     /// Bookkeeping tables that each engine's migrations write for themselves (PostgreSQL's schema version).
     static let ownBookkeeping: Set<String> = ["nhi_schema_version"]
 
-    /// Opens the copy's target for writing: a SQLite file that does not exist yet (or is empty) is created 0600; a
+    /// Opens the copy's target for writing: a SQLite file that does not exist yet (or has zero bytes) is created 0600; a
     /// PostgreSQL schema must hold no table. Anything else is refused (exit 3) before anything is written to it.
     public static func openTarget(_ location: String) throws(NHIError) -> Store {
         if Store.isPostgres(location) {
@@ -35,8 +35,15 @@ public enum StoreCopy {
             }
         } else {
             var info = stat()
-            if stat(location, &info) == 0 && ((info.st_mode & S_IFMT) != S_IFREG || info.st_size > 0) {
-                throw .data("the target '\(Redaction.printable(path: location))' already exists and is not empty; store copy writes only into a new file")
+            if stat(location, &info) == 0 {
+                if (info.st_mode & S_IFMT) != S_IFREG || info.st_size > 0 {
+                    throw .data("the target '\(Redaction.printable(path: location))' already exists and is not empty; store copy writes only into a new file")
+                }
+                // A zero-byte file (mktemp's, touch's) holds nothing; SQLite reads it as an empty database. It is
+                // taken as no file: replaced by a new one, mode 0600 whatever its own, removed if the copy fails.
+                if unlink(location) != 0 && errno != ENOENT {
+                    throw .data("cannot replace the empty target '\(Redaction.printable(path: location))': \(String(cString: strerror(errno)))")
+                }
             }
         }
         return try Store.open(path: location, access: .write)
@@ -59,7 +66,7 @@ public enum StoreCopy {
             return try target.db.writeTransaction {
                 var copied = Copied()
                 for table in tables {
-                    if try target.db.row("SELECT 1 AS one FROM \(quoted(table)) LIMIT 1") != nil {
+                    if try target.db.row("SELECT 1 AS one FROM \(SQLName.quoted(table)) LIMIT 1") != nil {
                         throw NHIError.data("the target \(target.path) is not empty: table \(table) holds rows; store copy writes only into an empty store")
                     }
                     let columns = try copiedColumns(table, source: source.db, target: target.db)
@@ -73,8 +80,6 @@ public enum StoreCopy {
     }
 
     // MARK: The schema, read from the catalog
-
-    static func quoted(_ name: String) -> String { "\"" + name.replacing("\"", with: "\"\"") + "\"" }
 
     /// The store's tables (not the engine's own, nor bookkeeping each engine writes for itself).
     static func tableNames(_ db: Database) throws -> [String] {
@@ -93,7 +98,7 @@ public enum StoreCopy {
     }
 
     private static func quotedIfPostgres(_ table: String, _ db: Database) -> String {
-        db.dialect == .postgres ? quoted(table) : table
+        db.dialect == .postgres ? SQLName.quoted(table) : table
     }
 
     /// The tables in an order where each comes after the tables it refers to (by name among equals: the same
@@ -150,37 +155,28 @@ public enum StoreCopy {
 
     // MARK: Rows
 
-    /// Rows per INSERT: many rows per statement (one round trip to a server), under SQLite's and PostgreSQL's
-    /// limits on parameters per statement.
-    static func batchRows(columns: Int) -> Int { max(1, min(256, 16_000 / max(1, columns))) }
+    /// Rows gathered before each write into the target (`Database.insertRows`: COPY on PostgreSQL, multi-row
+    /// INSERTs on SQLite): memory stays bounded, and a write is few round trips.
+    static let rowsPerWrite = 4096
 
     static func copyRows(_ table: String, columns: [String], from source: Database, to target: Database) throws -> Int {
-        let list = columns.map(quoted).joined(separator: ", ")
-        let perBatch = batchRows(columns: columns.count)
-        let tuple = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
-        var insertText: [Int: String] = [:]
+        let list = columns.map(SQLName.quoted).joined(separator: ", ")
         var values: [SQLValue] = []
-        values.reserveCapacity(perBatch * columns.count)
+        values.reserveCapacity(rowsPerWrite * columns.count)
         var pendingRows = 0
         var total = 0
         func flush() throws {
             guard pendingRows > 0 else { return }
-            let sql = insertText[pendingRows] ?? {
-                let made = "INSERT INTO \(quoted(table)) (\(list)) VALUES " + Array(repeating: tuple, count: pendingRows).joined(separator: ", ")
-                insertText[pendingRows] = made
-                return made
-            }()
-            try target.execute(sql, values)
-            total += pendingRows
+            total += try target.insertRows(into: table, columns: columns, values: values)
             values.removeAll(keepingCapacity: true)
             pendingRows = 0
         }
         func add(_ row: Row) throws {
             values.append(contentsOf: row.values)
             pendingRows += 1
-            if pendingRows == perBatch { try flush() }
+            if pendingRows == rowsPerWrite { try flush() }
         }
-        let select = "SELECT \(list) FROM \(quoted(table))"
+        let select = "SELECT \(list) FROM \(SQLName.quoted(table))"
         if source.dialect == .postgres {
             // libpq hands a query's rows over all at once; a cursor fetches them a batch at a time.
             try source.executeScript("DECLARE nhi_copy NO SCROLL CURSOR FOR \(select)")
@@ -206,8 +202,8 @@ public enum StoreCopy {
             """)
         for identity in identities {
             let table = try identity.string("tbl"), column = try identity.string("col")
-            try db.execute("SELECT setval(pg_get_serial_sequence(:table, :column), coalesce((SELECT max(\(quoted(column))) FROM \(quoted(table))), 0) + 1, false)",
-                           .named(["table": .text(quoted(table)), "column": .text(column)]))
+            try db.execute("SELECT setval(pg_get_serial_sequence(:table, :column), coalesce((SELECT max(\(SQLName.quoted(column))) FROM \(SQLName.quoted(table))), 0) + 1, false)",
+                           .named(["table": .text(SQLName.quoted(table)), "column": .text(column)]))
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import NHIPostgres
+@testable import NHIStore
 import Testing
 
 /// What only a PostgreSQL store has to show (issue 18): the same bytes as SQLite for the same commands, no
@@ -67,6 +68,76 @@ struct PostgresStoreTests {
         let list = try #require(postgres.first { $0.hasPrefix("owner list") })
         let positions = try ["\"9carol\"", "\"Bob\"", "\"alice\""].map { try #require(list.range(of: $0)).lowerBound }
         #expect(positions == positions.sorted())
+    }
+
+    /// An import file of `tokens` tokens (and their owners and agents first), in the export's CSV shape; `edit`
+    /// changes the token rows (by index) before they are written.
+    static func inventoryCSV(tokens: Int, edit: (Int, inout [String: String]) -> Void = { _, _ in }) -> String {
+        let header = ["kind", "id", "name", "email", "system", "owner", "purpose", "agent", "issued_at", "expires_at", "fingerprint"]
+        var lines = [header.joined(separator: ",")]
+        func line(_ fields: [String: String]) { lines.append(header.map { fields[$0] ?? "" }.joined(separator: ",")) }
+        for o in 0..<5 { line(["kind": "owner", "id": "o\(o)", "name": "Owner \(o)", "email": "o\(o)@example.com"]) }
+        for a in 0..<20 { line(["kind": "agent", "id": "a\(a)", "system": "github", "owner": "o\(a % 5)"]) }
+        for t in 0..<tokens {
+            var fields = ["kind": "token", "id": "t\(t)", "owner": "o\(t % 5)", "purpose": "p \(t)", "system": "github",
+                          "agent": "a\(t % 20)", "issued_at": "2026-01-01", "expires_at": t % 3 == 0 ? "never" : "2026-09-01"]
+            edit(t, &fields)
+            line(fields)
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// An import on PostgreSQL writes its new records a batch at a time (`Importer.flush`); a batch the store
+    /// refuses goes again one record at a time. Either way the store, the audit head, the counts and the problems
+    /// must be what SQLite's one-at-a-time import gives, across batch boundaries.
+    @Test("an import across batches gives the same store, audit head, counts and problems on both engines")
+    func importAcrossBatchesMatchesSQLite() throws {
+        let tokens = 4_500  // more than two batches of tokens
+        let first = PostgresStoreTests.inventoryCSV(tokens: tokens)
+        // The second file: every record again with some changed (update), a new token in the middle of a batch.
+        let second = PostgresStoreTests.inventoryCSV(tokens: tokens + 1) { t, fields in
+            if t % 700 == 0 { fields["purpose"] = "changed \(t)" }
+            if t == tokens { fields["id"] = "t-new" }
+        }
+        let fingerprint = "sha256:" + String(repeating: "cd", count: 32)
+        // Bad records deep inside a batch: an unknown owner, then a fingerprint reused by a later token.
+        let bad = PostgresStoreTests.inventoryCSV(tokens: 3_000) { t, fields in
+            fields["id"] = "b\(t)"
+            if t == 1_234 { fields["owner"] = "nobody" }
+            if t == 2_100 || t == 2_500 { fields["fingerprint"] = fingerprint }
+        }
+        func run(_ engine: TestEngine) throws -> [String] {
+            let box = Sandbox(engine: engine)
+            var seen: [String] = []
+            for (name, text) in [("first.csv", first), ("second.csv", second), ("bad.csv", bad)] {
+                try text.write(toFile: box.path(name), atomically: true, encoding: .utf8)
+            }
+            for args in [["import", box.path("first.csv")],
+                         ["import", box.path("second.csv"), "--on-conflict", "skip"],
+                         ["import", box.path("second.csv"), "--on-conflict", "update"],
+                         ["import", box.path("bad.csv")],
+                         ["import", box.path("first.csv")],
+                         ["audit", "head"], ["audit", "verify"], ["export", "--format", "csv"],
+                         ["report", "changes", "--from", "2026-01-01", "--format", "csv"]] {
+                let result = try box.run(args)
+                seen.append("\(args.first!) \(args.dropFirst(2).joined(separator: " ")) -> \(result.code)\n\(result.out)\(result.err)"
+                    .replacingOccurrences(of: box.dir.path, with: "DIR"))
+            }
+            seen.append(try box.sql("SELECT count(*) FROM audit_log"))
+            return seen
+        }
+        let sqlite = try run(.sqlite)
+        let postgres = try run(.postgres)
+        #expect(sqlite.count == postgres.count)
+        for (a, b) in zip(sqlite, postgres) { #expect(a == b, "SQLite and PostgreSQL differ") }
+        // The runs did what they say: 4,525 records created, then skipped, then 7 updated and one created; the
+        // bad file refused with its three problems in file order; the first file again refused as duplicates.
+        #expect(sqlite[0].contains("4525 created"))
+        #expect(sqlite[1].contains("1 created, 0 updated, 0 unchanged, 4525 skipped"))
+        #expect(sqlite[2].contains("0 created, 7 updated, 4519 unchanged"))
+        #expect(sqlite[3].contains("-> 3") && sqlite[3].contains("unknown owner 'nobody'") && sqlite[3].contains("already registered as token 'b2100'"))
+        #expect(sqlite[4].contains("-> 3"))
+        #expect(sqlite.last == "4533")
     }
 
     /// A server URI with a password: every message names host and database, never the password.
@@ -236,5 +307,52 @@ struct PostgresStoreTests {
         let delete = refusal(analyst, "DELETE FROM tokens_history")
         #expect(delete?.sqlState == "42501", "\(delete.map { "\($0)" } ?? "not refused")")
         #expect(try nhi("nhi_auditor", ["audit", "verify"]).code == 0)
+    }
+}
+
+/// A PostgreSQL scan (`Database.forEachCursor`, `forEachRow`) inside a transaction reads through a server cursor a
+/// FETCH at a time (`PostgresEngine.forEachBatch`): one cursor open while it runs, closed after, and a body may
+/// run statements and scans of its own between rows, as on SQLite.
+@Suite(.enabled(if: PostgresCluster.enabled, "PostgreSQL is not installed: the scan tests were not run"))
+struct PostgresScanTests {
+    @Test("a scan streams through a cursor that it closes; its body may run statements and scans of its own")
+    func scansStreamThroughACursor() throws {
+        let box = Sandbox(engine: .postgres)
+        let db = try NHIStore.Database(postgres: box.db)
+        let count = 3 * PostgresEngine.fetchRows + 17  // several FETCHes and a short last one
+        try db.executeScript("CREATE TABLE scan_rows (n bigint PRIMARY KEY, label text, x double precision)")
+        try db.execute("INSERT INTO scan_rows SELECT g, 'row ' || g, g / 2.0 FROM generate_series(1, :count) g",
+                       .named(["count": .int(Int64(count))]))
+        var seen = 0, sum: Int64 = 0, inner = 0
+        var openDuring: Int64 = -1
+        try db.readTransaction { () throws -> Void in
+            try db.forEachCursor("SELECT n, label, x FROM scan_rows ORDER BY n") { row in
+                seen += 1
+                sum += row.int(0) ?? 0
+                #expect(row.string(1) == "row \(seen)")
+                #expect(row.withBytes(1) { $0.count } == "row \(seen)".utf8.count)
+                #expect(!row.isNull(2) && row.int(2) == nil)  // a double is not an int, as on SQLite
+                if seen % 5000 == 1 {
+                    openDuring = try db.scalar("SELECT count(*) FROM pg_cursors WHERE name LIKE 'nhi_scan%'").int ?? -1
+                    try db.forEachRow("SELECT n FROM scan_rows WHERE n <= 3") { _ in inner += 1 }
+                }
+            }
+        }
+        #expect(seen == count)
+        #expect(sum == Int64(count) * Int64(count + 1) / 2)
+        // The scan's own cursor (pg_cursors also lists the portal of the query asking; the name leaves it out).
+        #expect(openDuring == 1)
+        #expect(inner == 3 * ((count - 1) / 5000 + 1))
+        // Closed after the scan, after a body that throws, and no cursor outside a transaction.
+        struct Stop: Error {}
+        var openAfter: Int64 = -1
+        try db.readTransaction { () throws -> Void in
+            #expect(throws: Stop.self) { try db.forEachRow("SELECT n FROM scan_rows") { _ in throw Stop() } }
+            openAfter = try db.scalar("SELECT count(*) FROM pg_cursors WHERE name LIKE 'nhi_scan%'").int ?? -1
+        }
+        #expect(openAfter == 0)
+        var outside = 0
+        try db.forEachCursor("SELECT n FROM scan_rows") { _ in outside += 1 }
+        #expect(outside == count)
     }
 }

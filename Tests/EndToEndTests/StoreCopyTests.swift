@@ -109,6 +109,31 @@ struct StoreCopyTests {
         #expect(usage.code == 2 && usage.err.contains("--to"), "\(usage.err)")
     }
 
+    /// A zero-byte file (mktemp's) is no store: the copy writes a new one in its place, 0600 whatever the file's
+    /// mode was; a failed copy leaves no file, as for a new one. A file of one byte is not empty: refused.
+    @Test("a zero-byte target file is taken as a new file: written 0600, removed if the copy fails")
+    func zeroByteTarget() throws {
+        let source = try seeded()
+        let target = Sandbox(engine: .sqlite)
+        let path = target.db
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(), attributes: [.posixPermissions: 0o644]))
+        try source.ok(["store", "copy", "--to", path])
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int == 0o600)
+        #expect(try reads(target) == (try reads(source)))
+
+        let oneByte = target.path("one.db")
+        #expect(FileManager.default.createFile(atPath: oneByte, contents: Data([0x0A])))
+        try expectRefused(source, to: oneByte, targetContent: { try String(contentsOfFile: oneByte, encoding: .utf8) }, code: 3,
+                          message: "already exists and is not empty")
+
+        _ = try source.sql("INSERT INTO reviews (token_id, decision, actor, at) VALUES ('ghost', 'keep', 'x', 1)")
+        let failed = target.path("failed.db")
+        #expect(FileManager.default.createFile(atPath: failed, contents: Data()))
+        let result = try source.run(["store", "copy", "--to", failed])
+        #expect(result.code == 4 && result.err.contains("nothing was written"), "\(result.err)")
+        #expect(!FileManager.default.fileExists(atPath: failed))
+    }
+
     @Test("a copy that fails part-way leaves no new file and an empty schema, on either target")
     func failedCopyLeavesNothing() throws {
         let source = try seeded()

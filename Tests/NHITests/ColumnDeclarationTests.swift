@@ -5,6 +5,7 @@ import Testing
 @testable import NHIModel
 @testable import NHIRules
 @testable import NHIInventory
+@testable import NHIAudit
 
 /// The tables' columns are declared once (TokenColumn, OwnerColumn, AgentColumn); these hold the schema, the
 /// literal INSERT, the records' fields and the scan's layout to that declaration, so a column added or moved in
@@ -48,12 +49,29 @@ import Testing
         #expect(Array(exception.record.keys) == ["kind"] + ExceptionColumn.allCases.map(\.field))
     }
 
-    @Test func theBulkInsertNamesTheDeclaredColumns() {
-        let sql = Registry.insertTokenSQL.description
+    @Test(arguments: [(Registry.insertTokenSQL.description, TokenColumn.allCases.map(\.name)),
+                      (Registry.insertOwnerSQL.description, OwnerColumn.allCases.map(\.name)),
+                      (Registry.insertAgentSQL.description, AgentColumn.allCases.map(\.name)),
+                      (AuditLog.insertSQL.description, AuditLog.columns)])
+    func theBulkInsertNamesTheDeclaredColumns(sql: String, declared: [String]) {
         let list = sql[sql.firstIndex(of: "(")!...].prefix { $0 != ")" }.dropFirst()
         let names = list.split(separator: ",").map { String($0.filter { !$0.isWhitespace }) }
-        #expect(names == TokenColumn.allCases.map(\.name))
-        #expect(sql.filter { $0 == "?" }.count == TokenColumn.allCases.count)
+        #expect(names == declared)
+        #expect(sql.filter { $0 == "?" }.count == declared.count)
+    }
+
+    /// Owners and agents written through their declared values read back the same (the import's batches write
+    /// these values under the declared names).
+    @Test func ownersAndAgentsRoundTripThroughTheirStoredValues() throws {
+        let db = try Store.inMemory().db
+        let owner = Owner(id: "o", name: "O", email: "o@example.com", team: "t", status: "departed", departedAt: 4,
+                          createdAt: 2, updatedAt: 3)
+        try db.insertRows(into: "owners", columns: OwnerColumn.allCases.map(\.name), values: owner.storedValues)
+        #expect(try Registry.owner(db, "o") == owner)
+        let agent = Agent(id: "a", system: "s", ownerID: "o", status: "decommissioned", decommissionedAt: 7, createdAt: 5,
+                          updatedAt: 6, mode: "human-triggered")
+        try db.insertRows(into: "agents", columns: AgentColumn.allCases.map(\.name), values: agent.storedValues)
+        #expect(try Registry.agent(db, "a") == agent)
     }
 
     @Test func recordsAndExportKeysFollowTheDeclaration() {

@@ -48,6 +48,7 @@ import Testing
             let importer = try Importer(db: store.db, audit: audit, conflict: conflict, policy: nil, defaultKind: nil)
             #expect(importer.insertFirst)
             for record in records { try importer.process(record) }
+            try importer.finish()
             result = (importer.problems.map(\.description), importer.counts)
         }
         return (result.0, result.1, try store.db.scalar("SELECT count(*) FROM audit_log").int ?? -1)

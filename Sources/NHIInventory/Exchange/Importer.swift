@@ -137,8 +137,14 @@ public final class Importer {
 
     /// Frozen systems, read once: their tokens take the checked path, which refuses an issuance by name.
     package var frozenSystems: Set<String>
+    private var batch: Batch?
+    /// A refused batch's records are going again one at a time.
+    private var replaying = false
 
-    public func report(_ problem: ImportProblem) {
+    /// Records a problem. The pending batch is written first: its records come earlier in the file, so their
+    /// problems (found when the store refuses one) come first, as one record at a time would report them.
+    public func report(_ problem: ImportProblem) throws {
+        try flush()
         problemCount += 1
         // Problems arrive in record order, so a record's problems are adjacent.
         if problem.line != lastProblemLine { badRecordCount += 1; lastProblemLine = problem.line }
@@ -152,16 +158,16 @@ public final class Importer {
         let given = reader.string("kind")
         if let given {
             guard let k = ExchangeShape.kind(given), !given.hasSuffix("s") else {
-                return reader.fail("kind", "kind '\(Redaction.printable(given))' is not owner, system, agent, token or exception", into: self)
+                return try reader.fail("kind", "kind '\(Redaction.printable(given))' is not owner, system, agent, token or exception", into: self)
             }
             if let defaultKind, defaultKind != k {
-                return reader.fail("kind", "kind '\(k)' differs from --kind \(defaultKind)s", into: self)
+                return try reader.fail("kind", "kind '\(k)' differs from --kind \(defaultKind)s", into: self)
             }
             kind = k
         } else if let defaultKind {
             kind = defaultKind
         } else {
-            return reader.fail(nil, "no kind: give a kind column (owner, system, agent, token or exception) or pass --kind", into: self)
+            return try reader.fail(nil, "no kind: give a kind column (owner, system, agent, token or exception) or pass --kind", into: self)
         }
         let allowed = ExchangeShape.keySet(of: kind)
         let foreign = record.fields.keys.filter { !allowed.contains($0) }
@@ -173,6 +179,11 @@ public final class Importer {
                 reader.problem(key, ExchangeShape.allKeys.contains(key) ? "field '\(key)' does not apply to \(kind) records" : "unknown field '\(Redaction.printable(key))'")
             }
         }
+        if db.writesInBatches, !replaying, insertFirst, reader.problems.isEmpty {
+            var probe = reader
+            if let row = newRow(kind, &probe), probe.problems.isEmpty { return try queue(row, record) }
+        }
+        try flush()
         do {
             try db.undoingOnlyThis {
                 switch kind {
@@ -189,25 +200,15 @@ public final class Importer {
             reader.problem(nil, error.asNHIError.message)
         }
         for (field, message) in reader.problems {
-            report(ImportProblem(line: record.line(of: field), location: field.map(record.location), message: message))
+            try report(ImportProblem(line: record.line(of: field), location: field.map(record.location), message: message))
         }
     }
 
     // MARK: Kinds
 
     package func importOwner(_ r: inout FieldReader) throws {
-        let now = audit.at
-        let id = r.field(Fields.id, required: true)
-        let name = r.field(Fields.name, required: true)
-        let email = r.field(Fields.email, required: true)
-        let team = r.field(Fields.team)
-        let status = r.field(Fields.ownerStatus) ?? "active"
-        let departedAt = r.field(Fields.departedAt, now: now)
-        let createdAt = r.field(Fields.createdAt, now: now) ?? now
-        let updatedAt = r.field(Fields.updatedAt, now: now) ?? now
-        guard r.problems.isEmpty, let id, let name, let email else { return }
-        var owner = Owner(id: id, name: name, email: email, team: team, status: status, departedAt: departedAt,
-                          createdAt: createdAt, updatedAt: updatedAt)
+        guard var owner = parseOwner(&r) else { return }
+        let id = owner.id
         if insertFirst, try Registry.addOwnerIfNew(db, owner, audit: audit, head: &head) { return created("owner", id) }
         guard let before = try Registry.owner(db, id) else {
             try Registry.addOwner(db, owner, audit: audit, head: &head)
@@ -220,19 +221,25 @@ public final class Importer {
         }
     }
 
-    package func importAgent(_ r: inout FieldReader) throws {
+    /// The owner a record describes, or nil when it has problems (in `r`). Reads nothing from the store.
+    package func parseOwner(_ r: inout FieldReader) -> Owner? {
         let now = audit.at
         let id = r.field(Fields.id, required: true)
-        let system = r.field(Fields.system, required: true)
-        let ownerID = r.field(Fields.owner, required: true)
-        let status = r.field(Fields.agentStatus) ?? "active"
-        let mode = r.field(Fields.agentMode) ?? Agent.defaultMode
-        let decommissionedAt = r.field(Fields.decommissionedAt, now: now)
+        let name = r.field(Fields.name, required: true)
+        let email = r.field(Fields.email, required: true)
+        let team = r.field(Fields.team)
+        let status = r.field(Fields.ownerStatus) ?? "active"
+        let departedAt = r.field(Fields.departedAt, now: now)
         let createdAt = r.field(Fields.createdAt, now: now) ?? now
         let updatedAt = r.field(Fields.updatedAt, now: now) ?? now
-        guard r.problems.isEmpty, let id, let system, let ownerID else { return }
-        var agent = Agent(id: id, system: system, ownerID: ownerID, status: status, decommissionedAt: decommissionedAt,
-                          createdAt: createdAt, updatedAt: updatedAt, mode: mode)
+        guard r.problems.isEmpty, let id, let name, let email else { return nil }
+        return Owner(id: id, name: name, email: email, team: team, status: status, departedAt: departedAt,
+                     createdAt: createdAt, updatedAt: updatedAt)
+    }
+
+    package func importAgent(_ r: inout FieldReader) throws {
+        guard var agent = parseAgent(&r) else { return }
+        let id = agent.id
         if insertFirst, try Registry.addRecordedAgentIfNew(db, agent, audit: audit, head: &head) { return created("agent", id) }
         guard let before = try Registry.agent(db, id) else {
             try Registry.addAgent(db, agent, audit: audit, head: &head, asRecorded: true)
@@ -245,6 +252,22 @@ public final class Importer {
             try Registry.save(db, agent, before: before, action: "agent.import", audit: audit, head: &head)
             return true
         }
+    }
+
+    /// The agent a record describes, or nil when it has problems (in `r`). Reads nothing from the store.
+    package func parseAgent(_ r: inout FieldReader) -> Agent? {
+        let now = audit.at
+        let id = r.field(Fields.id, required: true)
+        let system = r.field(Fields.system, required: true)
+        let ownerID = r.field(Fields.owner, required: true)
+        let status = r.field(Fields.agentStatus) ?? "active"
+        let mode = r.field(Fields.agentMode) ?? Agent.defaultMode
+        let decommissionedAt = r.field(Fields.decommissionedAt, now: now)
+        let createdAt = r.field(Fields.createdAt, now: now) ?? now
+        let updatedAt = r.field(Fields.updatedAt, now: now) ?? now
+        guard r.problems.isEmpty, let id, let system, let ownerID else { return nil }
+        return Agent(id: id, system: system, ownerID: ownerID, status: status, decommissionedAt: decommissionedAt,
+                     createdAt: createdAt, updatedAt: updatedAt, mode: mode)
     }
 
     /// A system as exported; an existing one is updated only with --on-conflict update (a freeze comes along).
@@ -309,6 +332,24 @@ public final class Importer {
     }
 
     package func importToken(_ r: inout FieldReader) throws {
+        guard var token = parseToken(&r) else { return }
+        let (id, now) = (token.id, audit.at)
+        if insertFirst, try Registry.registerRecordedIfNew(db, token, audit: audit, head: &head, frozen: frozenSystems) { return created("token", id) }
+        guard let before = try Registry.token(db, id) else {
+            try Registry.register(db, token, audit: audit, head: &head, asRecorded: true)
+            return created("token", id)
+        }
+        try existing("token", id) {
+            if !r.given("last_used_at") { token.lastUsedAt = before.lastUsedAt }
+            guard Self.mergedForUpdate(&token, over: before, r, at: now) else { return false }
+            try Registry.save(db, token, before: before, action: "token.import", audit: audit, head: &head, asRecorded: true)
+            return true
+        }
+    }
+
+    /// The token a record describes, checked for consistency and against the policy; nil when it has problems
+    /// (in `r`). Reads nothing from the store.
+    package func parseToken(_ r: inout FieldReader) -> Token? {
         let now = audit.at
         let id = r.field(Fields.id, required: true)
         let ownerID = r.field(Fields.owner, required: true)
@@ -336,8 +377,8 @@ public final class Importer {
         let createdAt = r.field(Fields.createdAt, now: now) ?? now
         let updatedAt = r.field(Fields.updatedAt, now: now) ?? now
         let issuer = r.field(Fields.issuer)
-        guard r.problems.isEmpty, let expiresAt = expiry, let id, let ownerID, let purpose, let system, let agentID else { return }
-        var token = Token(id: id, ownerID: ownerID, purpose: purpose, system: system, agentID: agentID,
+        guard r.problems.isEmpty, let expiresAt = expiry, let id, let ownerID, let purpose, let system, let agentID else { return nil }
+        let token = Token(id: id, ownerID: ownerID, purpose: purpose, system: system, agentID: agentID,
                           environment: environment, scopes: scopes, issuedAt: issuedAt, expiresAt: expiresAt,
                           rotateEvery: rotateEvery, lastRotatedAt: lastRotatedAt, reviewEvery: reviewEvery,
                           lastReviewedAt: lastReviewedAt, fingerprint: fingerprint, labels: labels, status: status,
@@ -345,27 +386,87 @@ public final class Importer {
                           createdAt: createdAt, updatedAt: updatedAt, issuer: issuer)
         if let (field, message) = Validation.consistency(of: token, now: now) {
             r.problem(field, message)
-            return
+            return nil
         }
         if let policy {
             let broken = policy.policy.violations(of: token)
             for v in broken {
                 r.problem(Policy.column(ofRule: v.rule), "breaks policy rule \(v.rule): \(v.message)")
             }
-            if !broken.isEmpty { return }
+            if !broken.isEmpty { return nil }
         }
-        if insertFirst, try Registry.registerRecordedIfNew(db, token, audit: audit, head: &head, frozen: frozenSystems) { return created("token", id) }
-        guard let before = try Registry.token(db, id) else {
-            try Registry.register(db, token, audit: audit, head: &head, asRecorded: true)
-            return created("token", id)
-        }
-        try existing("token", id) {
-            if !r.given("last_used_at") { token.lastUsedAt = before.lastUsedAt }
-            guard Self.mergedForUpdate(&token, over: before, r, at: now) else { return false }
-            try Registry.save(db, token, before: before, action: "token.import", audit: audit, head: &head, asRecorded: true)
-            return true
+        return token
+    }
+
+    // MARK: Batches (a server)
+
+    /// New records gathered for one write, all of one kind (`Database.writesInBatches`).
+    struct Batch {
+        let kind: String
+        let row: Registry.NewRow.Shape
+        /// The audit head before the batch: where its records start again when they go one at a time.
+        let startHead: AuditLog.Head
+        var values: [SQLValue] = []
+        var entries: [AuditLog.Entry] = []
+        var records: [ImportRecord] = []
+        var ids: [String] = []
+    }
+
+    /// Records a batch holds at most: its rows and audit entries are two COPYs under a savepoint, a few round trips
+    /// for this many records instead of several each.
+    static let batchRecords = 2000
+
+    /// The record as a new row the store's constraints will judge (the insert-first path), or nil when it takes
+    /// the checked path (a system, an exception, a token of a frozen system, a problem).
+    func newRow(_ kind: String, _ r: inout FieldReader) -> Registry.NewRow? {
+        switch kind {
+        case "owner": return parseOwner(&r).map(Registry.newRow)
+        case "agent": return parseAgent(&r).map(Registry.newRow)
+        case "token":
+            guard let token = parseToken(&r), Registry.mayInsertFirst(token, frozen: frozenSystems) else { return nil }
+            return Registry.newRow(token)
+        default: return nil
         }
     }
+
+    /// Adds a new record to the batch, its audit entry chained on the head as if it were written now. A record of
+    /// another kind writes the batch first, so that a row refers only to rows already written (tokens to owners
+    /// and agents earlier in the file), as one at a time.
+    func queue(_ row: Registry.NewRow, _ record: ImportRecord) throws {
+        if let pending = batch, pending.kind != row.shape.entityKind || pending.records.count >= Importer.batchRecords {
+            try flush()
+        }
+        if batch == nil { batch = Batch(kind: row.shape.entityKind, row: row.shape, startHead: head) }
+        batch!.values.append(contentsOf: row.values)
+        batch!.entries.append(AuditLog.chained(audit, action: row.shape.action, entityKind: row.shape.entityKind,
+                                               entityID: row.id, beforeText: nil, afterText: row.snapshot, head: &head))
+        batch!.records.append(record)
+        batch!.ids.append(row.id)
+    }
+
+    /// Writes the pending batch: its rows, then its audit entries, under a savepoint. When the store refuses a row
+    /// (an id already there, an unknown owner, a reused fingerprint), the savepoint is rolled back and the batch's
+    /// records go again one at a time from its first audit head: each is decided, and its problem named, exactly
+    /// as without batches.
+    func flush() throws {
+        guard let pending = batch else { return }
+        batch = nil
+        do {
+            try db.undoingOnlyThis {
+                try db.insertRows(into: pending.row.table, columns: pending.row.columns, values: pending.values)
+                try AuditLog.insert(db, entries: pending.entries)
+            }
+            for id in pending.ids { created(pending.kind, id) }
+            return
+        } catch let error as DatabaseError where error.isConstraint {}
+        head = pending.startHead
+        replaying = true
+        defer { replaying = false }
+        for record in pending.records { try process(record) }
+    }
+
+    /// Writes what is still gathered: call after the last record, before reading `counts` or `problems`.
+    public func finish() throws { try flush() }
 
     // MARK: Outcomes
 
@@ -431,8 +532,8 @@ package struct FieldReader {
 
     package mutating func problem(_ field: String?, _ message: String) { problems.append((field, message)) }
 
-    package func fail(_ field: String?, _ message: String, into importer: Importer) {
-        importer.report(ImportProblem(line: record.line(of: field), location: field.map(record.location), message: message))
+    package func fail(_ field: String?, _ message: String, into importer: Importer) throws {
+        try importer.report(ImportProblem(line: record.line(of: field), location: field.map(record.location), message: message))
     }
 
     /// A string value; nil when absent, null or (CSV) empty. A non-string JSON value is a problem.

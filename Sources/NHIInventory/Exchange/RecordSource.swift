@@ -30,7 +30,7 @@ public enum RecordSource {
     }
 
     public static func read(_ path: String, format: String, record: (ImportRecord) throws -> Void,
-                            problem: (ImportProblem) -> Void) throws {
+                            problem: (ImportProblem) throws -> Void) throws {
         switch format {
         case "json": try readJSON(path, record: record, problem: problem)
         case "ndjson": try readNDJSON(path, record: record, problem: problem)
@@ -38,7 +38,7 @@ public enum RecordSource {
         }
     }
 
-    package static func readCSV(_ path: String, record: (ImportRecord) throws -> Void, problem: (ImportProblem) -> Void) throws {
+    package static func readCSV(_ path: String, record: (ImportRecord) throws -> Void, problem: (ImportProblem) throws -> Void) throws {
         var reader: CSVReader
         do { reader = try CSVReader(path: path) } catch { throw NHIError.data("cannot read import file '\(Redaction.printable(path: path))': \(error.message)") }
         do {
@@ -50,9 +50,9 @@ public enum RecordSource {
             for (i, name) in header.fields.enumerated() {
                 let location = "column \(i + 1) (\(Redaction.printable(name)))"
                 if !ExchangeShape.allKeys.contains(name) {
-                    problem(ImportProblem(line: header.line, location: location, message: "unknown column '\(Redaction.printable(name))' (columns: \(ExchangeShape.columns(for: ExchangeShape.kinds).joined(separator: ", ")))"))
+                    try problem(ImportProblem(line: header.line, location: location, message: "unknown column '\(Redaction.printable(name))' (columns: \(ExchangeShape.columns(for: ExchangeShape.kinds).joined(separator: ", ")))"))
                 } else if columns[name] != nil {
-                    problem(ImportProblem(line: header.line, location: location, message: "column '\(Redaction.printable(name))' appears twice"))
+                    try problem(ImportProblem(line: header.line, location: location, message: "column '\(Redaction.printable(name))' appears twice"))
                 } else {
                     columns[name] = i + 1
                     known.append((i, name))
@@ -61,7 +61,7 @@ public enum RecordSource {
             let width = header.fields.count
             while let row = try reader.next() {
                 guard row.fields.count == width else {
-                    problem(ImportProblem(line: row.line, location: nil, message: "row has \(row.fields.count) fields; the header has \(width)"))
+                    try problem(ImportProblem(line: row.line, location: nil, message: "row has \(row.fields.count) fields; the header has \(width)"))
                     continue
                 }
                 // An empty cell is no value: it is left out, which every reader of a record takes as it takes null
@@ -74,11 +74,11 @@ public enum RecordSource {
                 try record(ImportRecord(line: row.line, fields: fields, csvColumns: columns))
             }
         } catch let error as CSVError {
-            problem(ImportProblem(line: error.line, location: nil, message: "malformed CSV: \(error.message) (reading stopped here)"))
+            try problem(ImportProblem(line: error.line, location: nil, message: "malformed CSV: \(error.message) (reading stopped here)"))
         }
     }
 
-    package static func readNDJSON(_ path: String, record: (ImportRecord) throws -> Void, problem: (ImportProblem) -> Void) throws {
+    package static func readNDJSON(_ path: String, record: (ImportRecord) throws -> Void, problem: (ImportProblem) throws -> Void) throws {
         var reader: LineReader
         do { reader = try LineReader(path: path) } catch { throw NHIError.data("cannot read import file '\(Redaction.printable(path: path))': \(error.message)") }
         while let (parsed, line) = reader.withNextLine({ bytes, line -> (Result<JSON, JSONParseError>?, Int) in
@@ -88,10 +88,10 @@ public enum RecordSource {
             guard let parsed else { continue }
             switch parsed {
             case .failure(let error):
-                problem(ImportProblem(line: line, location: "column \(error.column)", message: "malformed JSON: \(error.message)"))
+                try problem(ImportProblem(line: line, location: "column \(error.column)", message: "malformed JSON: \(error.message)"))
             case .success(let value):
                 guard let object = value.objectValue else {
-                    problem(ImportProblem(line: line, location: nil, message: "each line must be a JSON object, not \(Redaction.printable(value.serialized()))"))
+                    try problem(ImportProblem(line: line, location: nil, message: "each line must be a JSON object, not \(Redaction.printable(value.serialized()))"))
                     continue
                 }
                 try record(ImportRecord(line: line, fields: fields(of: object)))
@@ -101,22 +101,22 @@ public enum RecordSource {
     }
 
     /// A JSON array of records, parsed whole (use ndjson or CSV for very large files).
-    package static func readJSON(_ path: String, record: (ImportRecord) throws -> Void, problem: (ImportProblem) -> Void) throws {
+    package static func readJSON(_ path: String, record: (ImportRecord) throws -> Void, problem: (ImportProblem) throws -> Void) throws {
         let text = try FileText.read(path, what: "import file")
         let root: JSON
         let lines: [String: Int]
         do { (root, lines) = try JSONParser.parseWithLocations(text) } catch {
-            problem(ImportProblem(line: error.line, location: "column \(error.column)", message: "malformed JSON: \(error.message)"))
+            try problem(ImportProblem(line: error.line, location: "column \(error.column)", message: "malformed JSON: \(error.message)"))
             return
         }
         guard let items = root.arrayValue else {
-            problem(ImportProblem(line: 1, location: nil, message: "a JSON import is an array of records (as nhi export --format json writes)"))
+            try problem(ImportProblem(line: 1, location: nil, message: "a JSON import is an array of records (as nhi export --format json writes)"))
             return
         }
         for (i, item) in items.enumerated() {
             let line = lines["/\(i)"] ?? 1
             guard let object = item.objectValue else {
-                problem(ImportProblem(line: line, location: nil, message: "record \(i) must be a JSON object"))
+                try problem(ImportProblem(line: line, location: nil, message: "record \(i) must be a JSON object"))
                 continue
             }
             var rec = ImportRecord(line: line, fields: fields(of: object))
