@@ -12,13 +12,15 @@ import Glibc
 /// length-prefixed strings) and read back as an equal `TokenStates` when it is written out. `check` and the due
 /// reports must hold every token in a state before writing (output is grouped by kind, or sorted by date, while
 /// `StateQuery` streams in id order); at a million tokens a `TokenStates` or a row of strings per token was over
-/// 150 MB, this is about 100 bytes per token, in 1 MiB chunks (a growing array would copy, and briefly double,
-/// the whole arena).
+/// 150 MB, this is about 70 bytes per token, in 1 MiB chunks (a growing array would copy, and briefly double,
+/// the whole arena). Owner ids, systems and environments, which many tokens share, are kept once (`SharedTexts`)
+/// and a record holds their index; instants and intervals that fall on a day boundary are kept in days.
 ///
 /// Only the fields `StateQuery` fills with `fullTokens = false` are kept (the brief columns); the rest of the
 /// `Token` is left as that query leaves it.
 package struct TokenStatesArena {
     private var chunks: [[UInt8]] = []
+    private var shared = SharedTexts()
     /// One value's encoding, reused so appending allocates nothing.
     private var scratch: [UInt8] = []
     private static let chunkBits = 20
@@ -123,20 +125,20 @@ package struct TokenStatesArena {
         record.unsigned(UInt64(states.count))
         for s in states { record.unsigned(UInt64(s)) }
         record.unsigned(UInt64(presence))
-        record.signed(t.issuedAt)
-        if let v = t.expiresAt { record.signed(v) }
-        record.signed(t.rotateEvery)
-        if let v = t.lastRotatedAt { record.signed(v) }
-        record.signed(t.reviewEvery)
-        if let v = t.lastReviewedAt { record.signed(v) }
-        if let v = t.lastUsedAt { record.signed(v) }
-        if let v = ownerDepartedAt { record.signed(v) }
-        if let v = agentDecommissionedAt { record.signed(v) }
-        if let v = foreignUseAt { record.signed(v) }
-        t.ownerID.write(into: &record)
+        record.seconds(t.issuedAt)
+        if let v = t.expiresAt { record.seconds(v) }
+        record.seconds(t.rotateEvery)
+        if let v = t.lastRotatedAt { record.seconds(v) }
+        record.seconds(t.reviewEvery)
+        if let v = t.lastReviewedAt { record.seconds(v) }
+        if let v = t.lastUsedAt { record.seconds(v) }
+        if let v = ownerDepartedAt { record.seconds(v) }
+        if let v = agentDecommissionedAt { record.seconds(v) }
+        if let v = foreignUseAt { record.seconds(v) }
+        record.unsigned(UInt64(t.ownerID.index(in: &shared)))
         t.agentID.write(into: &record)
-        t.system.write(into: &record)
-        if let v = t.environment { v.write(into: &record) }
+        record.unsigned(UInt64(t.system.index(in: &shared)))
+        if let v = t.environment { record.unsigned(UInt64(v.index(in: &shared))) }
         record.word(t.status)
         if let v = ownerStatus { record.word(v) }
         if let v = agentStatus { record.word(v) }
@@ -184,18 +186,19 @@ package struct TokenStatesArena {
             for _ in 0..<stateCount { states.append(Self.allStates[Int(d.unsigned())]) }
             let presence = UInt32(truncatingIfNeeded: d.unsigned())
             func has(_ bit: UInt32) -> Bool { presence & bit != 0 }
-            let issuedAt = d.signed()
-            let expiresAt = has(Self.hasExpires) ? d.signed() : nil
-            let rotateEvery = d.signed()
-            let lastRotatedAt = has(Self.hasRotated) ? d.signed() : nil
-            let reviewEvery = d.signed()
-            let lastReviewedAt = has(Self.hasReviewed) ? d.signed() : nil
-            let lastUsedAt = has(Self.hasUsed) ? d.signed() : nil
-            let departedAt = has(Self.hasDeparted) ? d.signed() : nil
-            let decommissionedAt = has(Self.hasDecommissioned) ? d.signed() : nil
-            let foreignAt = has(Self.hasForeignAt) ? d.signed() : nil
-            let ownerID = d.string(), agentID = d.string(), system = d.string()
-            let environment = has(Self.hasEnvironment) ? d.string() : nil
+            let issuedAt = d.seconds()
+            let expiresAt = has(Self.hasExpires) ? d.seconds() : nil
+            let rotateEvery = d.seconds()
+            let lastRotatedAt = has(Self.hasRotated) ? d.seconds() : nil
+            let reviewEvery = d.seconds()
+            let lastReviewedAt = has(Self.hasReviewed) ? d.seconds() : nil
+            let lastUsedAt = has(Self.hasUsed) ? d.seconds() : nil
+            let departedAt = has(Self.hasDeparted) ? d.seconds() : nil
+            let decommissionedAt = has(Self.hasDecommissioned) ? d.seconds() : nil
+            let foreignAt = has(Self.hasForeignAt) ? d.seconds() : nil
+            let texts = shared.texts
+            let ownerID = texts[Int(d.unsigned())], agentID = d.string(), system = texts[Int(d.unsigned())]
+            let environment = has(Self.hasEnvironment) ? texts[Int(d.unsigned())] : nil
             let status = d.word(Self.words)
             let ownerStatus = has(Self.hasOwnerStatus) ? d.word(Self.words) : nil
             let agentStatus = has(Self.hasAgentStatus) ? d.word(Self.words) : nil
@@ -276,6 +279,21 @@ package struct TokenStatesArena {
 
         package mutating func signed(_ value: Int64) { unsigned(UInt64(bitPattern: (value << 1) ^ (value >> 63))) }
 
+        /// An instant or interval in seconds: in days when it falls on a day boundary (most expiry, use and
+        /// interval values: 3 bytes instead of 5, 2 instead of 4), tagged by the lowest bit.
+        package mutating func seconds(_ value: Int64) {
+            if value % 86_400 == 0 {
+                let days = value / 86_400
+                unsigned(UInt64(bitPattern: (days << 1) ^ (days >> 63)) << 1)
+            } else if value.magnitude < 1 << 62 {
+                unsigned(UInt64(bitPattern: (value << 1) ^ (value >> 63)) << 1 | 1)
+            } else {
+                // Too large for the tag bit (an edited store): a lone tag (0 s, which takes the day form) then the value.
+                unsigned(1)
+                signed(value)
+            }
+        }
+
         package mutating func string(_ value: String) {
             unsigned(UInt64(value.utf8.count))
             bytes.append(contentsOf: value.utf8)
@@ -313,8 +331,15 @@ package struct TokenStatesArena {
         }
 
         package mutating func signed() -> Int64 {
+            Self.unzigzag(unsigned())
+        }
+
+        private static func unzigzag(_ v: UInt64) -> Int64 { Int64(bitPattern: v >> 1) ^ -Int64(bitPattern: v & 1) }
+
+        package mutating func seconds() -> Int64 {
             let v = unsigned()
-            return Int64(bitPattern: v >> 1) ^ -Int64(bitPattern: v & 1)
+            if v & 1 == 0 { return Self.unzigzag(v >> 1) * 86_400 }
+            return v == 1 ? signed() : Self.unzigzag(v >> 1)
         }
 
         package mutating func string() -> String {
@@ -331,13 +356,37 @@ package struct TokenStatesArena {
     }
 }
 
-/// Text the arena stores as a length-prefixed string.
+/// Text the arena stores as a length-prefixed string, or as its index among the texts kept once.
 package protocol ArenaText {
     func write(into record: inout TokenStatesArena.Encoder)
+    func index(in shared: inout SharedTexts) -> Int
 }
 
 extension String: ArenaText {
     package func write(into record: inout TokenStatesArena.Encoder) { record.string(self) }
+    package func index(in shared: inout SharedTexts) -> Int { shared.index(self) }
+}
+
+/// Texts that many tokens share (owner ids, systems, environments), each kept once and numbered in the order met.
+/// Agent ids are not: there are about as many agents as a token's record would save bytes on them.
+package struct SharedTexts: Sendable {
+    private var numbers = IDMap()
+    /// By number; 0 is the empty text (which `IDMap` does not hold).
+    package private(set) var texts: [String] = [""]
+
+    package mutating func index(_ text: String) -> Int {
+        if text.isEmpty { return 0 }
+        if let n = numbers.value(text) { return n }
+        numbers.set(text, texts.count)
+        texts.append(text)
+        return texts.count - 1
+    }
+
+    /// The number of the row's text column (NULL as the empty text), without making a String of a short text
+    /// already numbered.
+    package mutating func index(_ row: Cursor, _ column: Int32) -> Int {
+        numbers.value(row, column) ?? index(row.string(column))
+    }
 }
 
 /// A text column of the row a scan is on, copied as bytes.
@@ -347,4 +396,5 @@ package struct ColumnText: ArenaText {
     package func write(into record: inout TokenStatesArena.Encoder) {
         if row.withBytes(column, { record.string(bytes: $0) }) == nil { record.string("") }
     }
+    package func index(in shared: inout SharedTexts) -> Int { shared.index(row, column) }
 }

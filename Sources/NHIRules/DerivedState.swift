@@ -744,7 +744,7 @@ package struct SystemLookup {
 
 /// Ids to integers, found from a String or straight from a row's text column: ids of up to 15 bytes (nearly
 /// all) in a `ShortIDMap`, longer ones in a dictionary.
-package struct IDMap {
+package struct IDMap: Sendable {
     private var short = ShortIDMap()
     private var long: [String: Int] = [:]
 
@@ -775,7 +775,7 @@ package struct IDMap {
 /// multiply and two compares on words read straight from the bytes; a `Set<String>` probe makes a String and
 /// hashes it with SipHash (the owner and agent probes were the largest Swift cost of a million-token scan: 14% of
 /// `report offboarding`).
-package struct ShortIDMap {
+package struct ShortIDMap: Sendable {
     /// Two words a slot, the key's; the values apart, so a map used as a set (`contains`) touches only the keys
     /// (with the value beside them, the agents' table grew by half and `check` slowed by a tenth at 1M).
     private var words: [UInt64] = Array(repeating: 0, count: 2 * 16)
