@@ -152,8 +152,11 @@ public final class Store {
     }
 
     private func preparePostgres(access: Access) throws {
+        // Tables first, then the version: a first writer elsewhere commits its tables and version row together, so
+        // tables seen here mean its version row is visible too (read the other way round, a race saw neither-then-both).
+        let tables = try Store.tableCount(db)
         let version = schemaVersion
-        try checkOpenable(version: version, tables: try Store.tableCount(db), access: access)
+        try checkOpenable(version: version, tables: tables, access: access)
         if version < Schema.currentVersion { try migrate() }
     }
 
