@@ -112,6 +112,22 @@ struct OutputBytesTests {
         let back = arena[h]
         #expect(back.token == odd.token && back.states == odd.states && back.ownerStatus == "on-leave")
         #expect(back.agentStatus == "active" && back.agentDecommissionedAt == -1 && back.foreignAgent == "other" && back.foreignUseAt == 3)
+        // Shared texts (owner ids, systems, environments kept once) and instants kept in days or seconds: a long
+        // owner id met twice, an empty one, day-aligned negatives, and values at the edge of the tagged form.
+        for (i, owner) in ["an-owner-id-longer-than-fifteen", "", "an-owner-id-longer-than-fifteen", "o"].enumerated() {
+            let day: Int64 = 86_400
+            let ts = TokenStates(
+                token: Token(id: "y\(i)", ownerID: owner, purpose: "", system: i % 2 == 0 ? "a-system-named-at-length" : "",
+                             agentID: "", environment: i == 3 ? nil : "prod", scopes: [], issuedAt: -3 * day,
+                             expiresAt: (1 << 62) - 1, rotateEvery: 90 * day, lastRotatedAt: 1 << 62, reviewEvery: -(1 << 62),
+                             lastReviewedAt: Int64.min + 1, fingerprint: nil, labels: [:], status: "active", lastUsedAt: 0,
+                             createdAt: 0, updatedAt: 0),
+                ownerStatus: nil, ownerDepartedAt: -day, agentStatus: nil, agentDecommissionedAt: nil,
+                foreignAgent: nil, foreignUseAt: nil, states: [.expired])
+            let handle = arena.append(ts)
+            let back = arena[handle]
+            #expect(back.token == ts.token && back.ownerDepartedAt == -day)
+        }
     }
 
     @Test("findings come by kind in urgency order, then token id, and equal the token states' reasons")
