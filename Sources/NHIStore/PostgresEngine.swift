@@ -1,8 +1,5 @@
 import NHIBasics
 import NHIPostgres
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The PostgreSQL engine behind the store seam (issue 18): one libpq connection, statements in nhi's SQL with
 /// `:name` and `?` parameters translated once per statement text to `$n`, values beside the SQL, PostgreSQL's
@@ -110,7 +107,7 @@ package final class PostgresEngine: DatabaseEngine {
 
     /// Rows a FETCH reads: a batch is held at a time (a few MB of tokens), and a million rows are a few hundred
     /// round trips.
-    static let fetchRows = Int(getenv("NHI_PG_FETCH").map { String(cString: $0) } ?? "") ?? 4096
+    static let fetchRows = 4096
     /// Names each open scan's cursor: a body may start another scan.
     private var cursors = 0
 
@@ -197,7 +194,6 @@ package final class PostgresEngine: DatabaseEngine {
     package func insertRows(into table: String, columns: [String], values: [SQLValue]) throws(DatabaseError) -> Int {
         guard !columns.isEmpty, !values.isEmpty else { return 0 }
         precondition(values.count % columns.count == 0, "\(values.count) values are not whole rows of \(columns.count) columns")
-        if PostgresEngine.bulkByInsert { return try insertRowsByStatements(into: table, columns: columns, values: values) }
         let sql = "COPY \(SQLName.quoted(table)) (\(columns.map(SQLName.quoted).joined(separator: ", "))) FROM STDIN"
         do {
             return try connection.copyIn(sql) { rows in
@@ -215,8 +211,6 @@ package final class PostgresEngine: DatabaseEngine {
             throw PostgresEngine.storeError(error, sql: sql)
         }
     }
-
-    static let bulkByInsert = getenv("NHI_PG_BULK").map { String(cString: $0) == "insert" } ?? false
 
     /// A store value as a libpq value.
     static func parameter(_ value: SQLValue) -> PGValue {

@@ -177,18 +177,8 @@ public enum StoreCopy {
             if pendingRows == rowsPerWrite { try flush() }
         }
         let select = "SELECT \(list) FROM \(SQLName.quoted(table))"
-        if source.dialect == .postgres {
-            // libpq hands a query's rows over all at once; a cursor fetches them a batch at a time.
-            try source.executeScript("DECLARE nhi_copy NO SCROLL CURSOR FOR \(select)")
-            defer { try? source.executeScript("CLOSE nhi_copy") }
-            var fetched = 0
-            repeat {
-                fetched = 0
-                try source.forEachRow("FETCH FORWARD 4096 FROM nhi_copy") { row in fetched += 1; try add(row) }
-            } while fetched > 0
-        } else {
-            try source.forEachRow(select) { try add($0) }
-        }
+        // On PostgreSQL the engine reads a scan inside the read transaction through a cursor, a FETCH at a time.
+        try source.forEachRow(select) { try add($0) }
         try flush()
         return total
     }
