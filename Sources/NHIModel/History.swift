@@ -118,8 +118,8 @@ public enum History {
                     WHERE h.valid_to > \(t) AND coalesce(h.valid_from, \(Int64.min)) <= \(t);
                 INSERT INTO \(temp).\(changed) (rowid, id, version)
                     SELECT c.rowid, c.id, NULL FROM \(main).\(v.table) c
-                    WHERE c.id IN (SELECT entity_id FROM \(main).audit_log WHERE entity_kind = '\(v.kind)' AND at > \(t))
-                      AND c.rowid NOT IN (SELECT rowid FROM \(temp).\(changed));
+                    WHERE c.id IN (SELECT entity_id FROM \(main).audit_log WHERE entity_kind = '\(v.kind)' AND at > \(t)
+                                   AND entity_id NOT IN (SELECT id FROM \(temp).\(changed)));
                 CREATE TEMP VIEW \(v.table) AS
                     SELECT c.rowid AS rowid, \(select("c", current: true)) \(currentPart(db, v))
                     UNION ALL

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import NHIBasics
 
 /// Runs the built `nhi` binary (NHI_BIN, set by `make test`; else the debug build next to the sources).
 struct NHIBinary {
@@ -13,15 +14,9 @@ struct NHIBinary {
 /// Everything a child writes to the pipe `handle` reads, until end of file. read(2) again after EINTR: Foundation's
 /// `readDataToEndOfFile` traps (`try!` inside) when a signal interrupts its read, and once crashed a test run.
 func readAll(_ handle: FileHandle) -> Data {
-    var data = Data()
-    var buffer = [UInt8](repeating: 0, count: 1 << 16)
-    let fd = handle.fileDescriptor
-    while true {
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n > 0 { data.append(contentsOf: buffer[0..<n]); continue }
-        if n == 0 { return data }
-        if errno == EINTR { continue }
-        fatalError("reading a child's output: errno \(errno)")
+    switch FileText.readAll(handle.fileDescriptor) {
+    case .success(let bytes): return Data(bytes)
+    case .failure(let failure): fatalError("reading a child's output: \(failure)")
     }
 }
 

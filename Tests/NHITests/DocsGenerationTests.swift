@@ -63,7 +63,7 @@ private func bash(_ script: String) throws -> String {
     let pipe = Pipe()
     process.standardOutput = pipe
     try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    let data = try FileText.readAll(pipe.fileHandleForReading.fileDescriptor).get()
     process.waitUntilExit()
     return String(decoding: data, as: UTF8.self)
 }

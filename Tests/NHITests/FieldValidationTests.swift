@@ -57,7 +57,7 @@ import Testing
             let pipe = Pipe()
             process.standardOutput = pipe
             try process.run()
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            let data = try FileText.readAll(pipe.fileHandleForReading.fileDescriptor).get()
             process.waitUntilExit()
             return String(decoding: data, as: UTF8.self)
         }
