@@ -360,7 +360,12 @@ package enum Schema {
         }
         try db.executeScript("DROP INDEX audit_by_kind_time")
         let value = try body()
+        // SQLite's sorter holds as much as the page cache in memory: a small cache bounds the build's (the rest of
+        // the sort goes to temporary files), and the pages the body cached are given back first.
+        let cacheSize = try db.scalar("PRAGMA cache_size").int ?? -2000
+        try db.executeScript("PRAGMA cache_size = -8192")
         try db.executeScript(auditByKindTime)
+        try db.executeScript("PRAGMA cache_size = \(cacheSize)")
         return value
     }
 }
