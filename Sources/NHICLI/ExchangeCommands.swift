@@ -57,7 +57,7 @@ public enum ExchangeCommands {
         let progress = Progress(label: "import", unit: "records", sink: inv.err, enabled: inv.err.isTerminal)
         defer { progress.finish() }
         do {
-            try inv.write { db in
+            try inv.write { db in try Schema.buildingDeferredIndexesLast(db) {
                 let importer = try Importer(db: db, audit: audit, conflict: conflict, policy: policy, defaultKind: kind)
                 if dryRun { importer.changeLog = { changes.append($0) } }
                 try RecordSource.read(path, format: format, record: { progress.tick(); try importer.process($0) },
@@ -71,7 +71,7 @@ public enum ExchangeCommands {
                 }
                 counts = importer.counts
                 if dryRun { throw DryRunFinished() }
-            }
+            } }
         } catch is DryRunFinished {
             if store.createdFile { store.removeFiles() }
             for line in changes { inv.out.line(line) }

@@ -342,10 +342,30 @@ package enum Schema {
         // A read as of a past instant first lists the entities changed after it (Docs/history.md): per kind, the
         // audit entries after the instant. This index holds them in that order with their ids, so the list is one
         // range of the index instead of a read of every entry after the instant (large rows: before and after).
-        (8, """
-        CREATE INDEX audit_by_kind_time ON audit_log(entity_kind, at, entity_id);
-        """),
+        (8, auditByKindTime + ";"),
     ]
 
     package static var currentVersion: Int32 { migrations.last!.version }
+
+    /// Migration 8's index, read only as of a past instant (History), named for `buildingDeferredIndexesLast`.
+    package static let auditByKindTime = "CREATE INDEX audit_by_kind_time ON audit_log(entity_kind, at, entity_id)"
+
+    /// Runs `body`, a bulk write inside the caller's write transaction, with the indexes no write reads dropped
+    /// while it runs, and creates them again after it: one sort of the finished log instead of an insertion per
+    /// audit entry at a random place. Only on a SQLite store with no audit entry yet (an import into a new store);
+    /// otherwise `body` alone. A throw rolls the transaction back, the DROP with it.
+    package static func buildingDeferredIndexesLast<T>(_ db: Database, _ body: () throws -> T) throws -> T {
+        guard db.dialect == .sqlite, try db.scalar("SELECT NOT EXISTS (SELECT 1 FROM audit_log)").int == 1 else {
+            return try body()
+        }
+        try db.executeScript("DROP INDEX audit_by_kind_time")
+        let value = try body()
+        // SQLite's sorter holds as much as the page cache in memory: a small cache bounds the build's (the rest of
+        // the sort goes to temporary files), and the pages the body cached are given back first.
+        let cacheSize = try db.scalar("PRAGMA cache_size").int ?? -2000
+        try db.executeScript("PRAGMA cache_size = -8192")
+        try db.executeScript(auditByKindTime)
+        try db.executeScript("PRAGMA cache_size = \(cacheSize)")
+        return value
+    }
 }

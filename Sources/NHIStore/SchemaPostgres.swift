@@ -315,8 +315,6 @@ extension Schema {
             FROM changes WHERE entity_kind = 'exception' AND before IS NOT NULL;
         DROP TABLE pg_temp.changes;
         """),
-        (8, """
-        CREATE INDEX audit_by_kind_time ON audit_log(entity_kind, at, entity_id);
-        """),
+        (8, Schema.auditByKindTime + ";"),
     ]
 }

@@ -92,6 +92,23 @@ extension Sandbox {
         #expect(result.out.contains("token t2: is missing, but its last audit entry (entry 5) says it exists"))
     }
 
+    @Test func deletedRowsOfEachKindAreNamedAndOnlyThose() throws {
+        // The audit's text ids meet each table's ids as text: a review's integer id, a token id that reads as a number.
+        let sandbox = Sandbox()
+        try sandbox.seedHistory()
+        try #require(try sandbox.register("42").code == 0)
+        try sandbox.ok(["review", "t1", "--decision", "keep", "--note", "checked"])
+        try sandbox.ok(["review", "t2", "--decision", "keep"])
+        try sandbox.ok(["audit", "verify"])
+        try sandbox.tamper("DELETE FROM reviews WHERE id = 1; DELETE FROM tokens WHERE id IN ('42', 't2'); DELETE FROM owners WHERE id = 'bob'")
+        let result = try sandbox.run(["audit", "verify"])
+        #expect(result.code == 1)
+        #expect(result.out.components(separatedBy: "is missing, but its last audit entry").count == 5, "\(result.out)")
+        for entity in ["the first: owner bob", "\n  token 42", "\n  token t2", "\n  review 1"] {
+            #expect(result.out.contains("\(entity): is missing, but its last audit entry"), "\(entity): \(result.out)")
+        }
+    }
+
     @Test func editedDeletedOrInsertedHistoryRowsAreNamed() throws {
         // seedHistory's entry 6 (token update t1 --purpose deploy) ended t1's first version.
         let edited = Sandbox()

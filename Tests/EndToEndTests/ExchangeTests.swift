@@ -222,6 +222,32 @@ struct ExchangeEndToEndTests {
         #expect(try sandbox.contentHash() == "<no store>")
     }
 
+
+    @Test(.sqliteOnly("only SQLite builds audit_by_kind_time after an import into a new store"))
+    func anImportIntoANewStoreBuildsTheDeferredIndexAsTheMigrationDoes() throws {
+        let index = "SELECT sql FROM sqlite_schema WHERE name = 'audit_by_kind_time'"
+        let migrated = "CREATE INDEX audit_by_kind_time ON audit_log(entity_kind, at, entity_id)"
+        let sandbox = Sandbox()
+        try sandbox.ok(["import", Self.example("inventory.csv")])
+        #expect(try sandbox.sql(index) == migrated)
+        #expect(try sandbox.sql("PRAGMA integrity_check") == "ok")
+        #expect(try sandbox.sql("SELECT count(*) FROM audit_log INDEXED BY audit_by_kind_time WHERE entity_kind > ''")
+                == sandbox.sql("SELECT count(*) FROM audit_log"))
+        try sandbox.ok(["audit", "verify"])
+
+        // A store with no audit entry yet takes the same path; a failed import there rolls the DROP back.
+        let empty = Sandbox()
+        try empty.ok(["owner", "add", "x", "--name", "X", "--email", "x@example.com"])
+        _ = try empty.sql("DELETE FROM owners; DELETE FROM audit_log")
+        let bad = write(empty, "in.csv", Self.header + "\ntoken,t1,,,,,github,carol,p,nobot,,,,never,,,\n")
+        #expect(try empty.run(["import", bad]).code == 3)
+        #expect(try empty.sql(index) == migrated)
+        try empty.ok(["import", Self.example("inventory.csv"), "--dry-run"])
+        #expect(try empty.sql(index) == migrated)
+        try empty.ok(["import", Self.example("inventory.csv")])
+        #expect(try empty.sql(index) == migrated)
+        try empty.ok(["audit", "verify"])
+    }
     @Test func conflictModesFailSkipAndUpdateAndDryRunWritesNothing() throws {
         let sandbox = Sandbox()
         try sandbox.ok(["import", Self.example("inventory.csv")])
