@@ -102,8 +102,8 @@ public struct HTMLReport {
     public static func build(_ db: Database, asOf: Instant, generatedAt: Instant, storePath: String,
                              policy: PolicyGate?, policyPath: String?, maxRows: Int = defaultMaxRows,
                              verifyAudit: Bool = true) throws -> HTMLReport {
-        // A report reads the whole inventory: a 64 MiB page cache instead of the 2 MiB default (this connection only).
-        if db.dialect == .sqlite { try db.execute("PRAGMA cache_size = -65536") }
+        // The store's 2 MiB page cache on both connections: the page's reads are the other reports' scans, which read
+        // in storage order, and 64 MiB each only filled up (Docs/benchmarks.md, "Peak memory at 1M").
         // On a file store the chain is verified on a second connection and thread while the page's data is gathered.
         let concurrentCheck = verifyAudit && db.path != ":memory:" ? ConcurrentAuditCheck(connection: try db.secondConnection()) : nil
         var report = HTMLReport(storePath: storePath, asOf: asOf, generatedAt: generatedAt,
@@ -211,10 +211,7 @@ public struct HTMLReport {
             db = connection
             group.enter()
             DispatchQueue.global().async { [self] in
-                outcome = Result {
-                    if db.dialect == .sqlite { try db.executeScript("PRAGMA cache_size = -65536") }
-                    return try db.readTransaction { try HTMLReport.auditState(db, verify: true) }
-                }
+                outcome = Result { try db.readTransaction { try HTMLReport.auditState(db, verify: true) } }
                 group.leave()
             }
         }
