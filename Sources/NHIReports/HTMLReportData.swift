@@ -238,12 +238,13 @@ public struct HTMLReport {
     }
 
     /// Runs `nhi audit verify`'s verifier on its own connection and thread. On two cores the report then takes about
-    /// as long as the longer of the two jobs instead of their sum. The worker opens its read snapshot at once (a
-    /// moment after the report's own; a write committed in between would show in one and not the other, which the
-    /// page's generation time already bounds), then waits for `proceed()` before it verifies, so that its memory
+    /// as long as the longer of the two jobs instead of their sum. The worker's read snapshot is open when `init`
+    /// returns (a moment after the report's own; a write committed in between would show in one and not the other,
+    /// which the page's generation time already bounds); it verifies once `proceed()` is called, so that its memory
     /// does not come on top of check's.
     package final class ConcurrentAuditCheck: @unchecked Sendable {
         private let group = DispatchGroup()
+        private let opened = DispatchSemaphore(value: 0)
         private let start = DispatchSemaphore(value: 0)
         /// Read and written only by the caller's thread.
         private var started = false
@@ -257,16 +258,21 @@ public struct HTMLReport {
             db = connection
             group.enter()
             DispatchQueue.global().async { [self] in
+                var snapshot = false
                 outcome = Result {
                     try db.readTransaction {
                         // The first read fixes the transaction's snapshot (SQLite's WAL, PostgreSQL's repeatable read).
                         _ = try AuditLog.head(db)
+                        snapshot = true
+                        opened.signal()
                         start.wait()
                         return try HTMLReport.auditState(db, verify: true)
                     }
                 }
+                if !snapshot { opened.signal() }
                 group.leave()
             }
+            opened.wait()
         }
 
         /// Lets the verification run.
