@@ -102,8 +102,9 @@ public struct HTMLReport {
     public static func build(_ db: Database, asOf: Instant, generatedAt: Instant, storePath: String,
                              policy: PolicyGate?, policyPath: String?, maxRows: Int = defaultMaxRows,
                              verifyAudit: Bool = true) throws -> HTMLReport {
-        // Both connections keep the store's 2 MiB page cache: the page's reads are the other reports' scans, which
-        // read in storage order; 64 MiB each only filled up (Docs/benchmarks.md, "Peak memory at 1M").
+        // Both connections keep a 2 MiB page cache (the store's; SQLite's default on the second): the page's reads
+        // are the other reports' scans, which read in storage order; 64 MiB each only filled up (Docs/benchmarks.md,
+        // "report html, 2026-12-04").
         // On a file store the chain is verified on a second connection and thread, from when check's result is
         // released (below) while the rest of the page's data is gathered.
         let concurrentCheck = verifyAudit && db.path != ":memory:" ? try ConcurrentAuditCheck(connection: db.secondConnection()) : nil
@@ -238,7 +239,8 @@ public struct HTMLReport {
     }
 
     /// Runs `nhi audit verify`'s verifier on its own connection and thread. On two cores the report then takes about
-    /// as long as the longer of the two jobs instead of their sum. The worker's read snapshot is open when `init`
+    /// as long as check and the longer of the verification and the other reports, instead of the sum of all three
+    /// (at a million tokens check is 1.6 s of about 25). The worker's read snapshot is open when `init`
     /// returns (a moment after the report's own; a write committed in between would show in one and not the other,
     /// which the page's generation time already bounds); it verifies once `proceed()` is called, so that its memory
     /// does not come on top of check's.
