@@ -1,0 +1,220 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import NHIBasics
+import NHIFormats
+
+/// The one table layout: columns as wide as their widest cell (the header's included) plus two spaces, the last
+/// column unpadded, the header bold when coloured. A table must see every row before its first line, so the rows
+/// are kept as packed cells (each cell's UTF-8 bytes with its byte count and display width) up to `memoryLimit`
+/// bytes, and the rest go to a temporary file, so a million-row listing is bounded in memory (issue 14). The file
+/// is made in `$TMPDIR` (or /tmp) and unlinked at once: nothing is left behind, even by a crash.
+package final class TableSpool {
+    /// Bytes of packed cells kept in memory before the rest is spooled to the file.
+    package static let defaultMemoryLimit = 4 << 20
+
+    package let headers: [String]
+    private let memoryLimit: Int
+    private let directory: String
+    /// The widest cell so far of each column, the header's included.
+    private var widths: [Int]
+    /// Packed cells of whole rows not yet in the file: per cell, LEB128 byte count, LEB128 width, the bytes.
+    private var packed: [UInt8] = []
+    private var cellsInRow = 0
+    private var fd: Int32 = -1
+    /// The errno of the first failure to make or write the file; later rows are dropped (finish throws).
+    private var failure: Int32?
+    package private(set) var rowCount = 0
+    /// Bytes written to the temporary file (each flushed block and its length).
+    package private(set) var spilledBytes = 0
+
+    /// `directory`: where the temporary file is made (default `$TMPDIR`, else /tmp).
+    package init(headers: [String], memoryLimit: Int = TableSpool.defaultMemoryLimit, directory: String? = nil) {
+        self.headers = headers
+        self.memoryLimit = memoryLimit
+        self.directory = directory ?? TableSpool.temporaryDirectory
+        widths = headers.map(TableText.width)
+        packed.reserveCapacity(min(memoryLimit, 1 << 16) + 1 << 10)
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    package static var temporaryDirectory: String {
+        if let dir = getenv("TMPDIR").map({ String(cString: $0) }), !dir.isEmpty { return dir }
+        return "/tmp"
+    }
+
+    /// The next cell, as the table shows it; a row is whole after one cell per header.
+    package func add(_ cell: String) {
+        let width = TableText.width(cell)
+        if width > widths[cellsInRow] { widths[cellsInRow] = width }
+        cell.withUTF8Bytes { bytes in
+            TableSpool.appendNumber(bytes.count, to: &packed)
+            TableSpool.appendNumber(width, to: &packed)
+            packed.append(contentsOf: bytes)
+        }
+        cellsInRow += 1
+        if cellsInRow == headers.count { endRow() }
+    }
+
+    package func add(row: [String]) {
+        precondition(row.count == headers.count, "a table row has one cell per header")
+        for cell in row { add(cell) }
+    }
+
+    private func endRow() {
+        cellsInRow = 0
+        rowCount += 1
+        if packed.count >= memoryLimit { spill() }
+    }
+
+    /// Writes the rows in memory to the file as one block (its length, then its bytes), whole rows only, so that
+    /// each block can be laid out on its own when read back.
+    private func spill() {
+        defer { packed.removeAll(keepingCapacity: true) }
+        guard failure == nil else { return }
+        if fd < 0 {
+            var template = Array((directory + "/nhi-table-XXXXXX").utf8CString)
+            fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+            if fd < 0 { failure = errno; return }
+            // Unlinked at once: the open descriptor keeps the data until it is closed.
+            unlink(template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+        }
+        var length: [UInt8] = []
+        TableSpool.appendNumber(packed.count, to: &length)
+        if let error = TableSpool.writeAll(fd, length) ?? TableSpool.writeAll(fd, packed) { failure = error; return }
+        spilledBytes += length.count + packed.count
+    }
+
+    /// The table written to `sink`: the header, then every row padded to the widths of all rows. Throws a store
+    /// error (exit 4) naming the file's directory when the spooled rows could not be written or read back;
+    /// nothing is written then unless the failure came while reading back.
+    package func finish(colour: Bool, to sink: OutputSink) throws {
+        defer { if fd >= 0 { close(fd); fd = -1 } }
+        if let failure { throw spoolError(failure) }
+        var out = OutputBytes(capacity: 1 << 16)
+        header(colour: colour, into: &out)
+        if fd >= 0 {
+            guard lseek(fd, 0, SEEK_SET) == 0 else { throw spoolError(errno) }
+            var block: [UInt8] = []
+            var done = 0
+            while done < spilledBytes {
+                guard let (length, lengthBytes) = TableSpool.readNumber(fd) else { throw spoolError(errno == 0 ? EIO : errno) }
+                block = [UInt8](repeating: 0, count: length)
+                if let error = TableSpool.readAll(fd, &block) { throw spoolError(error) }
+                rows(block, into: &out, sink: sink)
+                done += lengthBytes + length
+            }
+        }
+        rows(packed, into: &out, sink: sink)
+        packed = []
+        sink.write(&out)
+    }
+
+    /// The table of rows that never left memory (`memoryLimit: .max`): nothing to read back, so nothing can fail.
+    package func finishInMemory(colour: Bool, to sink: OutputSink) {
+        precondition(fd < 0 && failure == nil, "finishInMemory on a spooled table")
+        var out = OutputBytes(capacity: 1 << 12)
+        header(colour: colour, into: &out)
+        rows(packed, into: &out, sink: sink)
+        sink.write(&out)
+    }
+
+    private func spoolError(_ code: Int32) -> NHIError {
+        .store("cannot write the table's temporary file in '\(directory)': \(OutputSink.describe(code)) "
+            + "(set TMPDIR to a directory with free space)")
+    }
+
+    private func header(colour: Bool, into out: inout OutputBytes) {
+        if colour { out.append("\u{1B}[1m") }
+        for (i, header) in headers.enumerated() {
+            out.append(header)
+            if i < headers.count - 1 { out.append(UInt8(ascii: " "), count: widths[i] - TableText.width(header) + 2) }
+        }
+        if colour { out.append("\u{1B}[0m") }
+        out.append(UInt8(ascii: "\n"))
+    }
+
+    /// The lines of a block of packed rows.
+    private func rows(_ block: [UInt8], into out: inout OutputBytes, sink: OutputSink) {
+        let last = headers.count - 1
+        block.withUnsafeBufferPointer { bytes in
+            var at = 0, column = 0
+            while at < bytes.count {
+                let length = TableSpool.number(bytes, &at), width = TableSpool.number(bytes, &at)
+                out.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[at ..< at + length]))
+                at += length
+                if column < last {
+                    out.append(UInt8(ascii: " "), count: widths[column] - width + 2)
+                    column += 1
+                } else {
+                    out.append(UInt8(ascii: "\n"))
+                    column = 0
+                    if out.count >= 1 << 15 { sink.write(&out) }
+                }
+            }
+        }
+    }
+
+    // MARK: The packing and the file
+
+    private static func appendNumber(_ value: Int, to bytes: inout [UInt8]) {
+        var v = UInt(value)
+        while v >= 0x80 { bytes.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }
+        bytes.append(UInt8(v))
+    }
+
+    private static func number(_ bytes: UnsafeBufferPointer<UInt8>, _ at: inout Int) -> Int {
+        var value = 0, shift = 0
+        while true {
+            let b = bytes[at]
+            at += 1
+            value |= Int(b & 0x7F) << shift
+            if b < 0x80 { return value }
+            shift += 7
+        }
+    }
+
+    /// A block's length from the file, a byte at a time (a few bytes a block), and how many bytes it took.
+    private static func readNumber(_ fd: Int32) -> (Int, Int)? {
+        var value = 0, shift = 0, count = 0
+        var byte: UInt8 = 0
+        while true {
+            errno = 0
+            let n = read(fd, &byte, 1)
+            if n < 0 && errno == EINTR { continue }
+            guard n == 1 else { return nil }
+            count += 1
+            value |= Int(byte & 0x7F) << shift
+            if byte < 0x80 { return (value, count) }
+            shift += 7
+        }
+    }
+
+    /// Nil when every byte was written, else the errno (EIO for a write that wrote nothing).
+    private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32? {
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return n < 0 ? errno : EIO }
+                offset += n
+            }
+            return nil
+        }
+    }
+
+    private static func readAll(_ fd: Int32, _ bytes: inout [UInt8]) -> Int32? {
+        bytes.withUnsafeMutableBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = read(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return n < 0 ? errno : EIO }
+                offset += n
+            }
+            return nil
+        }
+    }
+}
