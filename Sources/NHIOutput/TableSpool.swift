@@ -75,10 +75,13 @@ package final class TableSpool {
         guard failure == nil else { return }
         if fd < 0 {
             var template = Array((directory + "/nhi-table-XXXXXX").utf8CString)
-            fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+            fd = template.withUnsafeMutableBufferPointer { path in
+                let made = mkstemp(path.baseAddress!)
+                // Unlinked at once: the open descriptor keeps the data until it is closed.
+                if made >= 0 { unlink(path.baseAddress!) }
+                return made
+            }
             if fd < 0 { failure = errno; return }
-            // Unlinked at once: the open descriptor keeps the data until it is closed.
-            unlink(template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
         }
         var length: [UInt8] = []
         TableSpool.appendNumber(packed.count, to: &length)
@@ -100,7 +103,8 @@ package final class TableSpool {
             var done = 0
             while done < spilledBytes {
                 guard let (length, lengthBytes) = TableSpool.readNumber(fd) else { throw spoolError(errno == 0 ? EIO : errno) }
-                block = [UInt8](repeating: 0, count: length)
+                block.removeAll(keepingCapacity: true)
+                block.append(contentsOf: repeatElement(0, count: length))
                 if let error = TableSpool.readAll(fd, &block) { throw spoolError(error) }
                 rows(block, into: &out, sink: sink)
                 done += lengthBytes + length
