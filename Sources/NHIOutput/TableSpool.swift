@@ -130,13 +130,24 @@ package final class TableSpool {
     }
 
     private func header(colour: Bool, into out: inout OutputBytes) {
+        TableSpool.header(headers, widths: widths, colour: colour, into: &out)
+    }
+
+    /// The header line of columns `widths` wide (also the token reports', which measure their own rows).
+    package static func header(_ headers: [String], widths: [Int], colour: Bool, into out: inout OutputBytes) {
         if colour { out.append("\u{1B}[1m") }
         for (i, header) in headers.enumerated() {
             out.append(header)
-            if i < headers.count - 1 { out.append(UInt8(ascii: " "), count: widths[i] - TableText.width(header) + 2) }
+            if i < headers.count - 1 { pad(to: widths[i], from: TableText.width(header), into: &out) }
         }
         if colour { out.append("\u{1B}[0m") }
         out.append(UInt8(ascii: "\n"))
+    }
+
+    /// The spaces after a cell `width` wide in a column `columnWidth` wide: the gap between columns is two.
+    @inline(__always)
+    package static func pad(to columnWidth: Int, from width: Int, into out: inout OutputBytes) {
+        out.append(UInt8(ascii: " "), count: columnWidth - width + 2)
     }
 
     /// The lines of a block of packed rows.
@@ -149,7 +160,7 @@ package final class TableSpool {
                 out.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[at ..< at + length]))
                 at += length
                 if column < last {
-                    out.append(UInt8(ascii: " "), count: widths[column] - width + 2)
+                    TableSpool.pad(to: widths[column], from: width, into: &out)
                     column += 1
                 } else {
                     out.append(UInt8(ascii: "\n"))
