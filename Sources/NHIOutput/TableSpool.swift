@@ -68,8 +68,8 @@ package final class TableSpool {
         if packed.count >= memoryLimit { spill() }
     }
 
-    /// Writes the rows in memory to the file as one block (its length, then its bytes), whole rows only, so that
-    /// each block can be laid out on its own when read back.
+    /// Writes the rows in memory to the file as one block (its length in 8 bytes, then its bytes), whole rows
+    /// only, so that each block can be laid out on its own when read back.
     private func spill() {
         defer { packed.removeAll(keepingCapacity: true) }
         guard failure == nil else { return }
@@ -83,10 +83,10 @@ package final class TableSpool {
             }
             if fd < 0 { failure = errno; return }
         }
-        var length: [UInt8] = []
-        TableSpool.appendNumber(packed.count, to: &length)
-        if let error = TableSpool.writeAll(fd, length) ?? TableSpool.writeAll(fd, packed) { failure = error; return }
-        spilledBytes += length.count + packed.count
+        var length = UInt64(packed.count).littleEndian
+        let error = withUnsafeBytes(of: &length) { Descriptor.writeAll(fd, $0) } ?? packed.withUnsafeBytes { Descriptor.writeAll(fd, $0) }
+        if let error { failure = error; return }
+        spilledBytes += MemoryLayout<UInt64>.size + packed.count
     }
 
     /// The table written to `sink`: the header, then every row padded to the widths of all rows. Throws a store
@@ -98,16 +98,17 @@ package final class TableSpool {
         var out = OutputBytes(capacity: 1 << 16)
         header(colour: colour, into: &out)
         if fd >= 0 {
-            guard lseek(fd, 0, SEEK_SET) == 0 else { throw spoolError(errno) }
+            guard lseek(fd, 0, SEEK_SET) == 0 else { throw spoolError(errno, reading: true) }
             var block: [UInt8] = []
             var done = 0
             while done < spilledBytes {
-                guard let (length, lengthBytes) = TableSpool.readNumber(fd) else { throw spoolError(errno == 0 ? EIO : errno) }
+                var length: UInt64 = 0
+                if let error = withUnsafeMutableBytes(of: &length, { Descriptor.readExactly(fd, $0) }) { throw spoolError(error, reading: true) }
                 block.removeAll(keepingCapacity: true)
-                block.append(contentsOf: repeatElement(0, count: length))
-                if let error = TableSpool.readAll(fd, &block) { throw spoolError(error) }
+                block.append(contentsOf: repeatElement(0, count: Int(UInt64(littleEndian: length))))
+                if let error = block.withUnsafeMutableBytes({ Descriptor.readExactly(fd, $0) }) { throw spoolError(error, reading: true) }
                 rows(block, into: &out, sink: sink)
-                done += lengthBytes + length
+                done += MemoryLayout<UInt64>.size + block.count
             }
         }
         rows(packed, into: &out, sink: sink)
@@ -124,9 +125,9 @@ package final class TableSpool {
         sink.write(&out)
     }
 
-    private func spoolError(_ code: Int32) -> NHIError {
-        .store("cannot write the table's temporary file in '\(directory)': \(OutputSink.describe(code)) "
-            + "(set TMPDIR to a directory with free space)")
+    private func spoolError(_ code: Int32, reading: Bool = false) -> NHIError {
+        .store("cannot \(reading ? "read back" : "write") the table's temporary file in '\(directory)': "
+            + "\(OutputSink.describe(code)) (set TMPDIR to a directory with free space)")
     }
 
     private func header(colour: Bool, into out: inout OutputBytes) {
@@ -171,7 +172,7 @@ package final class TableSpool {
         }
     }
 
-    // MARK: The packing and the file
+    // MARK: The packing (LEB128: a byte for a count under 128)
 
     private static func appendNumber(_ value: Int, to bytes: inout [UInt8]) {
         var v = UInt(value)
@@ -187,49 +188,6 @@ package final class TableSpool {
             value |= Int(b & 0x7F) << shift
             if b < 0x80 { return value }
             shift += 7
-        }
-    }
-
-    /// A block's length from the file, a byte at a time (a few bytes a block), and how many bytes it took.
-    private static func readNumber(_ fd: Int32) -> (Int, Int)? {
-        var value = 0, shift = 0, count = 0
-        var byte: UInt8 = 0
-        while true {
-            errno = 0
-            let n = read(fd, &byte, 1)
-            if n < 0 && errno == EINTR { continue }
-            guard n == 1 else { return nil }
-            count += 1
-            value |= Int(byte & 0x7F) << shift
-            if byte < 0x80 { return (value, count) }
-            shift += 7
-        }
-    }
-
-    /// Nil when every byte was written, else the errno (EIO for a write that wrote nothing).
-    private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32? {
-        bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return n < 0 ? errno : EIO }
-                offset += n
-            }
-            return nil
-        }
-    }
-
-    private static func readAll(_ fd: Int32, _ bytes: inout [UInt8]) -> Int32? {
-        bytes.withUnsafeMutableBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = read(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return n < 0 ? errno : EIO }
-                offset += n
-            }
-            return nil
         }
     }
 }
