@@ -44,17 +44,7 @@ public final class OutputSink: @unchecked Sendable {
     public func flush() {
         guard let fd, !buffer.isEmpty else { return }
         // After a failure the rest is dropped: the command's exit code already says the output is incomplete.
-        if failure == nil {
-            buffer.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                    if n < 0 && errno == EINTR { continue }
-                    if n <= 0 { failure = n < 0 ? errno : EIO; break }
-                    offset += n
-                }
-            }
-        }
+        if failure == nil { failure = buffer.withUnsafeBytes { Descriptor.writeAll(fd, $0) } }
         buffer.removeAll(keepingCapacity: true)
     }
 

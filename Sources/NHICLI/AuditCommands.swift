@@ -43,7 +43,7 @@ public enum AuditCommands {
         let columns = inv.format == "csv" ? AuditLog.Entry.csvColumns : AuditLog.Entry.tableColumns
         let writer = RecordWriter(format: inv.format, columns: columns, sink: inv.out, colour: inv.colour)
         try inv.read { db in try query.forEach(db) { writer.write($0.record(structured: structured)) } }
-        writer.finish(emptyMessage: "no audit entries")
+        try writer.finish(emptyMessage: "no audit entries")
         return .success
     }
 

@@ -64,7 +64,7 @@ extension ReportCommands {
                           "evidenced_by": .array(row.subjects.map { .string($0) }),
                           "failing_tokens": .int(Int64(row.failingTokens))])
         }
-        writer.finish(emptyMessage: "no controls")
+        try writer.finish(emptyMessage: "no controls")
         return .success
     }
 }

@@ -113,7 +113,7 @@ public enum ExchangeCommands {
             if kinds.contains("agent") { for agent in try Registry.agents(db) { writer.write(agent.record) } }
             if kinds.contains("token") { try Registry.forEachToken(db) { writer.write($0.record) } }
             if kinds.contains("exception") { for e in try Registry.exceptions(db) { writer.write(e.record) } }
-            writer.finish()
+            try writer.finish()
         }
         return .success
     }

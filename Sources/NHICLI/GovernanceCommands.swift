@@ -64,7 +64,7 @@ public enum GovernanceCommands {
             let systems = try inv.read { db in try Registry.systems(db) }
             let writer = RecordWriter(format: inv.format, columns: GovernedSystem.columns, sink: inv.out, colour: inv.colour)
             systems.forEach { writer.write($0.record) }
-            writer.finish(emptyMessage: "no systems")
+            try writer.finish(emptyMessage: "no systems")
             return .success
         },
         CommandSpec(["system", "show"], abstract: "Show one system, its role owners' status and its active tokens.",
@@ -146,7 +146,7 @@ public enum GovernanceCommands {
                               "fingerprint": t.fingerprint.map(JSON.string) ?? .null, "issued_at": JSON.instant(t.issuedAt),
                               "revoked_at": JSON.instant(t.revokedAt), "dry_run": .bool(dryRun)])
             }
-            writer.finish(emptyMessage: "no active token of system \(id)" + (before.map { " issued before \(Time.iso($0))" } ?? ""))
+            try writer.finish(emptyMessage: "no active token of system \(id)" + (before.map { " issued before \(Time.iso($0))" } ?? ""))
             return .success
         },
     ]
@@ -203,7 +203,7 @@ public enum GovernanceCommands {
                 if e.status == "active" && !e.holds(at: asOf) { record["status"] = e.until <= asOf ? "lapsed" : "pending" }
                 writer.write(record)
             }
-            writer.finish(emptyMessage: all ? "no exceptions" : "no exception holds (--all lists lapsed and revoked ones)")
+            try writer.finish(emptyMessage: all ? "no exceptions" : "no exception holds (--all lists lapsed and revoked ones)")
             return .success
         },
         CommandSpec(["exception", "revoke"], abstract: "End an exception before it lapses.",

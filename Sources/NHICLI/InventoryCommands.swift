@@ -40,7 +40,7 @@ public enum InventoryCommands {
             let owners = try inv.read { db in try Registry.owners(db, status: inv.value("status")) }
             let writer = RecordWriter(format: inv.format, columns: Owner.columns, sink: inv.out, colour: inv.colour)
             owners.forEach { writer.write($0.record) }
-            writer.finish(emptyMessage: "no owners")
+            try writer.finish(emptyMessage: "no owners")
             return .success
         },
         CommandSpec(["owner", "show"], abstract: "Show one owner, with their agents and token counts.",
@@ -92,7 +92,7 @@ public enum InventoryCommands {
             }
             let writer = RecordWriter(format: inv.format, columns: Agent.columns, sink: inv.out, colour: inv.colour)
             agents.forEach { writer.write($0.record) }
-            writer.finish(emptyMessage: "no agents")
+            try writer.finish(emptyMessage: "no agents")
             return .success
         },
         CommandSpec(["agent", "show"], abstract: "Show one agent, with the tokens bound to it.",
@@ -278,11 +278,11 @@ public enum InventoryCommands {
                         writer.write(t.record)
                     }
                 }
-                writer.finish(emptyMessage: "no tokens")
+                try writer.finish(emptyMessage: "no tokens")
                 return .success
             }
             try inv.read { db in try Registry.forEachToken(db, filter) { writer.write($0.record) } }
-            writer.finish(emptyMessage: "no tokens")
+            try writer.finish(emptyMessage: "no tokens")
             return .success
         },
         CommandSpec(["token", "show"], abstract: "Show one token.",

@@ -20,6 +20,7 @@ public enum ManPage {
         ("NHI_POLICY", "The policy file when --policy is not given."),
         ("NHI_NOW", "Pins the current time (ISO 8601), for reproducible demos and tests."),
         ("NO_COLOR", "Disables colour in table output (colour is only used on a terminal)."),
+        ("TMPDIR", "Where a table spools its rows past 4 MiB of cells (else /tmp), in a file unlinked as it is made; when it cannot be written the command exits 4."),
     ]
 
     package static let exitCodes: [(String, String)] = [

@@ -114,7 +114,7 @@ public enum ReportCommands {
         if from > to { throw NHIError.data("--from (\(Time.iso(from))) is after --to (\(Time.iso(to)))") }
         let writer = RecordWriter(format: inv.format, columns: AccessChanges.columns, sink: inv.out, colour: inv.colour)
         try inv.read { db in try AccessChanges.forEach(db, from: from, to: to) { writer.write($0.record) } }
-        writer.finish(emptyMessage: "no change of access from \(Time.iso(from)) to \(Time.iso(to))")
+        try writer.finish(emptyMessage: "no change of access from \(Time.iso(from)) to \(Time.iso(to))")
         return .success
     }
 
@@ -127,7 +127,7 @@ public enum ReportCommands {
         let writer = RecordWriter(format: inv.format, columns: Reports.OwnerSummary.columns, sink: inv.out, colour: inv.colour)
         for owner in owners { writer.write(owner.record) }
         if !owners.isEmpty { writer.write(Reports.totals(owners).record) }
-        writer.finish(emptyMessage: "no owners")
+        try writer.finish(emptyMessage: "no owners")
         return .success
     }
 
@@ -145,10 +145,9 @@ public enum ReportCommands {
         let asOf = try inv.asOf()
         let window = try inv.duration("unused-for") ?? Duration.parse("90d")
         guard window > 0 else { throw NHIError.data("--unused-for must be longer than 0") }
-        let rows = try inv.read { db in try Reports.scopes(db, asOf: asOf, unusedFor: window) }
         let writer = RecordWriter(format: inv.format, columns: Reports.ScopeRow.columns, sink: inv.out, colour: inv.colour)
-        for row in rows { writer.write(row.record) }
-        writer.finish(emptyMessage: "every granted scope of every active token was exercised in the \(Duration.format(window)) before \(Time.iso(asOf))")
+        try inv.read { db in try Reports.scopes(db, asOf: asOf, unusedFor: window) { writer.write($0.record) } }
+        try writer.finish(emptyMessage: "every granted scope of every active token was exercised in the \(Duration.format(window)) before \(Time.iso(asOf))")
         return .success
     }
 
@@ -161,7 +160,7 @@ public enum ReportCommands {
         let rows = try inv.read { db in try Reports.systems(db, asOf: asOf, maxUnused: policy?.maxUnused ?? StateQuery(asOf: asOf).maxUnused) }
         let writer = RecordWriter(format: inv.format, columns: Reports.SystemRow.columns, sink: inv.out, colour: inv.colour)
         for row in rows { writer.write(row.record) }
-        writer.finish(emptyMessage: "no systems")
+        try writer.finish(emptyMessage: "no systems")
         return .success
     }
 }

@@ -7,20 +7,27 @@ import NHIScan
 
 
 /// Writes records as table, json, csv or ndjson. Machine formats stream (a million-row export never sits in
-/// memory); a table must see every row to size its columns.
+/// memory); a table must see every row to size its columns, so its cells go to a `TableSpool`.
 public final class RecordWriter {
     package let format: String
     package let columns: [Column]
     package let sink: OutputSink
     package let colour: Bool
     private var count = 0
-    private var tableRows: [[String]] = []
+    private let table: TableSpool?
 
-    public init(format: String, columns: [Column], sink: OutputSink, colour: Bool = false) {
+    public convenience init(format: String, columns: [Column], sink: OutputSink, colour: Bool = false) {
+        self.init(format: format, columns: columns, sink: sink, colour: colour, tableMemoryLimit: TableSpool.defaultMemoryLimit)
+    }
+
+    /// `tableMemoryLimit`: the table's bytes of cells kept in memory before it spools to a temporary file.
+    package init(format: String, columns: [Column], sink: OutputSink, colour: Bool, tableMemoryLimit: Int) {
         self.format = format
         self.columns = columns
         self.sink = sink
         self.colour = colour
+        let isTable = !["json", "ndjson", "csv"].contains(format)
+        table = isTable ? TableSpool(headers: columns.map(\.header), memoryLimit: tableMemoryLimit) : nil
         if format == "csv" { sink.write(CSVWriter.line(columns.map(\.key))) }
     }
 
@@ -35,20 +42,22 @@ public final class RecordWriter {
         case "csv":
             sink.write(CSVWriter.line(columns.map { Render.csvCell(record[$0.key]) }))
         default:
-            tableRows.append(columns.map { TableText.display(record[$0.key]) })
+            for column in columns { table?.add(TableText.display(record[column.key])) }
         }
         count += 1
     }
 
-    public func finish(emptyMessage: String? = nil) {
+    /// Throws when a table's spooled rows could not be written or read back (`TableSpool.finish`).
+    public func finish(emptyMessage: String? = nil) throws {
         switch format {
         case "json": sink.write(count == 0 ? "[]\n" : "\n]\n")
         case "ndjson", "csv": break
         default:
-            if tableRows.isEmpty, let emptyMessage {
+            guard let table else { return }
+            if table.rowCount == 0, let emptyMessage {
                 sink.line(emptyMessage)
             } else {
-                Render.table(headers: columns.map(\.header), rows: tableRows, colour: colour) { sink.write($0) }
+                try table.finish(colour: colour, to: sink)
             }
         }
     }
@@ -71,32 +80,15 @@ public enum Render {
         }
     }
 
+    /// A table of rows already in memory, laid out by `TableSpool` (kept in memory: it never spools, so it
+    /// cannot fail).
     public static func table(headers: [String], rows: [[String]], colour: Bool) -> String {
-        var out = ""
-        table(headers: headers, rows: rows, colour: colour) { out += $0 }
-        return out
+        let spool = TableSpool(headers: headers, memoryLimit: .max)
+        for row in rows { spool.add(row: row) }
+        let sink = OutputSink()
+        spool.finishInMemory(colour: colour, to: sink)
+        return sink.captured
     }
-
-    /// The table line by line (a report of a million tokens is written out as it is formatted, never held as one
-    /// string besides its rows).
-    public static func table(headers: [String], rows: [[String]], colour: Bool, emit: (String) -> Void) {
-        var widths = headers.map(TableText.width)
-        // Each cell's width is computed once (counting characters is a walk over the string).
-        let cellWidths = rows.map { row in row.map(TableText.width) }
-        for row in cellWidths { for (i, w) in row.enumerated() { widths[i] = max(widths[i], w) } }
-        func line(_ cells: [String], _ cellWidth: [Int]) -> String {
-            var text = ""
-            for i in cells.indices {
-                text += cells[i]
-                if i < cells.count - 1 { text += String(repeating: " ", count: widths[i] - cellWidth[i] + 2) }
-            }
-            return text
-        }
-        let header = line(headers, headers.map(TableText.width))
-        emit((colour ? "\u{1B}[1m" + header + "\u{1B}[0m" : header) + "\n")
-        for (row, rowWidths) in zip(rows, cellWidths) { emit(line(row, rowWidths) + "\n") }
-    }
-
 
     /// A CSV cell: strings neutralised against spreadsheet formulas, lists comma-joined, objects as JSON.
     public static func csvCell(_ value: JSON?) -> String {

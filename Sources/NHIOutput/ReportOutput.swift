@@ -57,22 +57,15 @@ package enum ReportOutput {
                 for row in rows { measure.add(row) }
                 widths = measure.widths
             }
-            func pad(_ column: Int, _ width: Int) {
-                out.append(UInt8(ascii: " "), count: widths[column] - width + 2)
+            func pad(_ position: Reports.Row.Position, _ width: Int) {
+                TableSpool.pad(to: widths[position.rawValue], from: width, into: &out)
             }
-            func pad(_ position: Reports.Row.Position, _ width: Int) { pad(position.rawValue, width) }
             func text(_ position: Reports.Row.Position, _ value: String?) {
                 let shown = TableText.display(value.map(JSON.string) ?? .null)
                 out.append(shown)
                 pad(position, TableText.width(shown))
             }
-            if colour { out.append("\u{1B}[1m") }
-            for (i, column) in columns.enumerated() {
-                out.append(column.header)
-                if i < columns.count - 1 { pad(i, TableText.width(column.header)) }
-            }
-            if colour { out.append("\u{1B}[0m") }
-            out.append("\n")
+            TableSpool.header(columns.map(\.header), widths: widths, colour: colour, into: &out)
             for row in rows {
                 text(.token, row.tokenID); text(.owner, row.ownerID); text(.agent, row.agentID); text(.system, row.system)
                 text(.environment, row.environment ?? "")
@@ -95,8 +88,8 @@ package enum ReportOutput {
         sink.write(&out)
     }
 
-    /// The widths of a report table's columns, as `Render.table` sizes them: the header's and each row's cells
-    /// (all but the last, which `Render.table` never pads).
+    /// The widths of a report table's columns, as `TableSpool` sizes them: the header's and each row's cells
+    /// (all but the last, which the layout never pads).
     package struct TableWidths {
         package private(set) var widths: [Int]
         package let asOf: Instant

@@ -38,8 +38,9 @@ extension Reports {
     }
 
     /// Active tokens (as of `asOf`) with a granted scope unused in (asOf - unusedFor, asOf], or with scope creep in
-    /// that window; in token id order.
-    public static func scopes(_ db: Database, asOf: Instant, unusedFor: Int64) throws -> [ScopeRow] {
+    /// that window; in token id order, each given to `body` as it is found (a million-token store's rows are never
+    /// held together).
+    public static func scopes(_ db: Database, asOf: Instant, unusedFor: Int64, _ body: (ScopeRow) throws -> Void) throws {
         struct Seen { var exercised: Set<String> = []; var ungranted: [String] = []; var uses: Int64 = 0 }
         var seen: [String: Seen] = [:]
         try db.forEachCursor("""
@@ -52,17 +53,15 @@ extension Reports {
             for scope in Token.decodeScopes(row.text(2) ?? "") where !entry.ungranted.contains(scope) { entry.ungranted.append(scope) }
             seen[row.string(0)] = entry
         }
-        var rows: [ScopeRow] = []
         try db.forEachCursor("SELECT id, owner_id, agent_id, scopes FROM tokens WHERE status = 'active' ORDER BY id") { row in
             let id = row.string(0)
             let granted = Token.decodeScopes(row.string(3))
             let use = seen[id] ?? Seen()
             let unused = granted.filter { !use.exercised.contains($0) }
             guard !unused.isEmpty || !use.ungranted.isEmpty else { return }
-            rows.append(ScopeRow(token: id, owner: row.string(1), agent: row.string(2), granted: granted, unused: unused,
-                                 exercised: granted.filter { use.exercised.contains($0) }, ungranted: use.ungranted,
-                                 usesWithScopes: use.uses))
+            try body(ScopeRow(token: id, owner: row.string(1), agent: row.string(2), granted: granted, unused: unused,
+                              exercised: granted.filter { use.exercised.contains($0) }, ungranted: use.ungranted,
+                              usesWithScopes: use.uses))
         }
-        return rows
     }
 }

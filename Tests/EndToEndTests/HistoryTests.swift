@@ -19,6 +19,7 @@ struct HistoryTests {
             reads.append(["report", "offboarding", "--format", format])
             reads.append(["report", "owners", "--format", format])
             reads.append(["report", "controls", "--format", format])
+            reads.append(["report", "scopes", "--format", format])
             reads.append(["token", "list", "--format", format])
             reads.append(["owner", "list", "--format", format])
             reads.append(["agent", "list", "--format", format])
@@ -36,6 +37,7 @@ struct HistoryTests {
         reads.append(["owner", "show", "dave", "--format", "json"])
         reads.append(["agent", "show", "a2", "--format", "json"])
         reads.append(["report", "owners"])
+        reads.append(["report", "scopes"])
         reads.append(["check"])
         return reads
     }()
@@ -124,7 +126,8 @@ struct HistoryTests {
                            "--agent", "a3", "--expires", "never", "--review-every", "2w"], stdin: nil)
         try at(box, day0, ["token", "register", "t4", "--owner", "alice", "--purpose", "deploy", "--system", "github",
                            "--agent", "a1", "--expires", "2027-01-01", "--environment", "prod"])
-        try at(box, "2026-01-20T10:00:00Z", ["usage", "record", "t1", "--agent", "a1", "--at", "2026-01-20T09:00:00Z"])
+        try at(box, "2026-01-20T10:00:00Z", ["usage", "record", "t1", "--agent", "a1", "--at", "2026-01-20T09:00:00Z",
+                                                    "--scope", "repo:read"])
         try at(box, "2026-01-21T10:00:00Z", ["usage", "record", "t2", "--agent", "a3"])
         try at(box, "2026-01-22T00:00:00Z", ["exception", "add", "t3", "--state", "no-expiry", "--until", "2026-03-01",
                                              "--reason", "vendor API has no expiry", "--approved-by", "alice"])
@@ -135,7 +138,7 @@ struct HistoryTests {
 
         try at(box, "2026-02-15T12:00:00Z", ["review", "t1", "--decision", "keep", "--note", "fine"])
         try at(box, "2026-02-15T12:00:00Z", ["token", "rotate", "t4"])
-        try at(box, "2026-02-16T12:00:00Z", ["usage", "record", "t3", "--agent", "a3"])
+        try at(box, "2026-02-16T12:00:00Z", ["usage", "record", "t3", "--agent", "a3", "--scope", "admin"])
         try at(box, "2026-02-17T00:00:00Z", ["exception", "add", "t2", "--state", "foreign-use", "--until", "2026-04-10",
                                              "--reason", "shared runner", "--approved-by", "bob"])
         try at(box, "2026-02-18T00:00:00Z", ["system", "unfreeze", "slack", "--note", "keys rotated"])
@@ -154,7 +157,7 @@ struct HistoryTests {
         try at(box, later, ["token", "rotate", "t3", "--expires", "2026-09-01"])
         try at(box, later, ["token", "update", "t4", "--expires", "2027-06-01", "--scopes", "deploy"])
         try at(box, later, ["review", "t4", "--decision", "keep"])
-        try at(box, later, ["usage", "record", "t4", "--agent", "a2"])
+        try at(box, later, ["usage", "record", "t4", "--agent", "a2", "--scope", "deploy", "--scope", "admin"])
         try at(box, "2026-04-02T00:00:00Z", ["offboard", "owner", "dave", "--transfer-to", "bob"])
         try at(box, "2026-04-03T00:00:00Z", ["agent", "decommission", "a2"])
         try at(box, "2026-04-03T00:00:00Z", ["exception", "revoke", "EX-2", "--note", "runner split"])
@@ -185,6 +188,11 @@ struct HistoryTests {
         box.environment["NHI_NOW"] = now
         #expect(try box.run(["token", "show", "t1", "--format", "json"]).out != current["token show t1 --format json"])
         #expect(try box.run(["audit", "verify"]).code == 0)
+        // Least privilege as it was: t1's unexercised repo:write at the first capture, t3's use of an ungranted scope at
+        // the second; t1 is revoked since, and t4's later use counts only from its own instant.
+        #expect(captured1["report scopes --format csv"]?.contains("repo:write") == true, "\(captured1["report scopes --format csv"] ?? "")")
+        #expect(captured2["report scopes --format csv"]?.contains("admin") == true, "\(captured2["report scopes --format csv"] ?? "")")
+        #expect("exit 0\n" + (try box.run(["report", "scopes", "--format", "csv"]).out) != captured1["report scopes --format csv"])
 
         // The access review between the second capture and now reads every later change, oldest first.
         let changes = try box.run(["report", "changes", "--from", second, "--format", "csv"])

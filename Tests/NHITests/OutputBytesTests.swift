@@ -208,12 +208,12 @@ struct OutputBytesTests {
     }
 
     /// The rows through the value-model writer, as the reports were written before.
-    func recordWriterOutput(_ rows: Reports.RowList, format: String, dateKey: String, colour: Bool) -> String {
+    func recordWriterOutput(_ rows: Reports.RowList, format: String, dateKey: String, colour: Bool) throws -> String {
         let sink = OutputSink(capturing: ())
         let writer = RecordWriter(format: format, columns: Reports.Row.columns(dateKey: dateKey, dateHeader: "WHEN"),
                                   sink: sink, colour: colour)
         for row in rows { writer.write(row.record(dateKey: dateKey, asOf: Self.asOf)) }
-        writer.finish(emptyMessage: "nothing")
+        try writer.finish(emptyMessage: "nothing")
         return sink.captured
     }
 
@@ -233,7 +233,7 @@ struct OutputBytesTests {
                     let sink = OutputSink(capturing: ())
                     ReportOutput.write(rows, format: format, dateKey: dateKey, dateHeader: "WHEN", asOf: Self.asOf, sink: sink,
                                        colour: colour, emptyMessage: "nothing")
-                    #expect(sink.captured == recordWriterOutput(rows, format: format, dateKey: dateKey, colour: colour),
+                    #expect(try sink.captured == recordWriterOutput(rows, format: format, dateKey: dateKey, colour: colour),
                             "\(dateKey) \(format)")
                 }
             }
