@@ -347,24 +347,30 @@ package enum Schema {
 
     package static var currentVersion: Int32 { migrations.last!.version }
 
-    /// Migration 8's index, read only as of a past instant (History), named for `buildingDeferredIndexesLast`.
+    /// Migration 8's index, read only as of a past instant (History).
     package static let auditByKindTime = "CREATE INDEX audit_by_kind_time ON audit_log(entity_kind, at, entity_id)"
 
-    /// Runs `body`, a bulk write inside the caller's write transaction, with the indexes no write reads dropped
-    /// while it runs, and creates them again after it: one sort of the finished log instead of an insertion per
-    /// audit entry at a random place. Only on a SQLite store with no audit entry yet (an import into a new store);
-    /// otherwise `body` alone. A throw rolls the transaction back, the DROP with it.
+    /// Runs `body`, a bulk write inside the caller's write transaction, with every CREATE INDEX index dropped while
+    /// it runs, and creates them again after it: one sort of each finished table instead of an insertion per row at
+    /// a random place (at a million tokens the token indexes outgrow the page cache). Only on a SQLite store with no
+    /// record and no audit entry yet (an import into a new store); otherwise `body` alone. The PRIMARY KEY and UNIQUE
+    /// indexes stay: the import's inserts are judged by them, and nothing else it reads needs the others. The
+    /// indexes come back with their stored text, in the order they were made, so the schema reads as before. A
+    /// throw rolls the transaction back, the DROPs with it.
     package static func buildingDeferredIndexesLast<T>(_ db: Database, _ body: () throws -> T) throws -> T {
-        guard db.dialect == .sqlite, try db.scalar("SELECT NOT EXISTS (SELECT 1 FROM audit_log)").int == 1 else {
+        guard db.dialect == .sqlite,
+              try db.scalar("SELECT NOT EXISTS (SELECT 1 FROM audit_log) AND NOT EXISTS (SELECT 1 FROM owners)").int == 1 else {
             return try body()
         }
-        try db.executeScript("DROP INDEX audit_by_kind_time")
+        let indexes = try db.rows("SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY rowid")
+            .map { (name: try $0.string("name"), sql: try $0.string("sql")) }
+        for index in indexes { try db.executeScript("DROP INDEX " + SQLName.quoted(index.name)) }
         let value = try body()
-        // SQLite's sorter holds as much as the page cache in memory: a small cache bounds the build's (the rest of
+        // SQLite's sorter holds as much as the page cache in memory: a small cache bounds each build's (the rest of
         // the sort goes to temporary files), and the pages the body cached are given back first.
         let cacheSize = try db.scalar("PRAGMA cache_size").int ?? -2000
         try db.executeScript("PRAGMA cache_size = -8192")
-        try db.executeScript(auditByKindTime)
+        for index in indexes { try db.executeScript(index.sql) }
         try db.executeScript("PRAGMA cache_size = \(cacheSize)")
         return value
     }
