@@ -102,14 +102,45 @@ public struct HTMLReport {
     public static func build(_ db: Database, asOf: Instant, generatedAt: Instant, storePath: String,
                              policy: PolicyGate?, policyPath: String?, maxRows: Int = defaultMaxRows,
                              verifyAudit: Bool = true) throws -> HTMLReport {
-        // A report reads the whole inventory: a 64 MiB page cache instead of the 2 MiB default (this connection only).
-        if db.dialect == .sqlite { try db.execute("PRAGMA cache_size = -65536") }
-        // On a file store the chain is verified on a second connection and thread while the page's data is gathered.
-        let concurrentCheck = verifyAudit && db.path != ":memory:" ? ConcurrentAuditCheck(connection: try db.secondConnection()) : nil
+        // Both connections keep a 2 MiB page cache (the store's; SQLite's default on the second): the page's reads
+        // are the other reports' scans, which read in storage order; 64 MiB each only filled up (Docs/benchmarks.md,
+        // "report html, 2026-12-04").
+        // On a file store the chain is verified on a second connection and thread, from when check's result is
+        // released (below) while the rest of the page's data is gathered.
+        let concurrentCheck = verifyAudit && db.path != ":memory:" ? try ConcurrentAuditCheck(connection: db.secondConnection()) : nil
         var report = HTMLReport(storePath: storePath, asOf: asOf, generatedAt: generatedAt,
                                 audit: concurrentCheck == nil ? try auditState(db, verify: verifyAudit) : .pending,
                                 policyPath: policyPath, maxRows: maxRows)
         defer { _ = try? concurrentCheck?.wait() }
+
+        // The findings, the state counts and the controls: `nhi check --policy P`'s result. Its arena is most of the
+        // page's memory at a million tokens, so it comes first and is released at the end of this scope, before the
+        // verification and the other reports allocate theirs; the owners' counts are kept by owner id meanwhile.
+        var ownerCounts = OwnerCounts()
+        do {
+            let check = try Check.run(db, asOf: asOf, policy: policy)
+            report.tokensTotal = Int(check.totalTokens)
+            report.tokensActive = Int(check.activeCount)
+            for (state, count) in zip(DerivedState.allCases, check.stateCounts) { report.stateCounts[state] = count }
+            report.findingsTotal = check.failureCount + check.warningCount
+            report.findings.reserveCapacity(min(maxRows, report.findingsTotal))
+            check.forEachFinding(.failure, limit: maxRows) { report.findings.append($0) }
+            check.forEachFinding(.warning, limit: maxRows - report.findings.count) { report.findings.append($0) }
+            report.controls = Reports.controls(check)
+            check.forEachFinding(.waived, limit: maxRows) { report.waived.append($0) }
+            report.frozenSystems = check.frozenSystems
+            check.forEachTokenWithFindings { token in
+                report.flaggedTokens += 1
+                if !token.violations.isEmpty { report.policyViolationTokens += 1 }
+                guard let handle = token.handle else { return }
+                ownerCounts.add(owner: check.states[handle].token.ownerID, stateMask: token.stateMask)
+            }
+        }
+        // What check freed goes back to the system, so the verification's thread (its own malloc arena) and the
+        // reports below do not add to it.
+        FreedMemory.release()
+        concurrentCheck?.proceed()
+
         let counts = try db.row("SELECT (SELECT count(*) FROM owners) AS owners, (SELECT count(*) FROM agents) AS agents")
         report.ownersTotal = Int(try counts?.int("owners") ?? 0)
         report.agentsTotal = Int(try counts?.int("agents") ?? 0)
@@ -133,38 +164,10 @@ public struct HTMLReport {
             report.ageSinceRotation[ageBand(asOf - (try row.int("rotated_at") ?? asOf))] += 1
         }
 
-        // The findings, the state counts and the controls: `nhi check --policy P`'s result.
-        let check = try Check.run(db, asOf: asOf, policy: policy)
-        report.tokensTotal = Int(check.totalTokens)
-        report.tokensActive = Int(check.activeCount)
-        for (state, count) in zip(DerivedState.allCases, check.stateCounts) { report.stateCounts[state] = count }
-        report.findingsTotal = check.failureCount + check.warningCount
-        check.forEachFinding(.failure, limit: maxRows) { report.findings.append($0) }
-        check.forEachFinding(.warning, limit: maxRows - report.findings.count) { report.findings.append($0) }
-        report.controls = Reports.controls(check)
-        check.forEachFinding(.waived, limit: maxRows) { report.waived.append($0) }
-        report.frozenSystems = check.frozenSystems
-
-        // The owners report's rows, with every state counted from check's findings for the columns and the chart.
+        // The owners report's rows, with every state counted from check's findings (the columns and the chart).
         let summaries = try Reports.ownerSummary(db: db, asOf: asOf)
         report.tokensRevoked = Int(Reports.totals(summaries).revoked)
-        var ownerIndex: [String: Int] = [:]
-        for summary in summaries {
-            ownerIndex[summary.ownerID] = report.owners.count
-            report.owners.append(OwnerRow(summary: summary))
-        }
-        check.forEachTokenWithFindings { token in
-            report.flaggedTokens += 1
-            if !token.violations.isEmpty { report.policyViolationTokens += 1 }
-            guard let handle = token.handle, let o = ownerIndex[check.states[handle].token.ownerID] else { return }
-            report.owners[o].flagged += 1
-            var worst: DerivedState?
-            for (i, state) in DerivedState.allCases.enumerated() where token.stateMask & (1 << i) != 0 {
-                report.owners[o].byState[state, default: 0] += 1
-                if worst.map({ state.severityRank < $0.severityRank }) ?? true { worst = state }
-            }
-            if let worst { report.owners[o].byWorstState[worst, default: 0] += 1 }
-        }
+        report.owners = summaries.map { ownerCounts.row($0) }
 
         let offboarding = try Reports.offboarding(db, asOf: asOf)
         report.offboardingTotal = offboarding.count
@@ -173,6 +176,46 @@ public struct HTMLReport {
         if let concurrentCheck { report.audit = try concurrentCheck.wait() }
         try report.audit.restrict(db, asOf: asOf)
         return report
+    }
+
+    /// Each owner's active tokens with findings, by state and by most severe state, in one flat array while check's
+    /// result is held (a dictionary per owner was 7.5 MB at 25,000 owners); made into `OwnerRow`s after.
+    private struct OwnerCounts {
+        private static let states = DerivedState.allCases
+        /// Per owner: tokens with findings, then one count per state, then one per most severe state.
+        private static let stride = 1 + 2 * states.count
+        private var slots: [String: Int] = [:]
+        private var counts: [Int32] = []
+
+        mutating func add(owner: String, stateMask: StateMask) {
+            let base: Int
+            if let slot = slots[owner] {
+                base = slot
+            } else {
+                base = counts.count
+                slots[owner] = base
+                counts += repeatElement(0, count: Self.stride)
+            }
+            counts[base] += 1
+            var worst: Int?
+            for (i, state) in Self.states.enumerated() where stateMask & (1 << i) != 0 {
+                counts[base + 1 + i] += 1
+                if worst.map({ state.severityRank < Self.states[$0].severityRank }) ?? true { worst = i }
+            }
+            if let worst { counts[base + 1 + Self.states.count + worst] += 1 }
+        }
+
+        func row(_ summary: Reports.OwnerSummary) -> OwnerRow {
+            var row = OwnerRow(summary: summary)
+            guard let base = slots[summary.ownerID] else { return row }
+            row.flagged = Int(counts[base])
+            for (i, state) in Self.states.enumerated() {
+                if counts[base + 1 + i] > 0 { row.byState[state] = Int(counts[base + 1 + i]) }
+                let worst = counts[base + 1 + Self.states.count + i]
+                if worst > 0 { row.byWorstState[state] = Int(worst) }
+            }
+            return row
+        }
     }
 
     package static func ageBand(_ seconds: Int64) -> Int {
@@ -196,11 +239,17 @@ public struct HTMLReport {
     }
 
     /// Runs `nhi audit verify`'s verifier on its own connection and thread. On two cores the report then takes about
-    /// as long as the longer of the two jobs instead of their sum. Its read snapshot starts a moment after the
-    /// report's own; a write committed in between would show in one and not the other, which the page's
-    /// generation time already bounds.
+    /// as long as check and the longer of the verification and the other reports, instead of the sum of all three
+    /// (at a million tokens check is 1.6 s of about 25). The worker's read snapshot is open when `init`
+    /// returns (a moment after the report's own; a write committed in between would show in one and not the other,
+    /// which the page's generation time already bounds); it verifies once `proceed()` is called, so that its memory
+    /// does not come on top of check's.
     package final class ConcurrentAuditCheck: @unchecked Sendable {
         private let group = DispatchGroup()
+        private let opened = DispatchSemaphore(value: 0)
+        private let start = DispatchSemaphore(value: 0)
+        /// Read and written only by the caller's thread.
+        private var started = false
         // Written by the worker before `leave()`, read only after `wait()`: the group orders the two.
         private var outcome: Result<AuditState, Error>?
         /// Used only by the worker once `init` has handed it over.
@@ -211,15 +260,32 @@ public struct HTMLReport {
             db = connection
             group.enter()
             DispatchQueue.global().async { [self] in
+                var snapshot = false
                 outcome = Result {
-                    if db.dialect == .sqlite { try db.executeScript("PRAGMA cache_size = -65536") }
-                    return try db.readTransaction { try HTMLReport.auditState(db, verify: true) }
+                    try db.readTransaction {
+                        // The first read fixes the transaction's snapshot (SQLite's WAL, PostgreSQL's repeatable read).
+                        _ = try AuditLog.head(db)
+                        snapshot = true
+                        opened.signal()
+                        start.wait()
+                        return try HTMLReport.auditState(db, verify: true)
+                    }
                 }
+                if !snapshot { opened.signal() }
                 group.leave()
             }
+            opened.wait()
+        }
+
+        /// Lets the verification run.
+        package func proceed() {
+            guard !started else { return }
+            started = true
+            start.signal()
         }
 
         package func wait() throws -> AuditState {
+            proceed()
             group.wait()
             return try outcome!.get()
         }

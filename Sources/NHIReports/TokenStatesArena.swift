@@ -45,6 +45,9 @@ package struct TokenStatesArena {
     /// Status words stored as one byte; any other text is stored as a string after a 0.
     private static let words = ["active", "departed", "decommissioned", "revoked"]
 
+    /// Room for `count` handles (the records' chunks are allocated as they fill).
+    package mutating func reserveCapacity(_ count: Int) { handles.reserveCapacity(count) }
+
     @discardableResult
     package mutating func append(_ ts: TokenStates) -> Handle {
         let t = ts.token

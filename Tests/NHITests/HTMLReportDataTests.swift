@@ -110,4 +110,25 @@ struct HTMLReportDataTests {
         #expect(report.policyViolationTokens == Set(result.findings.filter { $0.kind == Check.policyViolation }.map(\.tokenID)).count)
         #expect(report.tokensActive == 6 && report.tokensRevoked == 0 && report.ownersTotal == 2)
     }
+
+    @Test("the page's audit verification reads the chain as it stood when it was started, not when it is let run")
+    func concurrentVerificationSnapshotIsTakenAtStart() throws {
+        let dir = StoreTests.TempDir()
+        let store = try Store.open(path: dir.file("s.db"), access: .write)
+        let db = store.db
+        let audit = AuditContext(actor: "tester", command: "test", at: Self.asOf)
+        func owner(_ id: String) -> Owner {
+            Owner(id: id, name: id, email: "\(id)@example.com", team: nil, createdAt: Self.asOf, updatedAt: Self.asOf)
+        }
+        try db.writeTransaction { try Registry.addOwner(db, owner("alice"), audit: audit) }
+        let verification = try HTMLReport.ConcurrentAuditCheck(connection: db.secondConnection())
+        // Committed while check would run, before the verification may start: not in its snapshot.
+        try db.writeTransaction { try Registry.addOwner(db, owner("bob"), audit: audit) }
+        let head = try AuditLog.head(db)
+        #expect(head.seq == 2)
+        verification.proceed()
+        let state = try verification.wait()
+        #expect(state.verified == true && state.entries == 1, "\(state)")
+        #expect(state.head != head.hash)
+    }
 }
