@@ -109,16 +109,7 @@ package enum FileOutput {
     /// Writes all of `text`; the errno of the first failed write, or 0.
     private static func write(_ text: String, to fd: Int32) -> Int32 {
         var utf8 = text
-        return utf8.withUTF8 { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return n < 0 ? errno : EIO }
-                offset += n
-            }
-            return 0
-        }
+        return utf8.withUTF8 { Descriptor.writeAll(fd, UnsafeRawBufferPointer($0)) } ?? 0
     }
 
     /// Exit 3: the path given cannot be created (no such directory, no permission): the user's value is wrong.
