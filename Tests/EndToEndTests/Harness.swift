@@ -126,6 +126,21 @@ final class Sandbox {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// A store of `tokens` generated tokens with their owners, agents and uses (scripts/gen-inventory.py, the bench's
+    /// generator, through the binary under test), its states built around 2026-06-01.
+    func generate(tokens: Int) throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", root.appendingPathComponent("scripts/gen-inventory.py").path, "--tokens", String(tokens),
+                       "--db", db, "--nhi", NHIBinary.path]
+        p.environment = ProcessInfo.processInfo.environment.merging(["NHI_NOW": "2026-06-01T00:00:00Z"]) { $1 }
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "scripts/gen-inventory.py --tokens \(tokens)")
+    }
+
     /// A small inventory: owners alice (active) and bob, agent bot owned by alice.
     func seedBasics() throws {
         try ok(["owner", "add", "alice", "--name", "Alice Ng", "--email", "alice@example.com"])

@@ -1,8 +1,6 @@
 import Foundation
 import Testing
 
-private let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
 /// `check --format sarif` within GitHub code scanning's limits (5,000 results kept, 25,000 the most in a run):
 /// warnings left out unless --sarif-warnings, results the most severe first and capped by --sarif-max-results.
 @Suite("SARIF limits")
@@ -10,15 +8,7 @@ struct SARIFLimitsTests {
     /// A generated store (scripts/gen-inventory.py, through the binary) with more findings than the cap tested.
     func generated() throws -> Sandbox {
         let s = Sandbox()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", repoRoot.appendingPathComponent("scripts/gen-inventory.py").path, "--tokens", "120",
-                       "--db", s.db, "--nhi", NHIBinary.path]
-        p.environment = ProcessInfo.processInfo.environment.merging(["NHI_NOW": "2026-06-01T00:00:00Z"]) { $1 }
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        try s.generate(tokens: 120)
         return s
     }
 

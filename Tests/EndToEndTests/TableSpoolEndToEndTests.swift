@@ -1,8 +1,6 @@
 import Foundation
 import Testing
 
-private let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
 /// A table past TableSpool's 4 MiB of cells in memory, through the binary: its first rows come back from the
 /// temporary file in `$TMPDIR`, and the columns are still as wide as the widest cell of every row; a `$TMPDIR` that
 /// cannot hold the file fails the command with exit 4 before any output, while machine formats and small tables
@@ -12,15 +10,7 @@ struct TableSpoolEndToEndTests {
     @Test("a 50,000-token table: the widest id is in the spooled rows and every row is aligned to it")
     func spooledTable() throws {
         let s = Sandbox()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", repoRoot.appendingPathComponent("scripts/gen-inventory.py").path, "--tokens", "50000",
-                       "--db", s.db, "--nhi", NHIBinary.path]
-        p.environment = ProcessInfo.processInfo.environment.merging(["NHI_NOW": "2026-06-01T00:00:00Z"]) { $1 }
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        try s.generate(tokens: 50_000)
         try s.ok(["owner", "add", "a-wide", "--name", "Wide", "--email", "wide@example.com"])
         try s.ok(["agent", "add", "a-wide-bot", "--system", "github", "--owner", "a-wide"])
         // Listed first (by id), so it is in the first block spooled, not in the rows still in memory at the end.
