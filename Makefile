@@ -39,18 +39,21 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-# What some end-to-end tests use besides nhi: Chromium and poppler-utils (the printed HTML report), PyYAML and
+# What some end-to-end tests use besides nhi: Chromium and poppler-utils (the printed HTML report), zsh and fish (their
+# completion scripts run in the shell), PyYAML and
 # check-jsonschema (the CI example files and their published schemas). Installed when it can be (root with apt-get,
 # pip); otherwise those tests say they skipped and why.
 test-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	command -v zsh >/dev/null 2>&1 || missing="$$missing zsh"; \
+	command -v fish >/dev/null 2>&1 || missing="$$missing fish"; \
 	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "installing:$$missing"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing >/dev/null 2>&1 || \
 	    { apt-get update >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing >/dev/null 2>&1; } || \
-	    echo "could not install$$missing: the printed-report test will skip"; \
+	    echo "could not install$$missing: the tests that need them will skip and say why"; \
 	fi
 	@python3 -c 'import yaml' 2>/dev/null && command -v check-jsonschema >/dev/null 2>&1 || \
 	  { python3 -m pip install --quiet pyyaml check-jsonschema >/dev/null 2>&1 && echo "installed pyyaml check-jsonschema"; } || \
