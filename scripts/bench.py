@@ -419,26 +419,17 @@ def bench_usage(table, size, db, work):
 LATER = "2026-06-10T00:00:00Z"  # the history's update, and the "now" of its reads
 
 
-def bench_history(table, size, work):
-    """Reads as of a past instant against the same reads as of now, on a store with a history (Docs/history.md).
-
-    The store is made the way a real one grows: `nhi import` of the generated inventory into a new store on
-    2026-06-01 (so every record has its audit entry; the import refuses dates after its now, and the data is built
-    around 2026-06-01), then an import update on 2026-06-10 that changes one token in five (its purpose), so there
-    are ~12 versions per 10 tokens. Both reads run at 2026-06-10; the past instant, 2026-06-05, lies between the
-    two: every changed token is read from tokens_history. In these rows the "sqlite3" columns are nhi as of now."""
-    if not has_import():
-        table.unavailable(size, "history", "this nhi has no import command")
-        return
-    data = os.path.join(work, "inventory.csv")
-    db = os.path.join(work, "history.db")
+def make_history_store(data, db, update):
+    """bench_history's store (also scripts/peak-memory.sh's): `data` (gen-inventory's --import-csv) imported into a
+    new store `db` at 2026-06-01, then `update` (the same file with one token's purpose in five changed) imported at
+    LATER. Returns the store's size after the first import and the update's wall seconds; both checkpointed."""
+    os.makedirs(OUT_DIR, exist_ok=True)  # where `run` keeps GNU time's output
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(db + suffix):
             os.unlink(db + suffix)
     run([NHI, "--db", db, "import", data], env=dict(ENV, NHI_NOW="2026-06-01T00:00:00Z"))
     subprocess.run([SQLITE, db, "PRAGMA wal_checkpoint(TRUNCATE)"], check=True, capture_output=True)
     before = os.path.getsize(db)
-    update = os.path.join(work, "update.csv")
     with open(data, newline="") as fin, open(update, "w", newline="") as fout:
         reader, writer = csv.reader(fin), csv.writer(fout)
         header = next(reader)
@@ -453,8 +444,25 @@ def bench_history(table, size, work):
             writer.writerow(row)
     t0 = time.perf_counter()
     run([NHI, "--db", db, "import", update, "--on-conflict", "update"], env=dict(ENV, NHI_NOW=LATER))
-    print(f"history: import update of {size // 5:,} tokens in {time.perf_counter() - t0:.1f}s", flush=True)
+    seconds = time.perf_counter() - t0
     subprocess.run([SQLITE, db, "PRAGMA wal_checkpoint(TRUNCATE)"], check=True, capture_output=True)
+    return before, seconds
+
+
+def bench_history(table, size, work):
+    """Reads as of a past instant against the same reads as of now, on a store with a history (Docs/history.md).
+
+    The store is made the way a real one grows: `nhi import` of the generated inventory into a new store on
+    2026-06-01 (so every record has its audit entry; the import refuses dates after its now, and the data is built
+    around 2026-06-01), then an import update on 2026-06-10 that changes one token in five (its purpose), so there
+    are ~12 versions per 10 tokens. Both reads run at 2026-06-10; the past instant, 2026-06-05, lies between the
+    two: every changed token is read from tokens_history. In these rows the "sqlite3" columns are nhi as of now."""
+    if not has_import():
+        table.unavailable(size, "history", "this nhi has no import command")
+        return
+    db = os.path.join(work, "history.db")
+    before, seconds = make_history_store(os.path.join(work, "inventory.csv"), db, os.path.join(work, "update.csv"))
+    print(f"history: import update of {size // 5:,} tokens in {seconds:.1f}s", flush=True)
     after = os.path.getsize(db)
     versions = subprocess.run([SQLITE, db, "SELECT count(*) FROM tokens_history"], capture_output=True, text=True).stdout.strip()
     print(f"history: {versions} token versions; store {before / 1e6:.1f} MB -> {after / 1e6:.1f} MB "

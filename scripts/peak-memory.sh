@@ -2,8 +2,8 @@
 # Peak RSS, wall and CPU of every read nhi has, as of now and as of a past instant, on the bench's history store
 # (Docs/benchmarks.md, "Peak memory at 1M"): prints a Markdown table.
 #   scripts/peak-memory.sh .build/release/nhi /tmp/peak 1000000
-# The store is made in WORKDIR as scripts/bench.py's bench_history makes it (the generated inventory imported at
-# 2026-06-01, one token in five updated at 2026-06-10) unless WORKDIR/history.db exists; reads run at 2026-06-10,
+# The store is made in WORKDIR by scripts/bench.py's make_history_store, as its history rows use it (the generated
+# inventory imported at 2026-06-01, one token in five updated at 2026-06-10), unless WORKDIR/history.db exists; reads run at 2026-06-10,
 # "past" with --as-of 2026-06-05. Needs GNU time (/usr/bin/time) and python3.
 set -eu
 NHI=$(realpath "${1:?usage: $0 NHI WORKDIR [TOKENS]}"); WORK=${2:?usage: $0 NHI WORKDIR [TOKENS]}; TOKENS=${3:-1000000}
@@ -12,20 +12,8 @@ mkdir -p "$WORK"; DB=$WORK/history.db
 export NHI_ACTOR=bench
 if [ ! -e "$DB" ]; then
   python3 "$ROOT/scripts/gen-inventory.py" --tokens "$TOKENS" --db "$WORK/generated.db" --nhi "$NHI" --import-csv "$WORK/inventory.csv" >&2
-  NHI_NOW=2026-06-01T00:00:00Z "$NHI" --db "$DB" import "$WORK/inventory.csv" >&2
-  python3 - "$WORK/inventory.csv" "$WORK/update.csv" <<'PY'
-import csv, sys
-with open(sys.argv[1], newline="") as fin, open(sys.argv[2], "w", newline="") as fout:
-    reader, writer = csv.reader(fin), csv.writer(fout)
-    header = next(reader); writer.writerow(header)
-    kind, purpose, tokens = header.index("kind"), header.index("purpose"), 0
-    for row in reader:
-        if row[kind] == "token":
-            tokens += 1
-            if tokens % 5 == 0: row[purpose] += " v2"
-        writer.writerow(row)
-PY
-  NHI_NOW=2026-06-10T00:00:00Z "$NHI" --db "$DB" import "$WORK/update.csv" --on-conflict update >&2
+  NHI="$NHI" python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import bench; bench.make_history_store(*sys.argv[2:])' \
+    "$ROOT/scripts" "$WORK/inventory.csv" "$DB" "$WORK/update.csv"
 fi
 export NHI_NOW=2026-06-10T00:00:00Z
 PAST=(--as-of 2026-06-05T00:00:00Z)
