@@ -197,12 +197,10 @@ public struct HTMLReport {
                 counts += repeatElement(0, count: Self.stride)
             }
             counts[base] += 1
-            var worst: Int?
-            for (i, state) in Self.states.enumerated() where stateMask & (1 << i) != 0 {
-                counts[base + 1 + i] += 1
-                if worst.map({ state.severityRank < Self.states[$0].severityRank }) ?? true { worst = i }
-            }
-            if let worst { counts[base + 1 + Self.states.count + worst] += 1 }
+            for i in Self.states.indices where stateMask & (1 << i) != 0 { counts[base + 1 + i] += 1 }
+            // Bit i is the state of severityRank i (DerivedState.allCases is in severity order): the lowest set bit is
+            // the token's most severe state.
+            if stateMask != 0 { counts[base + 1 + Self.states.count + stateMask.trailingZeroBitCount] += 1 }
         }
 
         func row(_ summary: Reports.OwnerSummary) -> OwnerRow {

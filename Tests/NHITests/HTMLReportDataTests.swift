@@ -106,6 +106,15 @@ struct HTMLReportDataTests {
         var byOwner: [String: [DerivedState: Int]] = [:]
         for f in result.findings { if let s = DerivedState(rawValue: f.kind) { byOwner[f.ownerID, default: [:]][s, default: 0] += 1 } }
         for o in report.owners { #expect(o.byState == (byOwner[o.summary.ownerID] ?? [:]), "\(o.summary.ownerID)") }
+        // And the chart counts each token once, under its most severe state (DerivedState's order).
+        var statesOfToken: [String: (owner: String, states: [DerivedState])] = [:]
+        for f in result.findings {
+            if let s = DerivedState(rawValue: f.kind) { statesOfToken[f.tokenID, default: (f.ownerID, [])].states.append(s) }
+        }
+        #expect(statesOfToken.values.contains { $0.states.count >= 2 }, "a token in several states")
+        var worstByOwner: [String: [DerivedState: Int]] = [:]
+        for (owner, states) in statesOfToken.values { worstByOwner[owner, default: [:]][states.min()!, default: 0] += 1 }
+        for o in report.owners { #expect(o.byWorstState == (worstByOwner[o.summary.ownerID] ?? [:]), "\(o.summary.ownerID)") }
         #expect(report.flaggedTokens == Set(result.findings.map(\.tokenID)).count)
         #expect(report.policyViolationTokens == Set(result.findings.filter { $0.kind == Check.policyViolation }.map(\.tokenID)).count)
         #expect(report.tokensActive == 6 && report.tokensRevoked == 0 && report.ownersTotal == 2)
